@@ -1,0 +1,115 @@
+"""`join mentee|mentor|both`: opt in (or change role, or come back after leaving)."""
+
+from __future__ import annotations
+
+from conversations.grammar import ParsedLine
+from conversations.messages import Button, Buttons, Context, Message, Text
+from conversations.router import CommandSpec
+from conversations.turn import Refusal, Turn
+from storage import audit
+
+ROLE_WORDS = {
+    "mentee": "mentee",
+    "mentees": "mentee",
+    "mentor": "mentor",
+    "mentors": "mentor",
+    "both": "both",
+    "mentee+mentor": "both",
+    "mentor+mentee": "both",
+}
+ROLE_PHRASE = {"mentee": "a mentee", "mentor": "a mentor", "both": "both a mentee and a mentor"}
+
+
+def _choose_role(understood: str) -> Message:
+    text = (
+        f"{understood}Join with `/mentor join mentee` (to be mentored), `/mentor join mentor` "
+        "(to mentor others) or `/mentor join both`."
+    )
+    return Message(
+        text,
+        (
+            Text(text),
+            Buttons(
+                (
+                    Button("Join as mentee", value="join mentee", style="primary"),
+                    Button("Join as mentor", value="join mentor"),
+                    Button("Join as both", value="join both"),
+                )
+            ),
+        ),
+    )
+
+
+async def join(turn: Turn, line: ParsedLine) -> list[Message]:
+    if not line.args:
+        raise Refusal(_choose_role("Which role? "))
+    word = line.args[0].lower()
+    role = ROLE_WORDS.get(word)
+    if role is None or len(line.args) > 1:
+        shown = " ".join(line.args)[:60]
+        raise Refusal(_choose_role(f"I understood `join` but not “{shown}”. "))
+    profile = await turn.ensure_profile()
+    before_role, before_status = profile.role, profile.status
+    if before_role == role and before_status in ("active", "paused"):
+        extra = (
+            " You're paused at the moment; `/mentor resume` brings you back."
+            if (before_status == "paused")
+            else ""
+        )
+        text = f"You're already in the program as {ROLE_PHRASE[role]}.{extra}"
+        return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
+    profile.role = role
+    if before_status in ("draft", "left"):
+        profile.status = "active"
+        profile.paused_until = None
+        profile.joined_at = turn.now
+        profile.left_at = None
+    if role in ("mentor", "both") and profile.capacity is None:
+        profile.capacity = turn.policy.mentor_capacity_default
+    if profile.timezone is None and turn.identity.timezone:
+        profile.timezone = turn.identity.timezone
+    profile.updated_at = turn.now
+    await audit.record(
+        turn.session,
+        actor_id=turn.person.id,
+        action="join",
+        now=turn.now,
+        details={"role": role, "was": before_role},
+    )
+    if before_role and before_role != role and before_status != "left":
+        headline = f"Done: you're now {ROLE_PHRASE[role]} in {turn.program.name}."
+    elif before_status == "left":
+        headline = f"Welcome back to {turn.program.name}, as {ROLE_PHRASE[role]}."
+    else:
+        headline = f"Welcome to {turn.program.name}! You've joined as {ROLE_PHRASE[role]}."
+    wants = "what you want to learn" if role != "mentor" else "what you can offer"
+    next_step = (
+        f"Next, tell me {wants} so I can find you a good match: open your profile, or type "
+        '`/mentor profile set offers="…" wants="…" goals="…"`.'
+    )
+    return [
+        Message(
+            f"{headline}\n{next_step}",
+            (
+                Text(f"*{headline}*"),
+                Text(next_step),
+                Buttons(
+                    (
+                        Button("Fill in my profile", value="profile", style="primary"),
+                        Button("My status", value="status"),
+                    )
+                ),
+                Context("You can pause or leave at any time: `/mentor pause`, `/mentor leave`."),
+            ),
+        )
+    ]
+
+
+COMMAND = CommandSpec(
+    name="join",
+    usage="join mentee|mentor|both",
+    summary="Opt in to the program as a mentee, a mentor or both.",
+    details="Joining again with another role changes your role; your profile is kept.",
+    examples=("join mentee", "join both"),
+    handler=join,
+)

@@ -1,0 +1,120 @@
+"""`pause [until DATE]` and `resume`: step out for a while without leaving."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conversations.commands.status import when
+from conversations.dates import DATE_FORMS, DateError, parse_date, start_of_day, today_in
+from conversations.grammar import ParsedLine
+from conversations.messages import Button, Buttons, Context, Message, Text
+from conversations.router import CommandSpec
+from conversations.turn import Refusal, Turn
+from storage import audit
+
+MAX_PAUSE_DAYS = 366
+
+
+def _require_member(turn: Turn, verb: str) -> None:
+    profile = turn.profile
+    if profile is None or profile.status in ("draft", "left"):
+        raise Refusal(
+            f"You're not in the program, so there is nothing to {verb}. "
+            "Join with `/mentor join mentee|mentor|both`."
+        )
+
+
+async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
+    _require_member(turn, "pause")
+    words = list(line.args)
+    if words and words[0].lower() in ("until", "till", "til", "to"):
+        words = words[1:]
+        if not words:
+            raise Refusal(f"Until when? Use `/mentor pause until DATE`, e.g. {DATE_FORMS}.")
+    elif words and words[0].lower() == "for":
+        words = ["in", *words[1:]]
+    profile = turn.profile
+    assert profile is not None
+    until = None
+    if words:
+        phrase = " ".join(words)
+        try:
+            day = parse_date(phrase, turn.now, turn.timezone)
+        except DateError as err:
+            raise Refusal(
+                f"I understood `pause` but not the date: {err}. "
+                f"Use `/mentor pause until DATE`, e.g. {DATE_FORMS}; or `/mentor pause` to pause "
+                "until you resume."
+            ) from None
+        today = today_in(turn.now, turn.timezone)
+        if day <= today:
+            raise Refusal(
+                f"{day:%a %d %b %Y} is not in the future. Pick a later date, e.g. "
+                "`/mentor pause until next monday`."
+            )
+        if day > today + timedelta(days=MAX_PAUSE_DAYS):
+            raise Refusal("A pause can last at most a year; `/mentor leave` if you need longer.")
+        until = start_of_day(day, turn.timezone)
+    profile.status = "paused"
+    profile.paused_until = until
+    profile.updated_at = turn.now
+    await audit.record(
+        turn.session,
+        actor_id=turn.person.id,
+        action="pause",
+        now=turn.now,
+        details={"until": until.isoformat() if until else None},
+    )
+    if until:
+        text = (
+            f"Paused until {when(turn, until)}. No matching and no reminders until then; "
+            "I'll tell you when you're back."
+        )
+    else:
+        text = "Paused. No matching and no reminders until you type `/mentor resume`."
+    return [
+        Message(
+            text,
+            (
+                Text(text),
+                Buttons((Button("Resume now", value="resume"),)),
+                Context("Your profile and pairs are kept while you're paused."),
+            ),
+        )
+    ]
+
+
+async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
+    _require_member(turn, "resume")
+    profile = turn.profile
+    assert profile is not None
+    if profile.status != "paused":
+        text = (
+            "You're not paused, so there is nothing to resume. "
+            "`/mentor status` shows where you are."
+        )
+        return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
+    profile.status = "active"
+    profile.paused_until = None
+    profile.updated_at = turn.now
+    await audit.record(turn.session, actor_id=turn.person.id, action="resume", now=turn.now)
+    text = "Welcome back! You're active again: in the pool for matching, with reminders on."
+    return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
+
+
+PAUSE = CommandSpec(
+    name="pause",
+    usage="pause [until DATE]",
+    summary="Step out of matching and reminders for a while.",
+    details=f"DATE can be written {DATE_FORMS}. Without a date you stay paused until `resume`.",
+    examples=("pause", "pause until 2027-01-10", "pause for 2 weeks"),
+    handler=pause,
+    group="Taking a break",
+)
+RESUME = CommandSpec(
+    name="resume",
+    usage="resume",
+    summary="End a pause now.",
+    handler=resume,
+    group="Taking a break",
+)

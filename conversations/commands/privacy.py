@@ -1,0 +1,62 @@
+"""`privacy`: exactly what is stored and who sees what."""
+
+from __future__ import annotations
+
+from conversations.grammar import ParsedLine
+from conversations.messages import Context, Header, Message, Text
+from conversations.router import CommandSpec
+from conversations.turn import Turn
+
+
+async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
+    named = turn.policy.privacy != "aggregate"
+    at_risk = (
+        "the names of pairs that have stopped meeting (names only), so someone can offer help"
+        if named
+        else "only the number of pairs that have stopped meeting, never names"
+    )
+    sections = [
+        (
+            "What I store",
+            "Your name and chat account, the profile you give me (role, offers, wants, goals, "
+            "department, manager, level, time zone, languages, capacity), your pairings, "
+            "meeting dates, agenda items, commitments, the ratings you give, and private notes "
+            "you write.",
+        ),
+        (
+            "What your mentoring partner sees",
+            "Your name, your profile's offers, wants and goals, the meeting dates, the agenda "
+            "and the commitments you share in the pair. Never your private notes or ratings.",
+        ),
+        (
+            "What the program team (HR) sees",
+            "Counts and trends: how many people take part, how many meetings were held against "
+            f"how many were due, average ratings across the program, and {at_risk}. "
+            "HR never sees private notes, what you discuss, or your individual ratings.",
+        ),
+        (
+            "Private notes",
+            "A private note can be read by the person who wrote it and nobody else: not your "
+            "partner, not HR, not an admin, not an export.",
+        ),
+        (
+            "Leaving",
+            "`/mentor leave` takes you out of matching and stops all reminders; your profile is "
+            "kept so you can come back with `/mentor join`.",
+        ),
+    ]
+    text = "\n\n".join(f"{title}: {body}" for title, body in sections)
+    blocks: list = [Header("Your privacy in the mentoring program")]
+    for title, body in sections:
+        blocks.append(Text(f"*{title}*\n{body}"))
+    blocks.append(Context("Mentoring has no bearing on performance reviews."))
+    return [Message(text, tuple(blocks))]
+
+
+COMMAND = CommandSpec(
+    name="privacy",
+    usage="privacy",
+    summary="What is stored about you, and exactly what your partner and HR can see.",
+    handler=privacy,
+    group="You and your data",
+)

@@ -1,0 +1,120 @@
+"""`status`: where I stand — role, profile, pairs and what happens next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from conversations.commands.profile import current_value
+from conversations.grammar import ParsedLine
+from conversations.messages import Button, Buttons, Context, Fields, Header, Message, Text
+from conversations.profile_fields import FIELDS
+from conversations.router import CommandSpec
+from conversations.turn import Turn
+from storage.pairs import pairs_of
+
+MATCHING_KEYS = ("offers", "wants", "goals", "department", "level", "timezone", "languages")
+
+
+def when(turn: Turn, moment: datetime) -> str:
+    """A date in the speaker's own time zone, e.g. `Tue 01 Dec 2026`."""
+    return moment.astimezone(ZoneInfo(turn.timezone)).strftime("%a %d %b %Y")
+
+
+async def status(turn: Turn, line: ParsedLine) -> list[Message]:
+    profile = turn.profile
+    if profile is None or profile.status == "draft":
+        text = (
+            "You haven't joined the mentoring program yet. Join with `/mentor join mentee`, "
+            "`/mentor join mentor` or `/mentor join both`."
+        )
+        return [
+            Message(
+                text,
+                (
+                    Text(text),
+                    Buttons(
+                        (
+                            Button("Join as mentee", value="join mentee", style="primary"),
+                            Button("Join as mentor", value="join mentor"),
+                            Button("Join as both", value="join both"),
+                        )
+                    ),
+                ),
+            )
+        ]
+    role = {"mentee": "Mentee", "mentor": "Mentor", "both": "Mentee and mentor"}[
+        profile.role or "mentee"
+    ]
+    if profile.status == "paused":
+        state = "Paused" + (
+            f" until {when(turn, profile.paused_until)}" if profile.paused_until else ""
+        )
+    elif profile.status == "left":
+        state = "Left the program"
+    else:
+        state = "Active"
+    items: list[tuple[str, str]] = [("Role", role), ("Status", state)]
+    for key in FIELDS:
+        if key == "capacity" and profile.role == "mentee":
+            continue
+        value = await current_value(turn, profile, key)
+        if value:
+            items.append((FIELDS[key].label, value))
+    missing = [k for k in MATCHING_KEYS if not getattr(profile, k)]
+    lines = [f"{role} — {state}"]
+    lines.extend(f"  {label}: {value}" for label, value in items[2:])
+    blocks: list = [Header("Your mentoring status"), Fields(tuple(items))]
+
+    pairs = await pairs_of(turn.session, turn.person.id, turn.program.id)
+    pair_lines = []
+    for pair in pairs:
+        mentoring = pair.mentor_id == turn.person.id
+        other = await turn.display_name(pair.mentee_id if mentoring else pair.mentor_id)
+        relation = f"mentoring {other}" if mentoring else f"mentored by {other}"
+        detail = {"proposed": "proposed, waiting for answers", "paused": "paused"}.get(
+            pair.state, ""
+        )
+        if pair.state == "active":
+            detail = (
+                f"next meeting {when(turn, pair.next_meeting_at)}"
+                if pair.next_meeting_at
+                else "no next meeting set"
+            )
+        pair_lines.append(f"• {relation} ({detail})")
+    if pair_lines:
+        lines.append("Pairs:")
+        lines.extend("  " + p for p in pair_lines)
+        blocks.append(Text("*Your pairs*\n" + "\n".join(pair_lines)))
+    elif profile.status == "active":
+        waiting = "You're in the pool for the next matching round."
+        lines.append(waiting)
+        blocks.append(Text(waiting))
+    if profile.status == "left":
+        back = "Come back any time with `/mentor join mentee|mentor|both`."
+        lines.append(back)
+        blocks.append(Text(back))
+    if missing and profile.status != "left":
+        hint = (
+            f"Add {', '.join(missing)} to your profile for a better match: "
+            "`/mentor profile` or `/mentor profile set key=value`."
+        )
+        lines.append(hint)
+        blocks.append(Context(hint))
+    buttons = [Button("Edit my profile", value="profile")]
+    if profile.status == "paused":
+        buttons.insert(0, Button("Resume", value="resume", style="primary"))
+    elif profile.status == "active":
+        buttons.append(Button("Pause", value="pause"))
+    buttons.append(Button("Help", value="help"))
+    blocks.append(Buttons(tuple(buttons)))
+    return [Message("\n".join(lines), tuple(blocks))]
+
+
+COMMAND = CommandSpec(
+    name="status",
+    usage="status",
+    summary="Your role, profile, pairs and what happens next.",
+    handler=status,
+    aliases=("me", "whoami"),
+)

@@ -1,0 +1,160 @@
+"""The engine: `handle(event, now) -> replies`, and `sweep(now)` for proactive work.
+
+Each event is one database transaction: the speaker's identity and
+conversation reference are recorded, the command runs, and whatever it queued
+for other people commits with it. Any failure rolls everything back and the
+person gets a plain apology, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.commands import join, leave, pause, privacy, profile, status
+from conversations.events import InboundEvent
+from conversations.messages import Button, Buttons, Message, Text
+from conversations.policy import Policy
+from conversations.router import Router
+from conversations.turn import Turn, enqueue_for_person
+from storage import inbound, people, programs, references
+from storage.database import Database
+from storage.models import Program
+
+log = logging.getLogger(__name__)
+
+APOLOGY = (
+    "Sorry, something went wrong on my side and nothing was changed. Please try again in a "
+    "moment; if it keeps happening, tell your program team."
+)
+
+
+def build_router() -> Router:
+    return Router(
+        [
+            join.COMMAND,
+            profile.COMMAND,
+            status.COMMAND,
+            pause.PAUSE,
+            pause.RESUME,
+            leave.COMMAND,
+            privacy.COMMAND,
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One piece of proactive work the sweep found (and queued, unless a dry run)."""
+
+    key: str
+    kind: str
+    person_id: int
+    text: str
+    queued: bool
+
+
+class _DryRun(Exception):
+    pass
+
+
+class Engine:
+    def __init__(self, db: Database, policy: Policy) -> None:
+        self.db = db
+        self.policy = policy
+        self.router = build_router()
+        self._program_id: int | None = None
+
+    async def _program(self, session: AsyncSession, now: datetime) -> Program:
+        """The configured program, created on first use; its id is cached per engine."""
+        if self._program_id is not None:
+            program = await session.get(Program, self._program_id)
+            if program is not None:
+                return program
+        program = await programs.ensure_program(
+            session, self.policy.program_slug, self.policy.program_name, self.policy.objective, now
+        )
+        self._program_id = program.id
+        return program
+
+    async def handle(self, event: InboundEvent, now: datetime) -> list[Message]:
+        """Answer one inbound event. Always returns at least one message, except for
+        a platform retry of an event already handled (then nothing)."""
+        try:
+            return await self._handle(event, now)
+        except IntegrityError:
+            if event.event_id:
+                log.info("event %s raced with a retry of itself; dropped", event.event_id)
+                return []
+            log.exception("integrity error handling an event from %s", event.actor.platform)
+        except Exception:
+            log.exception("failed handling an event from %s", event.actor.platform)
+        return [Message(APOLOGY, (Text(APOLOGY),))]
+
+    async def _handle(self, event: InboundEvent, now: datetime) -> list[Message]:
+        actor = event.actor
+        async with self.db.transaction() as session:
+            if event.event_id and not await inbound.first_time_seen(
+                session, actor.platform, event.event_id, now
+            ):
+                return []
+            identity = await people.upsert_identity(
+                session,
+                people.IdentityKey(actor.platform, actor.tenant, actor.user_id),
+                display_name=actor.display_name,
+                email=actor.email,
+                timezone=actor.timezone,
+                now=now,
+            )
+            if event.reference is not None:
+                await references.save_reference(session, identity.id, event.reference, now)
+            program = await self._program(session, now)
+            person = await people.get_person(session, identity.person_id)
+            assert person is not None
+            turn = Turn(
+                session=session,
+                now=now,
+                policy=self.policy,
+                program=program,
+                actor=actor,
+                identity=identity,
+                person=person,
+                profile=await people.get_profile(session, person.id, program.id),
+            )
+            return await self.router.handle(turn, event.payload)
+
+    async def sweep(self, now: datetime, *, dry_run: bool = False) -> list[DueItem]:
+        """Find what is due as of `now` and queue it in the outbox (idempotently).
+
+        A dry run computes the same items and rolls everything back.
+        """
+        items: list[DueItem] = []
+        try:
+            async with self.db.transaction() as session:
+                program = await self._program(session, now)
+                for profile in await people.profiles_paused_until(session, program.id, now):
+                    assert profile.paused_until is not None
+                    key = f"pause-ended:{profile.id}:{profile.paused_until.isoformat()}"
+                    profile.status = "active"
+                    profile.paused_until = None
+                    profile.updated_at = now
+                    text = (
+                        "Your pause is over: you're active again in "
+                        f"{program.name}, back in the pool for matching with reminders on."
+                    )
+                    message = Message(
+                        text, (Text(text), Buttons((Button("My status", value="status"),)))
+                    )
+                    queued = await enqueue_for_person(
+                        session, profile.person_id, key, "pause-ended", message, now
+                    )
+                    items.append(DueItem(key, "pause-ended", profile.person_id, text, queued))
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        return items

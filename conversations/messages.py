@@ -1,0 +1,139 @@
+"""The neutral outbound message: a plain-text fallback plus optional blocks.
+
+Each adapter renders every block type; one it does not know falls back to the
+message text and never raises. Messages round-trip through JSON (`to_dict`,
+`from_dict`) because proactive ones wait in the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ButtonStyle = Literal["default", "primary", "danger"]
+
+
+@dataclass(frozen=True)
+class Header:
+    text: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """Markdown subset: *bold*, _italic_, <url|label> links, lines starting `• ` or `- `."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Fields:
+    items: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action_id: str = "run"
+    value: str = ""
+    style: ButtonStyle = "default"
+
+
+@dataclass(frozen=True)
+class Buttons:
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class Divider:
+    pass
+
+
+@dataclass(frozen=True)
+class Context:
+    text: str
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Input:
+    """One form field. kind: text, multiline, select, multiselect, date, time."""
+
+    name: str
+    label: str
+    kind: Literal["text", "multiline", "select", "multiselect", "date", "time"] = "text"
+    value: str = ""
+    placeholder: str = ""
+    hint: str = ""
+    optional: bool = True
+    options: tuple[Option, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form the adapter shows as a modal, a card or an inline web form."""
+
+    form_id: str
+    title: str
+    inputs: tuple[Input, ...]
+    submit_label: str = "Save"
+
+
+Block = Header | Text | Fields | Buttons | Divider | Context | Form
+
+_TYPES: dict[str, type[Any]] = {
+    "header": Header,
+    "text": Text,
+    "fields": Fields,
+    "buttons": Buttons,
+    "divider": Divider,
+    "context": Context,
+    "form": Form,
+}
+_NAMES = {cls: name for name, cls in _TYPES.items()}
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: tuple[Block, ...] = field(default_factory=tuple)
+
+    def form(self) -> Form | None:
+        return next((b for b in self.blocks if isinstance(b, Form)), None)
+
+    def buttons(self) -> list[Button]:
+        return [btn for b in self.blocks if isinstance(b, Buttons) for btn in b.buttons]
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """JSON-able form: {"text": …, "blocks": [{"type": "header", …}, …]}."""
+    return {
+        "text": message.text,
+        "blocks": [{"type": _NAMES[type(b)], **asdict(b)} for b in message.blocks],
+    }
+
+
+def from_dict(data: dict[str, Any]) -> Message:
+    """Inverse of to_dict; blocks of an unknown type are dropped (the text still reads well)."""
+    blocks: list[Block] = []
+    for raw in data.get("blocks", []):
+        kind = raw.get("type")
+        body = {k: v for k, v in raw.items() if k != "type"}
+        if kind == "fields":
+            blocks.append(Fields(tuple((str(a), str(b)) for a, b in body["items"])))
+        elif kind == "buttons":
+            blocks.append(Buttons(tuple(Button(**b) for b in body["buttons"])))
+        elif kind == "form":
+            inputs = tuple(
+                Input(**{**i, "options": tuple(Option(**o) for o in i.get("options", ()))})
+                for i in body["inputs"]
+            )
+            blocks.append(Form(**{**body, "inputs": inputs}))
+        elif kind in _TYPES:
+            blocks.append(_TYPES[kind](**body))
+    return Message(text=str(data.get("text", "")), blocks=tuple(blocks))

@@ -1,0 +1,24 @@
+"""The program's policy as the engine sees it; bot/config.py builds it from app.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    program_slug: str = "default"
+    program_name: str = "Mentoring program"
+    objective: str | None = None
+    default_timezone: str = "UTC"
+    cadence: str = "biweekly"
+    admins: frozenset[str] = frozenset()
+    mentor_capacity_default: int = 2
+    privacy: str = "named"  # "named" lists at-risk pairs by name; "aggregate" shows counts only
+
+    def is_admin(self, platform: str, user_id: str, email: str | None) -> bool:
+        """Admins are `platform:user_id` entries or e-mail addresses (case-insensitive)."""
+        entries = {a.lower() for a in self.admins}
+        if f"{platform}:{user_id}".lower() in entries:
+            return True
+        return bool(email) and email.lower() in entries  # type: ignore[union-attr]

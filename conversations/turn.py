@@ -1,0 +1,121 @@
+"""One turn of conversation: who is speaking, in which program, as of when.
+
+Command handlers receive a Turn and use its helpers instead of touching
+storage directly for the common things (naming people, time zones, queuing a
+message for someone else).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.events import Actor
+from conversations.grammar import Mention
+from conversations.messages import Message, to_dict
+from conversations.policy import Policy
+from storage import outbox, people
+from storage.models import Identity, Person, Profile, Program
+
+
+class Refusal(Exception):
+    """Raised by a handler to answer with a message and change nothing."""
+
+    def __init__(self, message: Message | str) -> None:
+        super().__init__(message if isinstance(message, str) else message.text)
+        self.message = message if isinstance(message, Message) else Message(message)
+
+
+@dataclass
+class Turn:
+    session: AsyncSession
+    now: datetime
+    policy: Policy
+    program: Program
+    actor: Actor
+    identity: Identity
+    person: Person
+    profile: Profile | None
+
+    @property
+    def timezone(self) -> str:
+        """The speaker's zone: their profile's, else the platform's, else the program's."""
+        if self.profile and self.profile.timezone:
+            return self.profile.timezone
+        return self.identity.timezone or self.policy.default_timezone
+
+    @property
+    def is_admin(self) -> bool:
+        return self.policy.is_admin(self.actor.platform, self.actor.user_id, self.person.email)
+
+    async def ensure_profile(self) -> Profile:
+        if self.profile is None:
+            self.profile = await people.get_or_create_profile(
+                self.session, self.person.id, self.program.id, self.now
+            )
+        return self.profile
+
+    async def resolve_mention(self, mention: Mention) -> Identity:
+        """The identity a mention names on the speaker's platform.
+
+        A Slack or Teams mention carries the user id, so an account the bot has
+        not met yet is recorded. In the local chat a name is the user id. A
+        bare @name elsewhere must match someone the bot already knows.
+        """
+        platform, tenant = self.actor.platform, self.actor.tenant
+        if mention.user_id:
+            key = people.IdentityKey(platform, tenant, mention.user_id)
+            return await people.upsert_identity(
+                self.session,
+                key,
+                display_name=mention.name or mention.user_id,
+                now=self.now,
+                seen=False,
+            )
+        assert mention.name is not None
+        if platform == "local":
+            key = people.IdentityKey(platform, tenant, mention.name.lower())
+            return await people.upsert_identity(
+                self.session, key, display_name=mention.name, now=self.now, seen=False
+            )
+        found = await people.find_identity_by_name(self.session, platform, tenant, mention.name)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise Refusal(
+                f"I don't know anyone called {mention.label()} yet. "
+                "Pick them from the @-mention list so I get their account."
+            )
+        raise Refusal(
+            f"Several people are called {mention.label()}; pick them from the @-mention list."
+        )
+
+    async def display_name(self, person_id: int) -> str:
+        person = await people.get_person(self.session, person_id)
+        return person.display_name if person else "someone who left"
+
+    async def notify(self, person_id: int, *, key: str, kind: str, message: Message) -> bool:
+        """Queue a proactive message for a person on the platform they were last seen on."""
+        return await enqueue_for_person(self.session, person_id, key, kind, message, self.now)
+
+
+async def enqueue_for_person(
+    session: AsyncSession, person_id: int, key: str, kind: str, message: Message, now: datetime
+) -> bool:
+    """Queue `message` for the person's most recently seen identity; False if already queued."""
+    identities = await people.identities_of(session, person_id)
+    if not identities:
+        return False
+    epoch = datetime.min.replace(tzinfo=now.tzinfo)
+    target = max(identities, key=lambda i: (i.last_seen_at or epoch, i.id))
+    return await outbox.enqueue(
+        session,
+        key=key,
+        kind=kind,
+        payload=to_dict(message),
+        now=now,
+        person_id=person_id,
+        platform=target.platform,
+    )

@@ -1,0 +1,312 @@
+"""The whole mentoring domain as tables.
+
+Later features add behaviour, not tables: people and their platform
+identities, profiles per program, pairs with their state machine, meetings,
+agendas, commitments, private notes, the outbox of proactive messages,
+conversation references, processed inbound event ids and the audit log.
+Every timestamp is an aware UTC datetime supplied by the caller (time is
+passed in, never read from the database clock).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Values of the string-typed state columns; kept here so every layer names them alike.
+ROLES = ("mentee", "mentor", "both")
+PROFILE_STATUSES = ("draft", "active", "paused", "left")
+PAIR_STATES = ("proposed", "active", "paused", "completed", "ended")
+MEETING_STATUSES = ("scheduled", "held", "skipped", "cancelled")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class Person(Base):
+    """A human, whatever platforms they use; identities hang off it."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    created_at: Mapped[datetime]
+    forgotten_at: Mapped[datetime | None]
+
+    identities: Mapped[list[Identity]] = relationship(back_populates="person")
+
+
+class Identity(Base):
+    """One account on one platform (Slack workspace, Teams tenant, local chat)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "tenant", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    tenant: Mapped[str] = mapped_column(String(100), default="")
+    user_id: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship(back_populates="identities")
+
+
+class Program(Base):
+    """A mentoring program; one default program comes from app.yaml."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    objective: Mapped[str | None] = mapped_column(Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class Profile(Base):
+    """What a person offers and wants in one program, and whether they take part.
+
+    status: draft (details given, not opted in), active, paused (until
+    paused_until, or indefinitely when it is empty), left.
+    """
+
+    __tablename__ = "profiles"
+    __table_args__ = (UniqueConstraint("person_id", "program_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    role: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    offers: Mapped[list[str]] = mapped_column(default=list)
+    wants: Mapped[list[str]] = mapped_column(default=list)
+    goals: Mapped[str | None] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(String(200))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    level: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    languages: Mapped[list[str]] = mapped_column(default=list)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    paused_until: Mapped[datetime | None]
+    joined_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    manager: Mapped[Person | None] = relationship(foreign_keys=[manager_id])
+
+
+Index("ix_profiles_program_status", Profile.program_id, Profile.status)
+
+
+class Pair(Base):
+    """A mentee and a mentor: proposed → active → paused → completed or ended.
+
+    The agreement (goals, cadence, term end) is confirmed when it becomes
+    active. next_meeting_at is kept in step with the meetings table so the
+    sweep finds due and lapsed pairs through an index, not a table scan.
+    """
+
+    __tablename__ = "pairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="proposed")
+    score: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[list[str]] = mapped_column(default=list)
+    proposed_at: Mapped[datetime]
+    proposal_expires_at: Mapped[datetime | None]
+    mentee_accepted_at: Mapped[datetime | None]
+    mentor_accepted_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    goals: Mapped[str | None] = mapped_column(Text)
+    cadence: Mapped[str | None] = mapped_column(String(20))
+    term_end: Mapped[date | None] = mapped_column(Date)
+    agreement_confirmed_at: Mapped[datetime | None]
+    next_meeting_at: Mapped[datetime | None]
+    last_meeting_at: Mapped[datetime | None]
+    lapse_step: Mapped[int] = mapped_column(Integer, default=0)
+    lapse_cycle: Mapped[int] = mapped_column(Integer, default=0)
+
+
+Index("ix_pairs_state_next_meeting", Pair.state, Pair.next_meeting_at)
+Index("ix_pairs_state_last_meeting", Pair.state, Pair.last_meeting_at)
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    scheduled_at: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=45)
+    status: Mapped[str] = mapped_column(String(10), default="scheduled")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    held_at: Mapped[datetime | None]
+
+
+Index("ix_meetings_status_scheduled", Meeting.status, Meeting.scheduled_at)
+
+
+class MeetingFeedback(Base):
+    """One participant's view of one meeting: did it happen, and a 1–5 rating."""
+
+    __tablename__ = "meeting_feedback"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    met: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+
+
+class Commitment(Base):
+    """Something a person said they would do before next time."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+
+
+class PrivateNote(Base):
+    """A note only its owner can ever read: never in a digest, export or log."""
+
+    __tablename__ = "private_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A proactive message waiting to be delivered, exactly once.
+
+    idempotency_key (pair, kind, cycle …) is unique, so the same nudge cannot
+    be enqueued twice however many sweeps run. The delivery worker claims rows
+    (status sending, claimed_until a lease) and marks them sent; a row whose
+    lease ran out is claimable again, so a crash between claim and send loses
+    nothing.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(200))
+    platform: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)
+
+
+class ConversationReference(Base):
+    """Where the bot can reach an identity later (a DM channel, a Teams reference)."""
+
+    __tablename__ = "conversation_references"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("identities.id", ondelete="CASCADE"), unique=True
+    )
+    reference: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class ProcessedEvent(Base):
+    """Inbound event ids already handled, so platform retries change nothing."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

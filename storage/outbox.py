@@ -1,0 +1,142 @@
+"""The outbox: proactive messages enqueued once, claimed and delivered once.
+
+Enqueue is an insert that does nothing on a duplicate idempotency key, so a
+sweep that runs twice (or on two replicas) cannot queue the same nudge twice.
+Claiming marks rows `sending` with a lease; on PostgreSQL the candidate rows
+are locked `FOR UPDATE SKIP LOCKED` so concurrent workers take disjoint rows;
+SQLite serialises writers, so the same statement is safe there. A row whose
+lease expired (its worker died between claim and send) is claimable again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    person_id: int | None = None,
+    platform: str | None = None,
+    channel: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message; False when one with the same key was queued before."""
+    values = {
+        "idempotency_key": key,
+        "kind": kind,
+        "payload": payload,
+        "person_id": person_id,
+        "platform": platform,
+        "channel": channel,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "created_at": now,
+    }
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    worker: str,
+    platforms: Sequence[str],
+    limit: int = 50,
+    lease: timedelta = timedelta(minutes=2),
+) -> list[OutboxMessage]:
+    """Take up to `limit` due rows for the given platforms; commit promptly after."""
+    due = or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= now),
+    )
+    candidates = (
+        select(OutboxMessage.id)
+        .where(due, OutboxMessage.platform.in_(list(platforms)))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(candidates))
+        .values(
+            status="sending",
+            claimed_until=now + lease,
+            claimed_by=worker,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.scalars(stmt)
+    return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
+
+
+async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: datetime) -> bool:
+    """Record delivery; False if another worker took the row over (our lease ran out)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == "sending",
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release(
+    session: AsyncSession,
+    message_id: int,
+    worker: str,
+    *,
+    retry_at: datetime,
+    error: str,
+    count_attempt: bool = True,
+    dead: bool = False,
+) -> None:
+    """Hand a claimed row back for a later attempt (or give up on it: `dead`)."""
+    values: dict[str, Any] = {
+        "status": "dead" if dead else "pending",
+        "next_attempt_at": retry_at,
+        "claimed_until": None,
+        "claimed_by": None,
+        "last_error": error[:2000],
+    }
+    if not count_attempt:
+        values["attempts"] = OutboxMessage.attempts - 1
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
+        .values(**values)
+    )
+
+
+async def pending_count(session: AsyncSession) -> int:
+    rows = await session.scalars(
+        select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "sending")))
+    )
+    return len(list(rows))

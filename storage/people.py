@@ -1,0 +1,155 @@
+"""People, their platform identities and their profiles.
+
+An identity is found by (platform, tenant, user id); a new one becomes a new
+person unless the platform gave an e-mail that an existing person already
+has, which is how a Slack account and a Teams account become one person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Identity, Person, Profile
+
+
+@dataclass(frozen=True)
+class IdentityKey:
+    platform: str
+    tenant: str
+    user_id: str
+
+
+async def find_identity(session: AsyncSession, key: IdentityKey) -> Identity | None:
+    return await session.scalar(
+        select(Identity).where(
+            Identity.platform == key.platform,
+            Identity.tenant == key.tenant,
+            Identity.user_id == key.user_id,
+        )
+    )
+
+
+async def find_identity_by_name(
+    session: AsyncSession, platform: str, tenant: str, name: str
+) -> list[Identity]:
+    """Identities on one platform whose display name matches, case-insensitively."""
+    rows = await session.scalars(
+        select(Identity)
+        .where(
+            Identity.platform == platform,
+            Identity.tenant == tenant,
+            func.lower(Identity.display_name) == name.lower(),
+        )
+        .limit(5)
+    )
+    return list(rows)
+
+
+async def upsert_identity(
+    session: AsyncSession,
+    key: IdentityKey,
+    *,
+    display_name: str,
+    now: datetime,
+    email: str | None = None,
+    timezone: str | None = None,
+    seen: bool = True,
+) -> Identity:
+    """Find or create the identity (and its person), refreshing what the platform told us."""
+    identity = await find_identity(session, key)
+    email = email.strip().lower() if email else None
+    if identity is None:
+        person = None
+        if email:
+            person = await session.scalar(select(Person).where(Person.email == email))
+        if person is None:
+            person = Person(display_name=display_name, email=email, created_at=now)
+            session.add(person)
+            await session.flush()
+        identity = Identity(
+            person_id=person.id,
+            platform=key.platform,
+            tenant=key.tenant,
+            user_id=key.user_id,
+            display_name=display_name,
+            email=email,
+            timezone=timezone,
+            created_at=now,
+            last_seen_at=now if seen else None,
+        )
+        session.add(identity)
+        await session.flush()
+        return identity
+    if display_name and identity.display_name != display_name:
+        identity.display_name = display_name
+    if timezone:
+        identity.timezone = timezone
+    if email and identity.email != email:
+        identity.email = email
+    if seen:
+        identity.last_seen_at = now
+    return identity
+
+
+async def get_person(session: AsyncSession, person_id: int) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
+    rows = await session.scalars(
+        select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
+    )
+    return list(rows)
+
+
+async def get_profile(session: AsyncSession, person_id: int, program_id: int) -> Profile | None:
+    return await session.scalar(
+        select(Profile).where(Profile.person_id == person_id, Profile.program_id == program_id)
+    )
+
+
+async def get_or_create_profile(
+    session: AsyncSession, person_id: int, program_id: int, now: datetime
+) -> Profile:
+    profile = await get_profile(session, person_id, program_id)
+    if profile is None:
+        profile = Profile(
+            person_id=person_id,
+            program_id=program_id,
+            status="draft",
+            offers=[],
+            wants=[],
+            languages=[],
+            updated_at=now,
+        )
+        session.add(profile)
+        await session.flush()
+    return profile
+
+
+async def profiles_paused_until(
+    session: AsyncSession, program_id: int, now: datetime
+) -> list[Profile]:
+    """Profiles whose dated pause has run out as of `now`."""
+    rows = await session.scalars(
+        select(Profile).where(
+            Profile.program_id == program_id,
+            Profile.status == "paused",
+            Profile.paused_until.is_not(None),
+            Profile.paused_until <= now,
+        )
+    )
+    return list(rows)
+
+
+async def count_profiles_by_status(session: AsyncSession, program_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(Profile.status, func.count())
+        .where(Profile.program_id == program_id)
+        .group_by(Profile.status)
+    )
+    return {status: count for status, count in rows.tuples()}
