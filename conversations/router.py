@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from conversations.events import Action, Command
 from conversations.grammar import ParsedLine, parse_line
-from conversations.messages import Button, Buttons, Context, Fields, Header, Message, Text
+from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
 from conversations.turn import Refusal, Turn
 
 Handler = Callable[[Turn, ParsedLine], Awaitable[list[Message]]]
@@ -137,7 +137,7 @@ class Router:
                 lines.append(spec.details)
             if spec.examples:
                 lines.append("Examples: " + "; ".join(f"/mentor {e}" for e in spec.examples))
-            blocks: list = [
+            blocks: list[Block] = [
                 Header(f"/mentor {spec.name}"),
                 Text(f"`/mentor {spec.usage}`\n{spec.summary}"),
             ]

@@ -96,6 +96,15 @@ class Turn:
         person = await people.get_person(self.session, person_id)
         return person.display_name if person else "someone who left"
 
+    async def mention_of(self, person_id: int) -> str:
+        """How to name a person in a command on the speaker's platform (`@name`, `<@U1|name>`)."""
+        for identity in await people.identities_of(self.session, person_id):
+            if identity.platform == self.actor.platform and identity.tenant == self.actor.tenant:
+                if identity.platform == "local":
+                    return f"@{identity.user_id}"
+                return f"<@{identity.user_id}|{identity.display_name}>"
+        return f"@{await self.display_name(person_id)}"
+
     async def notify(self, person_id: int, *, key: str, kind: str, message: Message) -> bool:
         """Queue a proactive message for a person on the platform they were last seen on."""
         return await enqueue_for_person(self.session, person_id, key, kind, message, self.now)

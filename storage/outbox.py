@@ -46,7 +46,7 @@ async def enqueue(
         "next_attempt_at": not_before or now,
         "created_at": now,
     }
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(OutboxMessage)

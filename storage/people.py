@@ -85,6 +85,9 @@ async def upsert_identity(
         await session.flush()
         return identity
     if display_name and identity.display_name != display_name:
+        person = await session.get(Person, identity.person_id)
+        if person is not None and person.display_name == identity.display_name:
+            person.display_name = display_name  # the name was a placeholder from a mention
         identity.display_name = display_name
     if timezone:
         identity.timezone = timezone

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ConversationReference
+from storage.models import ConversationReference, Identity
 
 
 async def save_reference(
@@ -34,3 +34,22 @@ async def get_reference(session: AsyncSession, identity_id: int) -> dict[str, An
         )
     )
     return dict(row) if row is not None else None
+
+
+async def reachable_identity(
+    session: AsyncSession, person_id: int, platform: str
+) -> tuple[Identity, dict[str, Any] | None] | None:
+    """The person's most recently seen identity on `platform`, with its reference if any."""
+    row = (
+        await session.execute(
+            select(Identity, ConversationReference.reference)
+            .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
+            .where(Identity.person_id == person_id, Identity.platform == platform)
+            .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    identity, reference = row
+    return identity, dict(reference) if reference is not None else None

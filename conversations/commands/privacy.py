@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conversations.grammar import ParsedLine
-from conversations.messages import Context, Header, Message, Text
+from conversations.messages import Block, Context, Header, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Turn
 
@@ -46,7 +46,7 @@ async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
         ),
     ]
     text = "\n\n".join(f"{title}: {body}" for title, body in sections)
-    blocks: list = [Header("Your privacy in the mentoring program")]
+    blocks: list[Block] = [Header("Your privacy in the mentoring program")]
     for title, body in sections:
         blocks.append(Text(f"*{title}*\n{body}"))
     blocks.append(Context("Mentoring has no bearing on performance reviews."))

@@ -10,7 +10,17 @@ from __future__ import annotations
 import difflib
 
 from conversations.grammar import ParsedLine, parse_mention, split_key_values
-from conversations.messages import Button, Buttons, Context, Fields, Form, Input, Message, Text
+from conversations.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Fields,
+    Form,
+    Input,
+    Message,
+    Text,
+)
 from conversations.profile_fields import FIELDS, FieldError, Value, parse_field
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
@@ -21,16 +31,16 @@ FORM_ID = "profile"
 SET_FORM = "profile set key=value …"
 
 
-async def _manager_label(turn: Turn, profile: Profile) -> str:
-    if profile.manager_id is None:
-        return ""
-    return "@" + await turn.display_name(profile.manager_id)
-
-
-async def current_value(turn: Turn, profile: Profile, key: str) -> str:
-    """The stored value as a person would type it back."""
+async def current_value(
+    turn: Turn, profile: Profile, key: str, *, for_display: bool = False
+) -> str:
+    """The stored value as a person would type it back (or read it, `for_display`)."""
     if key == "manager":
-        return await _manager_label(turn, profile)
+        if profile.manager_id is None:
+            return ""
+        if for_display:
+            return await turn.display_name(profile.manager_id)
+        return await turn.mention_of(profile.manager_id)
     value = getattr(profile, key)
     if isinstance(value, list):
         return ", ".join(value)
@@ -118,7 +128,8 @@ async def _set(turn: Turn, line: ParsedLine) -> list[Message]:
             )
             continue
         profile = await turn.ensure_profile()
-        saved.append((FIELDS[key].label, await current_value(turn, profile, key) or "(cleared)"))
+        shown = await current_value(turn, profile, key, for_display=True)
+        saved.append((FIELDS[key].label, shown or "(cleared)"))
     if loose:
         problems.append(
             f"I skipped “{' '.join(loose)[:80]}”: not key=value. "
@@ -138,7 +149,7 @@ async def _set(turn: Turn, line: ParsedLine) -> list[Message]:
 
 
 def _set_reply(saved: list[tuple[str, str]], problems: list[str]) -> Message:
-    blocks: list = []
+    blocks: list[Block] = []
     lines: list[str] = []
     if saved:
         lines.append("Saved:")
@@ -207,7 +218,10 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         now=turn.now,
         details={"keys": sorted(typed)},
     )
-    saved = [(FIELDS[k].label, await current_value(turn, profile, k) or "—") for k in typed]
+    saved = [
+        (FIELDS[k].label, await current_value(turn, profile, k, for_display=True) or "—")
+        for k in typed
+    ]
     reply = _set_reply(saved, [])
     if profile.status == "draft":
         hint = "Your profile is saved. Join with `/mentor join mentee|mentor|both` to be matched."

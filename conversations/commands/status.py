@@ -7,13 +7,18 @@ from zoneinfo import ZoneInfo
 
 from conversations.commands.profile import current_value
 from conversations.grammar import ParsedLine
-from conversations.messages import Button, Buttons, Context, Fields, Header, Message, Text
+from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
 from conversations.profile_fields import FIELDS
 from conversations.router import CommandSpec
 from conversations.turn import Turn
 from storage.pairs import pairs_of
 
-MATCHING_KEYS = ("offers", "wants", "goals", "department", "level", "timezone", "languages")
+COMMON_KEYS = ("department", "level", "timezone", "languages")
+MATCHING_KEYS = {
+    "mentee": ("wants", "goals", *COMMON_KEYS),
+    "mentor": ("offers", *COMMON_KEYS),
+    "both": ("offers", "wants", "goals", *COMMON_KEYS),
+}
 
 
 def when(turn: Turn, moment: datetime) -> str:
@@ -58,13 +63,13 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
     for key in FIELDS:
         if key == "capacity" and profile.role == "mentee":
             continue
-        value = await current_value(turn, profile, key)
+        value = await current_value(turn, profile, key, for_display=True)
         if value:
             items.append((FIELDS[key].label, value))
-    missing = [k for k in MATCHING_KEYS if not getattr(profile, k)]
+    missing = [k for k in MATCHING_KEYS[profile.role or "mentee"] if not getattr(profile, k)]
     lines = [f"{role} — {state}"]
     lines.extend(f"  {label}: {value}" for label, value in items[2:])
-    blocks: list = [Header("Your mentoring status"), Fields(tuple(items))]
+    blocks: list[Block] = [Header("Your mentoring status"), Fields(tuple(items))]
 
     pairs = await pairs_of(turn.session, turn.person.id, turn.program.id)
     pair_lines = []

@@ -1,0 +1,2 @@
+"""Platform adapters: platform payload → neutral event, neutral message → platform, and
+proactive sends. One sub-package per platform."""

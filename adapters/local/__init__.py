@@ -1,0 +1,1 @@
+"""The local adapter: a web chat and a console, the embedded default with no platform."""

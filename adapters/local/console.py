@@ -1,0 +1,104 @@
+"""The console: `mentorbot chat --as NAME [LINE]`, one shot for scripts or interactive.
+
+Messages render as text; buttons are numbered and typing the number clicks
+them; a form is shown with its fields and the `profile set`-style command
+that fills it in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from adapters.local.translate import to_actor
+from conversations.engine import Engine
+from conversations.events import Action, Command, InboundEvent
+from conversations.messages import (
+    Button,
+    Buttons,
+    Context,
+    Divider,
+    Fields,
+    Form,
+    Header,
+    Message,
+    Text,
+)
+
+
+def to_text(message: Message, first_number: int = 1) -> tuple[str, list[Button]]:
+    """The message as terminal text, plus its buttons in the order they were numbered."""
+    if not message.blocks:
+        return message.text, []
+    lines: list[str] = []
+    buttons: list[Button] = []
+    for block in message.blocks:
+        if isinstance(block, Header):
+            lines.append(block.text.upper())
+        elif isinstance(block, Text):
+            lines.append(block.text)
+        elif isinstance(block, Context):
+            lines.append(f"  ({block.text})")
+        elif isinstance(block, Divider):
+            lines.append("-" * 40)
+        elif isinstance(block, Fields):
+            width = max((len(label) for label, _ in block.items), default=0)
+            lines.extend(f"  {label.ljust(width)}  {value}" for label, value in block.items)
+        elif isinstance(block, Buttons):
+            labels = []
+            for button in block.buttons:
+                buttons.append(button)
+                labels.append(f"[{first_number + len(buttons) - 1}] {button.label}")
+            lines.append("  ".join(labels))
+        elif isinstance(block, Form):
+            lines.append(f"{block.title}:")
+            for field in block.inputs:
+                error = f"  ← {field.error}" if field.error else ""
+                lines.append(f"  {field.label} ({field.name}): {field.value or '—'}{error}")
+            lines.append(f"  Fill it in with: {block.form_id} set {block.inputs[0].name}=… …")
+        else:
+            lines.append(message.text)
+    return "\n".join(lines), buttons
+
+
+class Console:
+    def __init__(self, engine: Engine, user: str, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.actor = to_actor(user)
+        self.clock = clock
+        self.buttons: list[Button] = []
+
+    async def say(self, line: str) -> list[Message]:
+        stripped = line.strip()
+        if stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons):
+            button = self.buttons[int(stripped) - 1]
+            payload: Command | Action = Action(button.action_id, button.value)
+        else:
+            payload = Command(line)
+        reference = {"user": self.actor.user_id}
+        return await self.engine.handle(InboundEvent(self.actor, payload, reference), self.clock())
+
+    def show(self, messages: list[Message]) -> str:
+        self.buttons = []
+        parts = []
+        for message in messages:
+            text, buttons = to_text(message, len(self.buttons) + 1)
+            self.buttons.extend(buttons)
+            parts.append(text)
+        return "\n\n".join(parts)
+
+    async def interactive(self) -> None:
+        print(
+            f"mentorbot chat as @{self.actor.user_id}. Type commands (e.g. help); "
+            "a number clicks a button; Ctrl-D quits."
+        )
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                line = await loop.run_in_executor(None, input, f"@{self.actor.user_id}> ")
+            except EOFError:
+                print()
+                return
+            if line.strip():
+                print(self.show(await self.say(line)), flush=True)

@@ -1,0 +1,93 @@
+"""The web chat: a page at `/`, a JSON API for commands and actions, and an event
+stream (Server-Sent Events) that carries proactive messages without a reload.
+
+It trusts whoever types a user name: for local development and pilots only,
+which is why bot/ serves it only when no platform is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from importlib import resources
+
+from aiohttp import web
+
+from adapters.local.hub import LocalHub
+from adapters.local.translate import BadRequest, to_actor, to_event
+from conversations.engine import Engine
+from conversations.messages import to_dict
+
+log = logging.getLogger(__name__)
+STATIC = resources.files("adapters.local") / "static"
+KEEPALIVE_SECONDS = 15.0
+
+
+class LocalChat:
+    def __init__(self, engine: Engine, hub: LocalHub, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.hub = hub
+        self.clock = clock
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/", self.page),
+            web.get("/static/{name}", self.static),
+            web.post("/local/api/messages", self.post_message),
+            web.get("/local/api/stream", self.stream),
+        ]
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=(STATIC / "index.html").read_text(), content_type="text/html")
+
+    async def static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        types = {".js": "application/javascript", ".css": "text/css"}
+        kind = next((t for ext, t in types.items() if name.endswith(ext)), None)
+        file = STATIC / name
+        if kind is None or "/" in name or not file.is_file():
+            raise web.HTTPNotFound()
+        return web.Response(text=file.read_text(), content_type=kind)
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.json_response({"error": "Send a JSON object."}, status=400)
+        try:
+            event = to_event(body)
+        except BadRequest as err:
+            return web.json_response({"error": str(err)}, status=400)
+        replies = await self.engine.handle(event, self.clock())
+        return web.json_response({"replies": [to_dict(m) for m in replies]})
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        try:
+            actor = to_actor(request.query.get("user"))
+        except BadRequest as err:
+            return web.json_response({"error": str(err)}, status=400)
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        queue = self.hub.subscribe(actor.user_id)
+        try:
+            await response.write(b": connected\n\n")
+            while True:
+                try:
+                    payload = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    await response.write(b": keepalive\n\n")
+                    continue
+                if payload is None:
+                    break
+                data = json.dumps(payload, ensure_ascii=False)
+                await response.write(f"event: message\ndata: {data}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.hub.unsubscribe(actor.user_id, queue)
+        return response

@@ -1,0 +1,1 @@
+"""Composition root: configuration, the aiohttp app, scheduler, delivery and the CLI."""

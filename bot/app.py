@@ -1,0 +1,96 @@
+"""The aiohttp application: health endpoints, the local web chat, and the background
+work (scheduler, delivery worker) started and stopped with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from adapters.delivery import Sender
+from adapters.local.hub import LocalHub
+from adapters.local.web import LocalChat
+from bot.clock import utcnow
+from bot.config import Settings
+from bot.delivery import DeliveryWorker
+from bot.scheduler import build_scheduler
+from conversations.engine import Engine
+from storage.database import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+DB_KEY = web.AppKey("db", Database)
+ENGINE_KEY = web.AppKey("engine", Engine)
+WORKER_KEY = web.AppKey("worker", DeliveryWorker)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    if await request.app[DB_KEY].ping():
+        return web.json_response({"status": "ready", "database": "ok"})
+    return web.json_response({"status": "not ready", "database": "unreachable"}, status=503)
+
+
+async def platform_home(request: web.Request) -> web.Response:
+    return web.Response(
+        text="mentorbot is running. The local web chat is off because a chat platform is "
+        "configured; talk to the bot in Slack or Teams.\n"
+    )
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    scheduler_enabled: bool = True,
+) -> web.Application:
+    """The whole bot as one aiohttp application (one process, one port)."""
+    app = web.Application()
+    db = Database(settings.database_url)
+    engine = Engine(db, settings.policy)
+    senders: dict[str, Sender] = {}
+    app[DB_KEY] = db
+    app[ENGINE_KEY] = engine
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    if settings.local_chat:
+        hub = LocalHub()
+        senders["local"] = hub
+        app.add_routes(LocalChat(engine, hub, clock).routes())
+
+        async def close_streams(app: web.Application) -> None:
+            hub.close_all()
+
+        app.on_shutdown.append(close_streams)
+    else:
+        app.router.add_get("/", platform_home)
+    worker = DeliveryWorker(db, senders, clock)
+    app[WORKER_KEY] = worker
+    if settings.local_chat:
+        hub.on_connect = worker.poke
+
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        await upgrade(db)
+        scheduler = build_scheduler(engine, worker, clock) if scheduler_enabled else None
+        if scheduler is not None:
+            scheduler.start()
+        task = asyncio.create_task(worker.run(), name="delivery")
+        yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await db.dispose()
+        log.info("mentorbot stopped cleanly")
+
+    app.cleanup_ctx.append(background)
+    return app

@@ -1,0 +1,9 @@
+"""The one place that reads the wall clock; everything below is handed `now`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
