@@ -46,10 +46,11 @@ def _topics(value: str) -> list[str]:
 
 def _text(limit: int) -> Callable[[str], str | None]:
     def parse(value: str) -> str | None:
-        value = _no_control(value).strip()
+        """Kept exactly as typed (spaces included); blank means cleared."""
+        _no_control(value)
         if len(value) > limit:
             raise FieldError(f"is {len(value)} characters; at most {limit}")
-        return value or None
+        return value if value.strip() else None
 
     return parse
 

@@ -155,4 +155,4 @@ async def count_profiles_by_status(session: AsyncSession, program_id: int) -> di
         .where(Profile.program_id == program_id)
         .group_by(Profile.status)
     )
-    return {status: count for status, count in rows.tuples()}
+    return {status: count for status, count in rows.all()}
