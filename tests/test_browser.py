@@ -1,26 +1,34 @@
 """The local web chat driven end to end in headless Chromium.
 
-The whole bot is served on a loopback port (aiohttp runner, SQLite in tmp_path)
-and a real browser talks to it: join, click buttons, fill the profile form
-(first with a mistake, then correctly), and receive a proactive message over the
-event stream without reloading the page.
+The whole bot (build_app, SQLite in tmp_path, no scheduler) is served on a
+loopback port and a real browser talks to it: join, click buttons, fill in the
+profile form (first with a mistake, then correctly), and receive a proactive
+message over the event stream without a reload.
 
-Needs Debian's Chromium at /usr/bin/chromium; skipped with the reason when absent.
+Needs Debian's Chromium at /usr/bin/chromium (Playwright's own browser download
+is not used); skipped with the reason when it is absent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
+from adapters.local.hub import LocalHub
 from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
+
+playwright_api = pytest.importorskip("playwright.async_api")
+Page = playwright_api.Page
+expect = playwright_api.expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,13 +43,24 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = Path("/tmp/webchat.png")
 TIMEOUT_MS = 10_000
+PROFILE_FIELDS = (
+    "offers",
+    "wants",
+    "goals",
+    "department",
+    "manager",
+    "level",
+    "timezone",
+    "languages",
+    "capacity",
+)
 
 pytestmark = pytest.mark.browser
 
 
 @dataclass
 class Clock:
-    """The app's clock; the test moves it forward to make a pause run out."""
+    """The app's clock; tests move it forward to make a pause run out."""
 
     now: datetime
 
@@ -54,6 +73,25 @@ class Server:
     app: web.Application
     url: str
     clock: Clock
+
+    @property
+    def hub(self) -> LocalHub:
+        hub = self.app[WORKER_KEY].senders["local"]
+        assert isinstance(hub, LocalHub)
+        return hub
+
+    async def wait_connected(self, user: str, timeout: float = 5.0) -> None:
+        """Until the user's page has its event stream open (else a send is 'unreachable')."""
+        async with asyncio.timeout(timeout):
+            while not self.hub.connected(user):
+                await asyncio.sleep(0.02)
+
+    async def end_pause(self) -> None:
+        """Three days on: the sweep queues "Your pause is over", the worker delivers it."""
+        self.clock.now += timedelta(days=3)
+        items = await self.app[ENGINE_KEY].sweep(self.clock.now)
+        assert [(item.kind, item.queued) for item in items] == [("pause-ended", True)]
+        await self.app[WORKER_KEY].run_once()  # the background worker may beat us to it
 
 
 @pytest.fixture
@@ -78,12 +116,11 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
 
 
 @pytest.fixture
-async def page(server: Server) -> AsyncIterator[object]:
+async def page(server: Server) -> AsyncIterator[Page]:
+    """A fresh headless Chromium page; fails the test if the page logs any error."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found; install Debian's chromium to run the browser tests")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
+    async with playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = await browser.new_context(
@@ -92,11 +129,13 @@ async def page(server: Server) -> AsyncIterator[object]:
             context.set_default_timeout(TIMEOUT_MS)
             pg = await context.new_page()
             errors: list[str] = []
-            pg.on("pageerror", lambda err: errors.append(str(err)))
+            pg.on("pageerror", lambda err: errors.append(f"uncaught: {err}"))
             pg.on(
                 "console",
                 lambda msg: (
-                    errors.append(f"{msg.text} {msg.location}") if msg.type == "error" else None
+                    errors.append(f"{msg.text} at {msg.location.get('url')}")
+                    if msg.type == "error"
+                    else None
                 ),
             )
             yield pg
@@ -105,27 +144,33 @@ async def page(server: Server) -> AsyncIterator[object]:
             await browser.close()
 
 
-async def test_web_chat_end_to_end(server: Server, page) -> None:  # type: ignore[no-untyped-def]
-    from playwright.async_api import expect
-
+async def open_chat(page: Page, server: Server, user: str) -> None:
     await page.goto(server.url + "/")
     await expect(page).to_have_title(re.compile("mentorbot"))
-
-    # Pick a user name; the page greets and opens the event stream.
-    await page.fill("#user", "alice")
+    await page.fill("#user", user)
     await page.get_by_role("button", name="Switch").click()
-    await expect(page.locator("#log .msg").first).to_contain_text("You are @alice")
+    await expect(page.locator("#log .msg").first).to_contain_text(f"You are @{user}")
+    await server.wait_connected(user)
 
-    # Join as a mentee.
-    await page.fill("#text", "/mentor join mentee")
+
+async def say(page: Page, line: str) -> None:
+    await page.fill("#text", line)
     await page.press("#text", "Enter")
     await expect(page.locator("#text")).to_have_value("")
-    await expect(page.locator(".msg.me").last).to_have_text("/mentor join mentee")
+    await expect(page.locator(".msg.me").last).to_have_text(line)
+
+
+async def test_web_chat_end_to_end(server: Server, page: Page) -> None:
+    await open_chat(page, server, "alice")
+    await page.evaluate("window.sameDocument = true")  # gone if the page ever reloads
+
+    # Join as a mentee.
+    await say(page, "/mentor join mentee")
     welcome = page.locator(".msg.bot").filter(
         has_text="Welcome to Mentoring program! You've joined as a mentee."
     )
     await expect(welcome).to_have_count(1)
-    await expect(welcome.locator(".buttons button")).to_contain_text(
+    await expect(welcome.locator(".buttons button")).to_have_text(
         ["Fill in my profile", "My status"]
     )
 
@@ -139,67 +184,138 @@ async def test_web_chat_end_to_end(server: Server, page) -> None:  # type: ignor
 
     # The profile form: a bad level comes back with an inline error and the typed values.
     await welcome.get_by_role("button", name="Fill in my profile").click()
-    form = page.locator("form.card").last
-    await expect(form).to_be_visible()
+    forms = page.locator("form.card")
+    await expect(forms).to_have_count(1)
+    form = forms.first
     names = await form.locator("[name]").evaluate_all("els => els.map(e => e.name)")
-    for name in (
-        "offers",
-        "wants",
-        "goals",
-        "department",
-        "manager",
-        "level",
-        "timezone",
-        "languages",
-        "capacity",
-    ):
-        assert name in names, f"profile form lacks {name}: {names}"
+    assert [n for n in PROFILE_FIELDS if n not in names] == [], names
     await expect(form.locator(".err")).to_have_count(0)
     await form.locator("[name=wants]").fill("Learn to lead a team")
     await form.locator("[name=department]").fill("Platform")
     await form.locator("[name=level]").fill("11")
     await form.get_by_role("button", name="Save").click()
 
-    forms = page.locator("form.card")
     await expect(forms).to_have_count(2)
     retry = forms.last
     await expect(retry.locator(".err")).to_have_count(1)
-    await expect(retry.locator(".err")).not_to_be_empty()
+    level_error = retry.locator("label", has=page.locator("[name=level]")).locator(".err")
+    await expect(level_error).to_be_visible()
+    await expect(level_error).not_to_be_empty()
     await expect(retry.locator("[name=level]")).to_have_value("11")
     await expect(retry.locator("[name=wants]")).to_have_value("Learn to lead a team")
     await expect(retry.locator("[name=department]")).to_have_value("Platform")
 
     await retry.locator("[name=level]").fill("4")
     await retry.get_by_role("button", name="Save").click()
-    saved = page.locator(".msg.bot").last
-    await expect(saved.locator("strong")).to_have_text("Saved to your profile")
-    await expect(saved.locator("dl")).to_contain_text("4")
+    saved = page.locator(".msg.bot").filter(has_text="Saved to your profile")
+    await expect(saved).to_have_count(1)
+    await expect(saved.locator("dl")).to_contain_text("Level")
     await expect(saved.locator("dl")).to_contain_text("Learn to lead a team")
+    await expect(saved.locator("dl")).to_contain_text("Platform")
     await expect(forms).to_have_count(2)
-    await expect(page.locator(".msg.error")).to_have_count(0)
+    await expect(retry.get_by_role("button", name="Save")).to_be_enabled()
 
     # Pause until tomorrow; a sweep days later queues "Your pause is over", and the
-    # delivery worker pushes it down the open event stream: no reload.
-    await page.fill("#text", "/mentor pause until tomorrow")
-    await page.press("#text", "Enter")
+    # delivery worker pushes it down the open event stream.
+    await say(page, "/mentor pause until tomorrow")
     await expect(page.locator(".msg.bot").last).to_contain_text("Paused until")
-    messages_before = await page.locator("#log .msg").count()
-
-    server.clock.now += timedelta(days=3)
-    items = await server.app[ENGINE_KEY].sweep(server.clock.now)
-    assert [item.kind for item in items] == ["pause-ended"]
-    assert items[0].queued
-    await server.app[WORKER_KEY].run_once()  # the background worker may have beaten us to it
+    before = await page.locator("#log .msg").count()
+    await server.end_pause()
 
     proactive = page.locator(".msg.proactive")
     await expect(proactive).to_have_count(1)
     await expect(proactive).to_contain_text("Your pause is over")
-    await expect(proactive.get_by_role("button", name="My status")).to_be_visible()
-    await expect(page.locator("#log .msg")).to_have_count(messages_before + 1)
-    assert await page.evaluate("performance.getEntriesByType('navigation').length") == 1
-
-    await page.screenshot(path=str(SCREENSHOT), full_page=True)
+    await expect(page.locator("#log .msg")).to_have_count(before + 1)
+    assert await page.evaluate("window.sameDocument === true"), "the page reloaded"
+    await expect(page.locator(".msg.error")).to_have_count(0)
+    await page.screenshot(path=str(SCREENSHOT))
 
     # The proactive message's button works like any other.
     await proactive.get_by_role("button", name="My status").click()
     await expect(status).to_have_count(2)
+    await expect(status.last).to_contain_text("Active")
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("*bold* _italic_ `co_de`", "<strong>bold</strong> <em>italic</em> <code>co_de</code>"),
+        ("(_a b_), *c*.", "(<em>a b</em>), <strong>c</strong>."),
+        ("@jane_doe and @john_roe", "@jane_doe and @john_roe"),
+        ("snake_case_name, 2*3*4, 2 * 3 * 4", "snake_case_name, 2*3*4, 2 * 3 * 4"),
+        ("<b>hi</b>", "&lt;b&gt;hi&lt;/b&gt;"),
+        (
+            "see <https://example.com/a_b|the docs>",
+            'see <a href="https://example.com/a_b" target="_blank" rel="noopener">the docs</a>',
+        ),
+        ("<javascript:alert(1)|x>", "&lt;javascript:alert(1)|x&gt;"),
+    ],
+)
+async def test_markdown_subset(server: Server, page: Page, text: str, html: str) -> None:
+    """Bot text renders *bold*, _italic_, `code` and links; names and snake_case stay literal."""
+    await page.goto(server.url + "/")
+    rendered = await page.evaluate(
+        "t => { const d = document.createElement('div'); d.append(inline(t)); return d.innerHTML }",
+        text,
+    )
+    assert rendered == html
+
+
+async def test_sending_without_a_name_keeps_the_text(server: Server, page: Page) -> None:
+    await page.goto(server.url + "/")
+    await page.fill("#text", "/mentor help")
+    await page.press("#text", "Enter")
+    await expect(page.locator(".msg.error")).to_contain_text("user name")
+    await expect(page.locator("#text")).to_have_value("/mentor help")
+    await expect(page.locator("#user")).to_be_focused()
+
+
+async def post(server: Server, user: str, line: str) -> str:
+    """Say a line through the JSON API, without a browser (so without an event stream)."""
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(
+            server.url + "/local/api/messages", json={"user": user, "text": line}
+        )
+        assert response.status == 200
+        body = await response.json()
+    return "\n".join(reply["text"] for reply in body["replies"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Python side: a message that found no open chat is retried a minute later "
+    "(UNREACHABLE_RETRY), and the worker poke when the chat opens does not make it due",
+)
+async def test_message_queued_before_the_chat_opens_arrives_when_it_does(
+    server: Server, page: Page
+) -> None:
+    assert "joined as a mentee" in await post(server, "bob", "/mentor join mentee")
+    assert "Paused until" in await post(server, "bob", "/mentor pause until tomorrow")
+    await server.end_pause()  # bob has no chat open: the row waits in the outbox
+
+    await open_chat(page, server, "bob")
+    await expect(page.locator(".msg.proactive")).to_contain_text(
+        "Your pause is over", timeout=3_000
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Python side: LocalHub.send reports 'delivered' once the payload is on the queue "
+    "of a stream whose tab is already closed (the server notices only at its next write), "
+    "so the row is marked sent and the message is lost",
+)
+async def test_message_sent_after_the_tab_closed_is_not_lost(server: Server, page: Page) -> None:
+    await open_chat(page, server, "bob")
+    await say(page, "/mentor join mentee")
+    await say(page, "/mentor pause until tomorrow")
+    await page.goto("about:blank")  # bob closes the chat
+    await asyncio.sleep(0.5)
+    await server.end_pause()
+
+    await open_chat(page, server, "bob")
+    server.clock.now += timedelta(minutes=2)  # past any retry delay
+    server.app[WORKER_KEY].poke()
+    await expect(page.locator(".msg.proactive")).to_contain_text(
+        "Your pause is over", timeout=3_000
+    )

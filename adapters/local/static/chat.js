@@ -18,14 +18,22 @@ function el(tag, props, ...children) {
 }
 
 // The markdown subset: *bold*, _italic_, `code`, <url|label> links; the rest is literal text.
+// As in Slack, * and _ only mark emphasis at word edges, so snake_case, @jane_doe or 2*3*4
+// stay literal.
+const INLINE = new RegExp([
+  /(?<![\w*])\*[^*\s](?:[^*\n]*[^*\s])?\*(?![\w*])/.source,
+  /(?<![\w_])_[^_\s](?:[^_\n]*[^_\s])?_(?![\w_])/.source,
+  /`[^`\n]+`/.source,
+  /<(https?:\/\/[^|>\s]+)(?:\|([^>]+))?>/.source,
+].join("|"), "g");
+
 function inline(text) {
   const out = document.createDocumentFragment();
-  const pattern = /(\*[^*\n]+\*|_[^_\n]+_|`[^`\n]+`|<(https?:\/\/[^|>\s]+)(?:\|([^>]+))?>)/g;
   let last = 0;
-  for (const m of text.matchAll(pattern)) {
+  for (const m of text.matchAll(INLINE)) {
     out.append(text.slice(last, m.index));
     const token = m[0];
-    if (m[2]) out.append(el("a", { href: m[2], textContent: m[3] || m[2], target: "_blank", rel: "noopener" }));
+    if (m[1]) out.append(el("a", { href: m[1], textContent: m[2] || m[1], target: "_blank", rel: "noopener" }));
     else if (token[0] === "*") out.append(el("strong", { textContent: token.slice(1, -1) }));
     else if (token[0] === "_") out.append(el("em", { textContent: token.slice(1, -1) }));
     else out.append(el("code", { textContent: token.slice(1, -1) }));
@@ -48,7 +56,10 @@ function renderForm(block) {
       for (const opt of input.options) field.append(el("option", { value: opt.value, textContent: opt.label }));
     } else field = el("input", { type: input.kind === "date" ? "date" : input.kind === "time" ? "time" : "text" });
     field.name = input.name;
-    field.value = input.value;
+    if (field.multiple) {
+      const chosen = new Set(input.value.split(",").map((v) => v.trim()));
+      for (const opt of field.options) opt.selected = chosen.has(opt.value);
+    } else field.value = input.value;
     if (input.placeholder) field.placeholder = input.placeholder;
     label.append(field);
     if (input.hint) label.append(el("span", { className: "hint", textContent: input.hint }));
@@ -63,7 +74,9 @@ function renderForm(block) {
       if (!f.name) continue;
       fields[f.name] = f.multiple ? [...f.selectedOptions].map((o) => o.value).join(",") : f.value;
     }
-    send({ action_id: "form.submit", form_id: block.form_id, fields });
+    const save = form.querySelector("button[type=submit]");
+    save.disabled = true; // one submission at a time; a double click does not save twice
+    send({ action_id: "form.submit", form_id: block.form_id, fields }).finally(() => { save.disabled = false; });
   });
   return form;
 }
@@ -115,7 +128,7 @@ async function send(body, echo) {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ user, timezone: tz, ...body }),
     });
-    const data = await response.json();
+    const data = await response.json().catch(() => ({}));
     if (!response.ok) { note(data.error || "The bot could not take that.", "error"); return; }
     for (const message of data.replies) renderMessage(message);
   } catch (err) {
@@ -146,6 +159,7 @@ document.getElementById("composer").addEventListener("submit", (e) => {
   e.preventDefault();
   const text = textInput.value;
   if (!text.trim()) return;
+  if (!user) { send({ text }); return; } // asks for a name and keeps what was typed
   textInput.value = "";
   send({ text }, text);
 });

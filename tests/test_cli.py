@@ -1,0 +1,148 @@
+"""The `mentorbot` command line as an operator uses it: real processes, real databases."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from storage.database import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mentorbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_chat_one_shot_persists_across_processes(db: Database, db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url, "MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
+    joined = mentorbot("chat", "--as", "alice", "/mentor join mentee", env=env, cwd=tmp_path)
+    assert joined.returncode == 0, joined.stderr
+    assert "joined as a mentee" in joined.stdout and "[1] Fill in my profile" in joined.stdout
+    status = mentorbot("chat", "--as", "alice", "/mentor", "status", env=env, cwd=tmp_path)
+    assert status.returncode == 0 and "Mentee" in status.stdout and "Active" in status.stdout
+
+
+def test_interactive_chat_numbers_buttons(db: Database, db_url: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": db_url, "MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--as", "bob"],
+        input="join mentor\n2\n",
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "joined as a mentor" in result.stdout
+    assert "Mentor" in result.stdout.split("joined as a mentor", 1)[1]  # [2] My status ran
+
+
+def test_default_database_is_a_sqlite_file_in_the_working_directory(tmp_path: Path) -> None:
+    env = {"MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
+    env_clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "migrate"],
+        env={**env_clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "mentorbot.db").exists() and "migrated from empty" in result.stdout
+    again = mentorbot("migrate", env=env, cwd=tmp_path)
+    assert "up to date" in again.stdout
+
+
+def test_sweep_dry_run_and_bad_input(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
+    mentorbot("chat", "--as", "ann", "join mentee", env=env, cwd=tmp_path)
+    paused = mentorbot("chat", "--as", "ann", "pause for 2 weeks", env=env, cwd=tmp_path)
+    assert "Paused until" in paused.stdout
+    later = (datetime.now(UTC) + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
+    dry = mentorbot("sweep", "--now", later, "--dry-run", env=env, cwd=tmp_path)
+    assert dry.returncode == 0 and "would queue: pause-ended" in dry.stdout
+    real = mentorbot("sweep", "--now", later, env=env, cwd=tmp_path)
+    assert "queued: pause-ended" in real.stdout
+    again = mentorbot("sweep", "--now", later, env=env, cwd=tmp_path)
+    assert "0 item(s) due" in again.stdout
+    bad = mentorbot("sweep", "--now", "next tuesday", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "not an ISO date-time" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    name = mentorbot("chat", "--as", "no spaces", "status", env=env, cwd=tmp_path)
+    assert name.returncode == 2 and "Pick a user name" in name.stderr
+
+
+def test_config_errors_exit_2_with_the_key_named(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text("cadence: sometimes\n")
+    result = mentorbot("migrate", env={}, cwd=tmp_path)
+    assert result.returncode == 2 and "`cadence` must be one of" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_seeds_thirty_people(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/d.db", "MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
+    assert "Seeded 30 demo people" in mentorbot("demo", env=env, cwd=tmp_path).stdout
+    assert "Seeded 30" in mentorbot("demo", env=env, cwd=tmp_path).stdout  # safe twice
+    sofia = mentorbot("chat", "--as", "sofia", "status", env=env, cwd=tmp_path).stdout
+    assert "Marketing" in sofia and "Lena Fischer" in sofia and "Europe/Madrid" in sofia
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/r.db",
+        "MENTORBOT_CONFIG": str(ROOT / "app.yaml"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+            assert b"local chat" in r.read()
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "local web chat" in output and "stopped cleanly" in output
+    assert "Traceback" not in output

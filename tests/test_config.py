@@ -1,0 +1,77 @@
+"""Configuration: app.yaml plus environment, validated with errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "app.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_the_shipped_app_yaml_is_valid() -> None:
+    settings = load_settings(str(ROOT / "app.yaml"), env={})
+    assert settings.policy.cadence == "biweekly"
+    assert settings.local_chat and settings.host == "127.0.0.1" and settings.port == 3978
+    assert settings.database_url == "sqlite:///mentorbot.db"
+
+
+def test_env_adds_admins_and_overrides_deployment(tmp_path: Path) -> None:
+    path = write(tmp_path, "admins: [local:hana]\n")
+    env = {
+        "MENTORBOT_ADMINS": "slack:U1, hr@example.com",
+        "DATABASE_URL": "postgresql://u@db/mentorbot",
+        "PORT": "8080",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+    }
+    settings = load_settings(path, env=env)
+    assert settings.policy.admins == {"local:hana", "slack:U1", "hr@example.com"}
+    assert settings.policy.is_admin("slack", "U1", None)
+    assert settings.policy.is_admin("teams", "x", "HR@example.com")
+    assert not settings.policy.is_admin("slack", "U2", None)
+    assert settings.port == 8080 and settings.host == "0.0.0.0" and not settings.local_chat
+
+
+def test_every_problem_is_named_with_the_expected_form(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "cadense: weekly\ncadence: fortnightly\ntimezone: Mars/Olympus\nmentor_capacity: lots\n"
+        "privacy: secret\nprogram: {nmae: X}\nadmins: [bob]\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={"PORT": "http", "DATABASE_URL": "mysql://x/y"})
+    text = str(err.value)
+    for expected in (
+        "`cadense` is not a setting. Did you mean `cadence`?",
+        "`cadence` must be one of weekly, biweekly, monthly (got 'fortnightly')",
+        "`timezone` must be an IANA name",
+        "`mentor_capacity` must be a whole number from 1 to 10",
+        "`privacy` must be one of named, aggregate",
+        "program.`nmae` is not a setting. Did you mean `name`?",
+        "admin 'bob' must be slack:ID",
+        "PORT must be a port number",
+        "DATABASE_URL",
+    ):
+        assert expected in text
+
+
+def test_production_refuses_the_trust_anyone_local_chat(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="MENTORBOT_ENV=production needs a platform"):
+        load_settings(write(tmp_path, "{}\n"), env={"MENTORBOT_ENV": "production"})
+
+
+def test_bad_yaml_and_missing_files_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(write(tmp_path, "program: [unclosed\n"), env={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(str(tmp_path / "nope.yaml"), env={})
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_settings(write(tmp_path, "- a\n- b\n"), env={})
