@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.clock import utcnow
 from bot.delivery import DeliveryWorker
 from conversations.engine import Engine
+from storage import inbound
+
+# Slack retries an event for minutes and Teams not at all; a day of ids is plenty.
+EVENT_ID_RETENTION = timedelta(days=1)
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +36,15 @@ def build_scheduler(
             log.info("sweep queued %d message(s)", sum(item.queued for item in items))
             worker.poke()
 
+    async def prune() -> None:
+        try:
+            async with engine.db.transaction() as session:
+                await inbound.forget_before(session, clock() - EVENT_ID_RETENTION)
+        except Exception:
+            log.exception("pruning processed event ids failed; the next run will try again")
+
     scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(prune, "interval", hours=1, id="prune", coalesce=True, max_instances=1)
     scheduler.add_job(
         sweep,
         "interval",
@@ -39,6 +52,6 @@ def build_scheduler(
         id="sweep",
         coalesce=True,
         max_instances=1,
-        next_run_time=clock(),
+        next_run_time=utcnow(),  # the timer runs on wall time; the sweep is told `clock()`
     )
     return scheduler

@@ -1,0 +1,43 @@
+"""The scheduler runs the sweep on start and every minute; state lives in the database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.delivery import DeliveryWorker
+from bot.scheduler import build_scheduler
+from storage.models import OutboxMessage
+from tests.harness import Chat
+
+
+async def test_the_scheduled_sweep_queues_due_work_and_wakes_delivery(chat: Chat) -> None:
+    await chat.say("alice", "join mentee")
+    await chat.say("alice", "pause until tomorrow")
+    later = chat.now + timedelta(days=3)
+    worker = DeliveryWorker(chat.engine.db, {}, lambda: later)
+    scheduler = build_scheduler(chat.engine, worker, lambda: later)
+    scheduler.start()
+    try:
+        for _ in range(100):
+            async with chat.engine.db.transaction() as session:
+                rows = list(await session.scalars(select(OutboxMessage)))
+            if rows:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert [r.kind for r in rows] == ["pause-ended"]
+    assert worker._wake.is_set()  # delivery was woken rather than left to its idle tick
+
+
+def test_sweep_runs_every_minute_from_now() -> None:
+    from unittest.mock import MagicMock
+
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    scheduler = build_scheduler(MagicMock(), MagicMock(), lambda: now)
+    sweep = scheduler.get_job("sweep")
+    assert sweep.trigger.interval == timedelta(minutes=1)
+    assert scheduler.get_job("prune").trigger.interval == timedelta(hours=1)
