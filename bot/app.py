@@ -17,7 +17,7 @@ from adapters.local.web import LocalChat
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.scheduler import build_scheduler
+from bot.scheduler import Jobs
 from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import upgrade
@@ -79,13 +79,13 @@ def build_app(
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         await upgrade(db)
-        scheduler = build_scheduler(engine, worker, clock) if scheduler_enabled else None
-        if scheduler is not None:
-            scheduler.start()
+        jobs = Jobs(engine, worker, clock) if scheduler_enabled else None
+        if jobs is not None:
+            jobs.start()
         task = asyncio.create_task(worker.run(), name="delivery")
         yield
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        if jobs is not None:
+            await jobs.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

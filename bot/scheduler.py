@@ -1,13 +1,15 @@
 """APScheduler drives the sweep; the database, not the scheduler, holds the state.
 
 The job store is in memory on purpose: each replica runs its own timer, and the
-outbox's unique keys make concurrent sweeps harmless.
+outbox's unique keys make concurrent sweeps harmless. Stopping lets a job that
+is running finish (each is one short transaction) instead of cancelling it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,35 +25,65 @@ EVENT_ID_RETENTION = timedelta(days=1)
 log = logging.getLogger(__name__)
 
 
-def build_scheduler(
-    engine: Engine, worker: DeliveryWorker, clock: Callable[[], datetime]
-) -> AsyncIOScheduler:
-    async def sweep() -> None:
-        try:
-            items = await engine.sweep(clock())
-        except Exception:
-            log.exception("sweep failed; the next one will try again")
-            return
+class Jobs:
+    """The periodic jobs and the scheduler that runs them."""
+
+    def __init__(
+        self, engine: Engine, worker: DeliveryWorker, clock: Callable[[], datetime]
+    ) -> None:
+        self.engine = engine
+        self.worker = worker
+        self.clock = clock
+        self._running = asyncio.Lock()
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler.add_job(
+            self._guarded(self.prune),
+            "interval",
+            hours=1,
+            id="prune",
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.add_job(
+            self._guarded(self.sweep),
+            "interval",
+            minutes=1,
+            id="sweep",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=utcnow(),  # the timer runs on wall time; the sweep is told `clock()`
+        )
+
+    def _guarded(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            async with self._running:
+                try:
+                    await job()
+                except Exception:
+                    log.exception("%s failed; the next run will try again", job.__name__)
+
+        run.__name__ = job.__name__
+        return run
+
+    async def sweep(self) -> None:
+        items = await self.engine.sweep(self.clock())
         if any(item.queued for item in items):
             log.info("sweep queued %d message(s)", sum(item.queued for item in items))
-            worker.poke()
+            self.worker.poke()
 
-    async def prune() -> None:
+    async def prune(self) -> None:
+        async with self.engine.db.transaction() as session:
+            await inbound.forget_before(session, self.clock() - EVENT_ID_RETENTION)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """No new runs; wait (bounded) for a running job to finish its transaction."""
+        self.scheduler.shutdown(wait=False)
         try:
-            async with engine.db.transaction() as session:
-                await inbound.forget_before(session, clock() - EVENT_ID_RETENTION)
-        except Exception:
-            log.exception("pruning processed event ids failed; the next run will try again")
-
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(prune, "interval", hours=1, id="prune", coalesce=True, max_instances=1)
-    scheduler.add_job(
-        sweep,
-        "interval",
-        minutes=1,
-        id="sweep",
-        coalesce=True,
-        max_instances=1,
-        next_run_time=utcnow(),  # the timer runs on wall time; the sweep is told `clock()`
-    )
-    return scheduler
+            await asyncio.wait_for(self._running.acquire(), grace_seconds)
+        except TimeoutError:
+            log.warning("a scheduled job is still running at shutdown; it will be cancelled")
+        else:
+            self._running.release()

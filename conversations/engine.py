@@ -67,19 +67,27 @@ class Engine:
         self.db = db
         self.policy = policy
         self.router = build_router()
-        self._program_id: int | None = None
+        self._cached_program: Program | None = None
 
     async def _program(self, session: AsyncSession, now: datetime) -> Program:
-        """The configured program, created on first use; its id is cached per engine."""
-        if self._program_id is not None:
-            program = await session.get(Program, self._program_id)
-            if program is not None:
-                return program
-        program = await programs.ensure_program(
-            session, self.policy.program_slug, self.policy.program_name, self.policy.objective, now
-        )
-        self._program_id = program.id
-        return program
+        """The configured program, created on first use and then kept in memory.
+
+        Only its id and name are read during a turn, and both come from app.yaml,
+        so a restart is the only way they change.
+        """
+        if self._cached_program is None:
+            self._cached_program = await programs.ensure_program(
+                session,
+                self.policy.program_slug,
+                self.policy.program_name,
+                self.policy.objective,
+                now,
+            )
+        return self._cached_program
+
+    @property
+    def program_id(self) -> int | None:
+        return self._cached_program.id if self._cached_program is not None else None
 
     async def handle(self, event: InboundEvent, now: datetime) -> list[Message]:
         """Answer one inbound event. Always returns at least one message, except for
@@ -102,28 +110,47 @@ class Engine:
                 session, actor.platform, event.event_id, now
             ):
                 return []
-            identity = await people.upsert_identity(
-                session,
-                people.IdentityKey(actor.platform, actor.tenant, actor.user_id),
-                display_name=actor.display_name,
-                email=actor.email,
-                timezone=actor.timezone,
-                now=now,
-            )
-            if event.reference is not None:
-                await references.save_reference(session, identity.id, event.reference, now)
             program = await self._program(session, now)
-            person = await people.get_person(session, identity.person_id)
-            assert person is not None
+            key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
+            speaker = await people.load_speaker(session, key, program.id)
+            if speaker is None:  # first contact
+                identity = await people.upsert_identity(
+                    session,
+                    key,
+                    display_name=actor.display_name,
+                    email=actor.email,
+                    timezone=actor.timezone,
+                    now=now,
+                )
+                person = await people.get_person(session, identity.person_id)
+                assert person is not None
+                speaker = people.Speaker(
+                    identity,
+                    person,
+                    await people.get_profile(session, person.id, program.id),
+                    None,
+                )
+            else:
+                await people.refresh_identity(
+                    session,
+                    speaker.identity,
+                    display_name=actor.display_name,
+                    email=actor.email,
+                    timezone=actor.timezone,
+                    now=now,
+                    person=speaker.person,
+                )
+            if event.reference is not None and event.reference != speaker.reference:
+                await references.save_reference(session, speaker.identity.id, event.reference, now)
             turn = Turn(
                 session=session,
                 now=now,
                 policy=self.policy,
                 program=program,
                 actor=actor,
-                identity=identity,
-                person=person,
-                profile=await people.get_profile(session, person.id, program.id),
+                identity=speaker.identity,
+                person=speaker.person,
+                profile=speaker.profile,
             )
             return await self.router.handle(turn, event.payload)
 

@@ -7,7 +7,7 @@ message for someone else).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,7 @@ class Turn:
     identity: Identity
     person: Person
     profile: Profile | None
+    _names: dict[int, str] = field(default_factory=dict)
 
     @property
     def timezone(self) -> str:
@@ -93,8 +94,15 @@ class Turn:
         )
 
     async def display_name(self, person_id: int) -> str:
-        person = await people.get_person(self.session, person_id)
-        return person.display_name if person else "someone who left"
+        if person_id not in self._names:
+            await self.prefetch_names([person_id])
+        return self._names.get(person_id, "someone who left")
+
+    async def prefetch_names(self, person_ids: list[int]) -> None:
+        """Load many people's names in one query; display_name then answers from memory."""
+        wanted = [pid for pid in set(person_ids) if pid not in self._names]
+        if wanted:
+            self._names.update(await people.display_names(self.session, wanted))
 
     async def mention_of(self, person_id: int) -> str:
         """How to name a person in a command on the speaker's platform (`@name`, `<@U1|name>`)."""

@@ -8,12 +8,13 @@ has, which is how a Slack account and a Teams account become one person.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Identity, Person, Profile
+from storage.models import ConversationReference, Identity, Person, Profile
 
 
 @dataclass(frozen=True)
@@ -84,22 +85,101 @@ async def upsert_identity(
         session.add(identity)
         await session.flush()
         return identity
+    await refresh_identity(
+        session,
+        identity,
+        display_name=display_name,
+        email=email,
+        timezone=timezone,
+        now=now if seen else None,
+    )
+    return identity
+
+
+# A person's last_seen_at only steers which platform proactive messages go to, so it is
+# refreshed at most this often: a read-only command then writes nothing.
+SEEN_RESOLUTION = timedelta(minutes=10)
+
+
+async def refresh_identity(
+    session: AsyncSession,
+    identity: Identity,
+    *,
+    display_name: str,
+    email: str | None,
+    timezone: str | None,
+    now: datetime | None,
+    person: Person | None = None,
+) -> None:
+    """Keep what the platform tells us current; `now` None means not seen (a mention)."""
     if display_name and identity.display_name != display_name:
-        person = await session.get(Person, identity.person_id)
+        person = person or await session.get(Person, identity.person_id)
         if person is not None and person.display_name == identity.display_name:
             person.display_name = display_name  # the name was a placeholder from a mention
         identity.display_name = display_name
-    if timezone:
+    if timezone and identity.timezone != timezone:
         identity.timezone = timezone
+    email = email.strip().lower() if email else None
     if email and identity.email != email:
         identity.email = email
-    if seen:
+    if now is not None and (
+        identity.last_seen_at is None or now - identity.last_seen_at >= SEEN_RESOLUTION
+    ):
         identity.last_seen_at = now
-    return identity
+
+
+@dataclass(frozen=True)
+class Speaker:
+    identity: Identity
+    person: Person
+    profile: Profile | None
+    reference: dict[str, Any] | None
+
+
+_SPEAKER = (
+    select(Identity, Person, Profile, ConversationReference.reference)
+    .join(Person, Person.id == Identity.person_id)
+    .outerjoin(
+        Profile,
+        (Profile.person_id == Person.id) & (Profile.program_id == bindparam("program_id")),
+    )
+    .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
+    .where(
+        Identity.platform == bindparam("platform"),
+        Identity.tenant == bindparam("tenant"),
+        Identity.user_id == bindparam("user_id"),
+    )
+)
+
+
+async def load_speaker(session: AsyncSession, key: IdentityKey, program_id: int) -> Speaker | None:
+    """Everything a turn needs about who is speaking, in one statement (the hot path)."""
+    row = (
+        await session.execute(
+            _SPEAKER,
+            {
+                "platform": key.platform,
+                "tenant": key.tenant,
+                "user_id": key.user_id,
+                "program_id": program_id,
+            },
+        )
+    ).first()
+    if row is None:
+        return None
+    identity, person, profile, reference = row
+    return Speaker(identity, person, profile, dict(reference) if reference is not None else None)
 
 
 async def get_person(session: AsyncSession, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
+
+
+async def display_names(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
+    rows = await session.execute(
+        select(Person.id, Person.display_name).where(Person.id.in_(person_ids))
+    )
+    return {person_id: name for person_id, name in rows.all()}
 
 
 async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:

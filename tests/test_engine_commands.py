@@ -20,8 +20,8 @@ async def profile_of(chat: Chat, user: str) -> Profile:
 
         identity = await find_identity(session, IdentityKey("local", "", user))
         assert identity is not None
-        assert chat.engine._program_id is not None
-        profile = await get_profile(session, identity.person_id, chat.engine._program_id)
+        assert chat.engine.program_id is not None
+        profile = await get_profile(session, identity.person_id, chat.engine.program_id)
         assert profile is not None
         return profile
 

@@ -83,8 +83,8 @@ async def test_quoted_text_is_stored_byte_for_byte(chat: Chat, goals: str) -> No
     assert replies and replies[0].text != APOLOGY
     async with chat.engine.db.transaction() as session:
         identity = await find_identity(session, IdentityKey("local", "", "writer"))
-        assert identity is not None and chat.engine._program_id is not None
-        profile = await get_profile(session, identity.person_id, chat.engine._program_id)
+        assert identity is not None and chat.engine.program_id is not None
+        profile = await get_profile(session, identity.person_id, chat.engine.program_id)
     assert profile is not None
     assert profile.goals == goals
     assert profile.goals.encode() == goals.encode()

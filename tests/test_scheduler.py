@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.delivery import DeliveryWorker
-from bot.scheduler import build_scheduler
+from bot.scheduler import Jobs
 from storage.models import OutboxMessage
 from tests.harness import Chat
 
@@ -18,8 +18,8 @@ async def test_the_scheduled_sweep_queues_due_work_and_wakes_delivery(chat: Chat
     await chat.say("alice", "pause until tomorrow")
     later = chat.now + timedelta(days=3)
     worker = DeliveryWorker(chat.engine.db, {}, lambda: later)
-    scheduler = build_scheduler(chat.engine, worker, lambda: later)
-    scheduler.start()
+    jobs = Jobs(chat.engine, worker, lambda: later)
+    jobs.start()
     try:
         for _ in range(100):
             async with chat.engine.db.transaction() as session:
@@ -28,7 +28,7 @@ async def test_the_scheduled_sweep_queues_due_work_and_wakes_delivery(chat: Chat
                 break
             await asyncio.sleep(0.05)
     finally:
-        scheduler.shutdown(wait=False)
+        await jobs.stop()
     assert [r.kind for r in rows] == ["pause-ended"]
     assert worker._wake.is_set()  # delivery was woken rather than left to its idle tick
 
@@ -37,7 +37,6 @@ def test_sweep_runs_every_minute_from_now() -> None:
     from unittest.mock import MagicMock
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    scheduler = build_scheduler(MagicMock(), MagicMock(), lambda: now)
-    sweep = scheduler.get_job("sweep")
-    assert sweep.trigger.interval == timedelta(minutes=1)
+    scheduler = Jobs(MagicMock(), MagicMock(), lambda: now).scheduler
+    assert scheduler.get_job("sweep").trigger.interval == timedelta(minutes=1)
     assert scheduler.get_job("prune").trigger.interval == timedelta(hours=1)

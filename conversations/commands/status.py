@@ -59,6 +59,9 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
         state = "Left the program"
     else:
         state = "Active"
+    pairs = await pairs_of(turn.session, turn.person.id, turn.program.id)
+    others = [p.mentee_id if p.mentor_id == turn.person.id else p.mentor_id for p in pairs]
+    await turn.prefetch_names([*others, *([profile.manager_id] if profile.manager_id else [])])
     items: list[tuple[str, str]] = [("Role", role), ("Status", state)]
     for key in FIELDS:
         if key == "capacity" and profile.role == "mentee":
@@ -71,7 +74,6 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
     lines.extend(f"  {label}: {value}" for label, value in items[2:])
     blocks: list[Block] = [Header("Your mentoring status"), Fields(tuple(items))]
 
-    pairs = await pairs_of(turn.session, turn.person.id, turn.program.id)
     pair_lines = []
     for pair in pairs:
         mentoring = pair.mentor_id == turn.person.id
