@@ -75,7 +75,7 @@ def build_app(
     worker = DeliveryWorker(db, senders, clock)
     app[WORKER_KEY] = worker
     if settings.local_chat:
-        hub.on_connect = worker.poke
+        hub.on_connect = worker.reachable
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         await upgrade(db)

@@ -50,13 +50,25 @@ class DeliveryWorker:
         self.batch = batch
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wake = asyncio.Event()
+        self._came_online: set[tuple[str, str, str]] = set()
 
-    def poke(self, *_: object) -> None:
-        """Deliver now rather than at the next idle tick (new rows, a user came online)."""
+    def poke(self) -> None:
+        """Deliver now rather than at the next idle tick (new rows were queued)."""
+        self._wake.set()
+
+    def reachable(self, platform: str, user_id: str, tenant: str = "") -> None:
+        """Someone just became reachable (opened the chat): their waiting rows go first."""
+        self._came_online.add((platform, tenant, user_id))
         self._wake.set()
 
     async def run_once(self) -> int:
         """Claim and process one batch; returns how many rows were claimed."""
+        online, self._came_online = self._came_online, set()
+        async with self.db.transaction() as session:
+            for platform, tenant, user_id in online:
+                await outbox.hasten(
+                    session, platform=platform, tenant=tenant, user_id=user_id, now=self.clock()
+                )
         async with self.db.transaction() as session:
             rows = await outbox.claim(
                 session,

@@ -93,12 +93,14 @@ class Engine:
         """Answer one inbound event. Always returns at least one message, except for
         a platform retry of an event already handled (then nothing)."""
         try:
-            return await self._handle(event, now)
-        except IntegrityError:
-            if event.event_id:
-                log.info("event %s raced with a retry of itself; dropped", event.event_id)
-                return []
-            log.exception("integrity error handling an event from %s", event.actor.platform)
+            try:
+                return await self._handle(event, now)
+            except IntegrityError:
+                # Two events raced on a unique key (a new person's first two messages, or a
+                # platform retry of the same event). The loser runs again and now sees the
+                # winner's rows: the person exists, or the event id is known (→ no reply).
+                log.info("retrying an event from %s after a unique-key race", event.actor.platform)
+                return await self._handle(event, now)
         except Exception:
             log.exception("failed handling an event from %s", event.actor.platform)
         return [Message(APOLOGY, (Text(APOLOGY),))]

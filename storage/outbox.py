@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import Identity, OutboxMessage
 
 
 async def enqueue(
@@ -133,6 +133,27 @@ async def release(
         .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker)
         .values(**values)
     )
+
+
+async def hasten(
+    session: AsyncSession, *, platform: str, tenant: str, user_id: str, now: datetime
+) -> int:
+    """Make an identity's waiting rows due now: they just became reachable (opened a chat)."""
+    person = select(Identity.person_id).where(
+        Identity.platform == platform, Identity.tenant == tenant, Identity.user_id == user_id
+    )
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.platform == platform,
+            OutboxMessage.person_id.in_(person.scalar_subquery()),
+            OutboxMessage.next_attempt_at > now,
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def pending_count(session: AsyncSession) -> int:

@@ -16,7 +16,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from adapters.local.hub import LocalHub
+from adapters.local.hub import LocalHub, write_to
 from adapters.local.translate import BadRequest, to_actor, to_event
 from conversations.engine import Engine
 from conversations.messages import to_dict
@@ -78,16 +78,17 @@ class LocalChat:
             await response.write(b": connected\n\n")
             while True:
                 try:
-                    payload = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                    delivery = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
                 except TimeoutError:
                     await response.write(b": keepalive\n\n")
                     continue
-                if payload is None:
+                if delivery is None:
                     break
-                data = json.dumps(payload, ensure_ascii=False)
-                await response.write(f"event: message\ndata: {data}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+                data = json.dumps(delivery.payload, ensure_ascii=False)
+                frame = f"event: message\ndata: {data}\n\n".encode()
+                await write_to(delivery, response.write(frame))
+        except ConnectionResetError:
+            log.debug("web chat stream for %s closed by the browser", actor.user_id)
         finally:
             self.hub.unsubscribe(actor.user_id, queue)
         return response

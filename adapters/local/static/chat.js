@@ -120,15 +120,25 @@ function note(text, kind) {
   log.scrollTop = log.scrollHeight;
 }
 
-async function send(body, echo) {
-  if (!user) { note("Type a user name at the top first.", "error"); userInput.focus(); return; }
+// Requests go one at a time, so replies show in the order things were sent (a quick
+// second command or click does not overtake the first).
+let pending = Promise.resolve();
+
+function send(body, echo) {
+  if (!user) { note("Type a user name at the top first.", "error"); userInput.focus(); return pending; }
   if (echo !== undefined) note(echo, "me");
+  const request = { user, timezone: tz, ...body };
+  pending = pending.then(() => post(request));
+  return pending;
+}
+
+async function post(request) {
   try {
     const response = await fetch("/local/api/messages", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ user, timezone: tz, ...body }),
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request),
     });
     const data = await response.json().catch(() => ({}));
+    if (request.user !== user) return; // switched user meanwhile: not this transcript
     if (!response.ok) { note(data.error || "The bot could not take that.", "error"); return; }
     for (const message of data.replies) renderMessage(message);
   } catch (err) {
