@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -241,3 +242,14 @@ async def test_same_platform_user_in_two_tenants_are_two_people(chat: Chat) -> N
         assert "joined as a mentee" in (await chat.engine.handle(event, chat.now))[0].text
     event = InboundEvent(Actor("slack", "U1", "Ann", tenant="T2"), Command("join mentee"))
     assert "already" in (await chat.engine.handle(event, chat.now))[0].text
+
+
+async def test_a_new_persons_simultaneous_first_messages_both_get_answers(chat: Chat) -> None:
+    for n in range(5):
+        replies = await asyncio.gather(
+            chat.say(f"racer{n}", "status"),
+            chat.say(f"racer{n}", "help"),
+            chat.say(f"racer{n}", "privacy"),
+        )
+        for reply in replies:
+            assert reply and reply[0].text != APOLOGY
