@@ -55,28 +55,20 @@ def _text(limit: int) -> Callable[[str], str | None]:
     return parse
 
 
-def _level(value: str) -> int | None:
-    if not value.strip():
-        return None
-    try:
-        level = int(value.strip())
-    except ValueError:
-        raise FieldError("must be a whole number from 1 to 10") from None
-    if not 1 <= level <= 10:
-        raise FieldError("must be a whole number from 1 to 10")
-    return level
+def _whole_number(low: int, high: int) -> Callable[[str], int | None]:
+    def parse(value: str) -> int | None:
+        if not value.strip():
+            return None
+        wrong = FieldError(f"must be a whole number from {low} to {high}")
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise wrong from None
+        if not low <= number <= high:
+            raise wrong
+        return number
 
-
-def _capacity(value: str) -> int | None:
-    if not value.strip():
-        return None
-    try:
-        capacity = int(value.strip())
-    except ValueError:
-        raise FieldError("must be a whole number from 0 to 10") from None
-    if not 0 <= capacity <= 10:
-        raise FieldError("must be a whole number from 0 to 10")
-    return capacity
+    return parse
 
 
 def _timezone(value: str) -> str | None:
@@ -120,10 +112,10 @@ FIELDS: dict[str, ProfileField] = {
         ),
         ProfileField("department", "Department", "department=Engineering", _text(MAX_SHORT_CHARS)),
         ProfileField("manager", "Manager", "manager=@person", lambda v: v),
-        ProfileField("level", "Level (1–10)", "level=5", _level),
+        ProfileField("level", "Level (1–10)", "level=5", _whole_number(1, 10)),
         ProfileField("timezone", "Time zone", "timezone=Europe/Berlin", _timezone),
         ProfileField("languages", "Languages", "languages=en,de", _languages),
-        ProfileField("capacity", "Mentees at once (mentors)", "capacity=2", _capacity),
+        ProfileField("capacity", "Mentees at once (mentors)", "capacity=2", _whole_number(0, 10)),
     )
 }
 

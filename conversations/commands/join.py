@@ -17,6 +17,13 @@ ROLE_WORDS = {
     "mentee+mentor": "both",
     "mentor+mentee": "both",
 }
+JOIN_BUTTONS = Buttons(
+    (
+        Button("Join as mentee", value="join mentee", style="primary"),
+        Button("Join as mentor", value="join mentor"),
+        Button("Join as both", value="join both"),
+    )
+)
 ROLE_PHRASE = {"mentee": "a mentee", "mentor": "a mentor", "both": "both a mentee and a mentor"}
 
 
@@ -25,19 +32,7 @@ def _choose_role(understood: str) -> Message:
         f"{understood}Join with `/mentor join mentee` (to be mentored), `/mentor join mentor` "
         "(to mentor others) or `/mentor join both`."
     )
-    return Message(
-        text,
-        (
-            Text(text),
-            Buttons(
-                (
-                    Button("Join as mentee", value="join mentee", style="primary"),
-                    Button("Join as mentor", value="join mentor"),
-                    Button("Join as both", value="join both"),
-                )
-            ),
-        ),
-    )
+    return Message(text, (Text(text), JOIN_BUTTONS))
 
 
 async def join(turn: Turn, line: ParsedLine) -> list[Message]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from conversations.commands.join import JOIN_BUTTONS
 from conversations.commands.profile import current_value
 from conversations.grammar import ParsedLine
 from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
@@ -33,21 +34,7 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
             "You haven't joined the mentoring program yet. Join with `/mentor join mentee`, "
             "`/mentor join mentor` or `/mentor join both`."
         )
-        return [
-            Message(
-                text,
-                (
-                    Text(text),
-                    Buttons(
-                        (
-                            Button("Join as mentee", value="join mentee", style="primary"),
-                            Button("Join as mentor", value="join mentor"),
-                            Button("Join as both", value="join both"),
-                        )
-                    ),
-                ),
-            )
-        ]
+        return [Message(text, (Text(text), JOIN_BUTTONS))]
     role = {"mentee": "Mentee", "mentor": "Mentor", "both": "Mentee and mentor"}[
         profile.role or "mentee"
     ]
