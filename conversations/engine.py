@@ -115,8 +115,8 @@ class Engine:
             program = await self._program(session, now)
             key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
             speaker = await people.load_speaker(session, key, program.id)
-            if speaker is None:  # first contact
-                identity = await people.upsert_identity(
+            if speaker is None:  # first contact: create the identity, then load it as usual
+                await people.upsert_identity(
                     session,
                     key,
                     display_name=actor.display_name,
@@ -124,14 +124,8 @@ class Engine:
                     timezone=actor.timezone,
                     now=now,
                 )
-                person = await people.get_person(session, identity.person_id)
-                assert person is not None
-                speaker = people.Speaker(
-                    identity,
-                    person,
-                    await people.get_profile(session, person.id, program.id),
-                    None,
-                )
+                speaker = await people.load_speaker(session, key, program.id)
+                assert speaker is not None
             else:
                 await people.refresh_identity(
                     session,

@@ -47,10 +47,6 @@ class Turn:
             return self.profile.timezone
         return self.identity.timezone or self.policy.default_timezone
 
-    @property
-    def is_admin(self) -> bool:
-        return self.policy.is_admin(self.actor.platform, self.actor.user_id, self.person.email)
-
     async def ensure_profile(self) -> Profile:
         if self.profile is None:
             self.profile = await people.get_or_create_profile(
@@ -66,21 +62,18 @@ class Turn:
         bare @name elsewhere must match someone the bot already knows.
         """
         platform, tenant = self.actor.platform, self.actor.tenant
-        if mention.user_id:
-            key = people.IdentityKey(platform, tenant, mention.user_id)
+        user_id = mention.user_id or (
+            mention.name.lower() if platform == "local" and mention.name else None
+        )
+        if user_id:
             return await people.upsert_identity(
                 self.session,
-                key,
-                display_name=mention.name or mention.user_id,
+                people.IdentityKey(platform, tenant, user_id),
+                display_name=mention.name or user_id,
                 now=self.now,
                 seen=False,
             )
         assert mention.name is not None
-        if platform == "local":
-            key = people.IdentityKey(platform, tenant, mention.name.lower())
-            return await people.upsert_identity(
-                self.session, key, display_name=mention.name, now=self.now, seen=False
-            )
         found = await people.find_identity_by_name(self.session, platform, tenant, mention.name)
         if len(found) == 1:
             return found[0]
@@ -112,10 +105,6 @@ class Turn:
                     return f"@{identity.user_id}"
                 return f"<@{identity.user_id}|{identity.display_name}>"
         return f"@{await self.display_name(person_id)}"
-
-    async def notify(self, person_id: int, *, key: str, kind: str, message: Message) -> bool:
-        """Queue a proactive message for a person on the platform they were last seen on."""
-        return await enqueue_for_person(self.session, person_id, key, kind, message, self.now)
 
 
 async def enqueue_for_person(

@@ -154,10 +154,3 @@ async def hasten(
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def pending_count(session: AsyncSession) -> int:
-    rows = await session.scalars(
-        select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "sending")))
-    )
-    return len(list(rows))
