@@ -9,7 +9,6 @@ person gets a plain apology, never a stack trace.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.commands import join, leave, pause, privacy, profile, status
 from conversations.events import InboundEvent
-from conversations.messages import Button, Buttons, Message, Text
+from conversations.messages import Message, Text
 from conversations.policy import Policy
 from conversations.router import Router
-from conversations.turn import Turn, enqueue_for_person
+from conversations.sweeps import DueItem, SweepContext, Sweeper
+from conversations.turn import Turn
 from storage import inbound, people, programs, references
 from storage.database import Database
 from storage.models import Program
@@ -47,15 +47,8 @@ def build_router() -> Router:
     )
 
 
-@dataclass(frozen=True)
-class DueItem:
-    """One piece of proactive work the sweep found (and queued, unless a dry run)."""
-
-    key: str
-    kind: str
-    person_id: int
-    text: str
-    queued: bool
+# Every feature's proactive work, run in this order by each sweep.
+SWEEPERS: list[Sweeper] = [pause.sweep_pauses]
 
 
 class _DryRun(Exception):
@@ -158,24 +151,9 @@ class Engine:
         items: list[DueItem] = []
         try:
             async with self.db.transaction() as session:
-                program = await self._program(session, now)
-                for profile in await people.profiles_paused_until(session, program.id, now):
-                    assert profile.paused_until is not None
-                    key = f"pause-ended:{profile.id}:{profile.paused_until.isoformat()}"
-                    profile.status = "active"
-                    profile.paused_until = None
-                    profile.updated_at = now
-                    text = (
-                        "Your pause is over: you're active again in "
-                        f"{program.name}, back in the pool for matching with reminders on."
-                    )
-                    message = Message(
-                        text, (Text(text), Buttons((Button("My status", value="status"),)))
-                    )
-                    queued = await enqueue_for_person(
-                        session, profile.person_id, key, "pause-ended", message, now
-                    )
-                    items.append(DueItem(key, "pause-ended", profile.person_id, text, queued))
+                context = SweepContext(session, await self._program(session, now), self.policy, now)
+                for sweeper in SWEEPERS:
+                    items.extend(await sweeper(context))
                 if dry_run:
                     raise _DryRun
         except _DryRun:

@@ -9,8 +9,9 @@ from conversations.dates import DATE_FORMS, DateError, parse_date, start_of_day,
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
-from conversations.turn import Refusal, Turn
-from storage import audit
+from conversations.sweeps import DueItem, SweepContext
+from conversations.turn import Refusal, Turn, enqueue_for_person
+from storage import audit, people
 
 MAX_PAUSE_DAYS = 366
 
@@ -118,3 +119,24 @@ RESUME = CommandSpec(
     handler=resume,
     group="Taking a break",
 )
+
+
+async def sweep_pauses(ctx: SweepContext) -> list[DueItem]:
+    """End pauses whose date has come, and tell each person they are back in."""
+    items: list[DueItem] = []
+    for profile in await people.profiles_paused_until(ctx.session, ctx.program.id, ctx.now):
+        assert profile.paused_until is not None
+        key = f"pause-ended:{profile.id}:{profile.paused_until.isoformat()}"
+        profile.status = "active"
+        profile.paused_until = None
+        profile.updated_at = ctx.now
+        text = (
+            "Your pause is over: you're active again in "
+            f"{ctx.program.name}, back in the pool for matching with reminders on."
+        )
+        message = Message(text, (Text(text), Buttons((Button("My status", value="status"),))))
+        queued = await enqueue_for_person(
+            ctx.session, profile.person_id, key, "pause-ended", message, ctx.now
+        )
+        items.append(DueItem(key, "pause-ended", profile.person_id, text, queued))
+    return items
