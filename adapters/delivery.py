@@ -10,12 +10,14 @@ from conversations.messages import Message
 
 @dataclass(frozen=True)
 class Recipient:
-    """Where to send: the identity's platform account and its stored conversation reference."""
+    """Where to send: the identity's platform account and its stored conversation reference,
+    or a channel by name or id (`channel`; e.g. a digest to `#mentoring-hr`)."""
 
     platform: str
     tenant: str
     user_id: str
     reference: dict[str, Any] | None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)

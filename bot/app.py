@@ -14,6 +14,7 @@ from aiohttp import web
 from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
+from adapters.slack.transport import build_slack
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -72,6 +73,10 @@ def build_app(
         app.on_shutdown.append(close_streams)
     else:
         app.router.add_get("/", platform_home)
+    slack = build_slack(engine, clock, settings.slack) if settings.slack is not None else None
+    if slack is not None:
+        senders["slack"] = slack.bot.sender
+        app.add_routes(slack.routes())
     worker = DeliveryWorker(db, senders, clock)
     app[WORKER_KEY] = worker
     if settings.local_chat:
@@ -93,4 +98,6 @@ def build_app(
         log.info("mentorbot stopped cleanly")
 
     app.cleanup_ctx.append(background)
+    if slack is not None:  # after `background`: Socket Mode connects once migrations ran
+        app.cleanup_ctx.append(slack.lifecycle)
     return app

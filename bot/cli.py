@@ -55,9 +55,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         Database(settings.database_url).describe(),
     )
     for platform in settings.platforms_configured:
-        log.warning(
-            "%s credentials are set, but this build has no %s adapter yet", platform, platform
-        )
+        if platform != "slack":
+            log.warning(
+                "%s credentials are set, but this build has no %s adapter yet", platform, platform
+            )
     web.run_app(
         build_app(settings),
         host=settings.host,

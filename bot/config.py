@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from adapters.slack.webapi import SlackCredentials
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
@@ -37,6 +38,7 @@ class Settings:
     environment: str = "development"
     config_path: Path | None = None
     platforms_configured: tuple[str, ...] = field(default_factory=tuple)
+    slack: SlackCredentials | None = None
 
     @property
     def local_chat(self) -> bool:
@@ -111,6 +113,28 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
     )
 
 
+def _slack(env: Mapping[str, str], problems: list[str]) -> SlackCredentials | None:
+    """HTTP mode needs the bot token and signing secret; Socket Mode the bot and app tokens."""
+    token = env.get("SLACK_BOT_TOKEN", "").strip()
+    secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
+    app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+    if not token:
+        problems.append(
+            "Slack needs SLACK_BOT_TOKEN (xoxb-…) with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN."
+        )
+        return None
+    if secret is None and app_token is None:
+        problems.append(
+            "Slack needs SLACK_SIGNING_SECRET (HTTP mode, POST /slack/events) or "
+            "SLACK_APP_TOKEN (xapp-…, Socket Mode) next to SLACK_BOT_TOKEN."
+        )
+        return None
+    if app_token is not None and not app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-.")
+        return None
+    return SlackCredentials(token, secret, app_token, env.get("SLACK_API_URL") or None)
+
+
 def find_config(explicit: str | None, env: Mapping[str, str]) -> Path | None:
     """--config, else MENTORBOT_CONFIG, else ./app.yaml if present, else none (defaults)."""
     named = explicit or env.get("MENTORBOT_CONFIG")
@@ -158,6 +182,7 @@ def load_settings(
         )
         if any(env.get(k) for k in keys)
     )
+    slack = _slack(env, problems) if "slack" in platforms else None
     if environment == "production" and not platforms:
         problems.append(
             "MENTORBOT_ENV=production needs a platform (Slack or Teams credentials); "
@@ -175,4 +200,5 @@ def load_settings(
         environment=environment,
         config_path=path,
         platforms_configured=platforms,
+        slack=slack,
     )

@@ -83,17 +83,20 @@ class DeliveryWorker:
 
     async def _deliver(self, row: OutboxMessage) -> None:
         sender = self.senders[row.platform or ""]
-        async with self.db.transaction() as session:
-            found = (
-                await references.reachable_identity(session, row.person_id, sender.platform)
-                if row.person_id is not None
-                else None
-            )
-        if found is None:
+        recipient: Recipient | None = None
+        if row.person_id is None and row.channel:
+            recipient = Recipient(sender.platform, "", "", None, channel=row.channel)
+        elif row.person_id is not None:
+            async with self.db.transaction() as session:
+                found = await references.reachable_identity(session, row.person_id, sender.platform)
+            if found is not None:
+                identity, reference = found
+                recipient = Recipient(
+                    identity.platform, identity.tenant, identity.user_id, reference
+                )
+        if recipient is None:
             result = SendResult("failed", "no identity on this platform")
         else:
-            identity, reference = found
-            recipient = Recipient(identity.platform, identity.tenant, identity.user_id, reference)
             try:
                 result = await sender.send(recipient, from_dict(row.payload))
             except Exception as err:  # a sender bug must not kill the worker

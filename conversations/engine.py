@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.commands import join, leave, pause, privacy, profile, status
+from conversations.commands import home, join, leave, pause, privacy, profile, status
 from conversations.events import InboundEvent
 from conversations.messages import Message, Text
 from conversations.policy import Policy
@@ -43,6 +43,7 @@ def build_router() -> Router:
             pause.RESUME,
             leave.COMMAND,
             privacy.COMMAND,
+            home.COMMAND,
         ]
     )
 

@@ -1,0 +1,91 @@
+"""Who a Slack user is: users.info (display name, time zone, e-mail), cached.
+
+The cache keeps interactive turns off the Web API: a person's first command
+costs one users.info call, the next ones within `ttl` none. A failed lookup
+is not fatal: the turn goes on with the name the payload carried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.translate import SlackUser
+
+log = logging.getLogger(__name__)
+
+
+def to_user(user: dict[str, object]) -> SlackUser:
+    """users.info's `user` object → what the engine needs."""
+    profile = user.get("profile")
+    profile = profile if isinstance(profile, dict) else {}
+    name = (
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or user.get("id")
+    )
+    tz = user.get("tz")
+    email = profile.get("email")
+    return SlackUser(
+        user_id=str(user.get("id", "")),
+        display_name=str(name or ""),
+        timezone=tz if isinstance(tz, str) and tz else None,
+        email=email if isinstance(email, str) and email else None,
+    )
+
+
+class UserDirectory:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        ttl: float = 3600.0,
+        timeout: float = 1.5,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.ttl = ttl
+        self.timeout = timeout
+        self.monotonic = monotonic
+        self._cache: dict[str, tuple[float, SlackUser]] = {}
+        self._pending: dict[str, asyncio.Future[SlackUser | None]] = {}
+
+    async def lookup(self, user_id: str) -> SlackUser | None:
+        """The user, from the cache or users.info; None when Slack could not say in time."""
+        hit = self._cache.get(user_id)
+        if hit is not None and hit[0] > self.monotonic():
+            return hit[1]
+        pending = self._pending.get(user_id)
+        if pending is not None:  # one call per user, however many turns wait for it
+            return await asyncio.shield(pending)
+        future: asyncio.Future[SlackUser | None] = asyncio.get_running_loop().create_future()
+        self._pending[user_id] = future
+        try:
+            user = await self._fetch(user_id)
+            if user is not None:
+                self._cache[user_id] = (self.monotonic() + self.ttl, user)
+            elif hit is not None:
+                user = hit[1]  # stale beats nothing
+            future.set_result(user)
+            return user
+        finally:
+            del self._pending[user_id]
+            if not future.done():
+                future.set_result(None)
+
+    async def _fetch(self, user_id: str) -> SlackUser | None:
+        try:
+            response = await asyncio.wait_for(self.client.users_info(user=user_id), self.timeout)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as err:
+            log.warning("users.info for %s failed: %s", user_id, err)
+            return None
+        user = response.get("user")
+        return to_user(user) if isinstance(user, dict) else None

@@ -1,0 +1,262 @@
+"""The bolt AsyncApp and its listeners: the thin layer between Slack and the engine.
+
+How acks and work are split (measured with bench/slack_load.py):
+
+* The app runs with `process_before_response=True`. With bolt's default
+  (False) the listener runs as a task and bolt's runner polls every 10 ms
+  for `ack()`, so every answer waits for the next poll tick (5 ms on average,
+  10 ms at worst) on top of the work. Running the listener inline and owning
+  the background work ourselves removes that tick and keeps the split explicit.
+* A slash command or a modal submission gets its answer *in* the ack (one
+  round trip, no extra Web API call) when the engine answers within
+  `answer_budget` (2 s). If the database is slow, the ack goes out at the
+  budget with "One moment…" and the answer follows through `response_url`
+  (or a DM), so Slack's 3-second limit holds whatever the database is doing.
+* Button clicks and events are acked at once (Slack ignores their response
+  body) and handled in background tasks, which `close()` waits for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.identity import UserDirectory
+from adapters.slack.render_block_kit import (
+    FORM_CALLBACK,
+    to_home_view,
+    to_messages,
+    to_modal,
+    view_errors,
+    without_forms,
+)
+from adapters.slack.sender import SlackSender
+from adapters.slack.translate import (
+    BadPayload,
+    SlackUser,
+    reference,
+    team_and_user,
+    to_actor,
+    to_event,
+)
+from conversations.engine import Engine
+from conversations.events import Command, InboundEvent
+from conversations.messages import Message
+
+log = logging.getLogger(__name__)
+
+ANSWER_BUDGET = 2.0  # seconds of work before a command is acked with "One moment…"
+HOME_COMMAND = "home"
+
+
+class SlackBot:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        client: AsyncWebClient,
+        *,
+        signing_secret: str | None,
+        answer_budget: float = ANSWER_BUDGET,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.client = client
+        self.answer_budget = answer_budget
+        self.directory = UserDirectory(client)
+        self.sender = SlackSender(client)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret or "",
+            request_verification_enabled=signing_secret is not None,
+            process_before_response=True,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.app.command(re.compile(r"^/"))(self.on_command)
+        self.app.action(re.compile(r".*"))(self.on_action)
+        self.app.view(re.compile("^" + re.escape(FORM_CALLBACK)))(self.on_view_submission)
+        self.app.event("app_home_opened")(self.on_home_opened)
+        self.app.event("message")(self.on_message)
+
+    # -- background work ------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Slack background work failed", exc_info=task.exception())
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let answers in flight finish (bounded), then stop."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in set(self._tasks):
+            task.cancel()
+
+    # -- turns ----------------------------------------------------------------------
+
+    async def _user(self, body: dict[str, Any]) -> SlackUser | None:
+        _, user_id, _ = team_and_user(body)
+        return await self.directory.lookup(user_id) if user_id else None
+
+    async def _run(self, event: InboundEvent) -> list[Message]:
+        return await self.engine.handle(event, self.clock())
+
+    async def _turn(self, body: dict[str, Any]) -> list[Message]:
+        try:
+            event = to_event(body, await self._user(body))
+        except BadPayload as err:
+            log.warning("ignoring a Slack payload: %s", err)
+            return []
+        return await self._run(event)
+
+    async def _within_budget(
+        self, work: Awaitable[list[Message]]
+    ) -> tuple[list[Message] | None, asyncio.Future[list[Message]]]:
+        """The replies if ready within the budget, else None (the work goes on)."""
+        future = asyncio.ensure_future(work)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.answer_budget), future
+        except TimeoutError:
+            return None, future
+
+    async def _open_modal(self, trigger_id: str, form_message: Message) -> bool:
+        form = form_message.form()
+        assert form is not None
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=to_modal(form))
+        except Exception as err:  # expired trigger, rate limit…: the form stays in the message
+            log.warning("views.open failed, showing the form in the message: %s", err)
+            return False
+        return True
+
+    async def _bodies(self, replies: list[Message], trigger_id: str | None) -> list[dict[str, Any]]:
+        """Replies as Slack message bodies; the first form opens as a modal when it can."""
+        bodies: list[dict[str, Any]] = []
+        for message in replies:
+            if trigger_id and message.form() is not None:
+                if await self._open_modal(trigger_id, message):
+                    message = without_forms(message)
+                trigger_id = None  # a trigger opens one modal
+            bodies.extend(to_messages(message))
+        return bodies
+
+    async def _dm(self, user_id: str, bodies: list[dict[str, Any]]) -> None:
+        channel = await self.sender.dm_channel(user_id)
+        for body in bodies:
+            await self.client.chat_postMessage(channel=channel, **body)
+
+    async def _answer(
+        self, body: dict[str, Any], respond: AsyncRespond | None, bodies: list[dict[str, Any]]
+    ) -> None:
+        """Answer where the person is: the response_url of their message, else a DM."""
+        if respond is not None and body.get("response_url"):
+            try:
+                for part in bodies:
+                    response = await respond(
+                        response_type="ephemeral", replace_original=False, **part
+                    )
+                    if response.status_code != 200:
+                        raise RuntimeError(f"response_url answered {response.status_code}")
+                return
+            except Exception as err:
+                log.warning("response_url failed (%s); answering by DM", err)
+        _, user_id, _ = team_and_user(body)
+        await self._dm(user_id, bodies)
+
+    # -- listeners (bolt passes arguments by name) --------------------------------------
+
+    async def on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        replies, work = await self._within_budget(self._turn(body))
+        if replies is None:
+            await ack(text="One moment…", response_type="ephemeral")
+            self._spawn(self._answer_later(work, body, respond))
+            return
+        bodies = await self._bodies(replies, body.get("trigger_id"))
+        if not bodies:
+            await ack()
+            return
+        await ack(response_type="ephemeral", **bodies[0])
+        if len(bodies) > 1:
+            self._spawn(self._answer(body, respond, bodies[1:]))
+
+    async def _answer_later(
+        self, work: asyncio.Future[list[Message]], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        # The trigger_id has expired by now: forms show in the message.
+        await self._answer(body, respond, await self._bodies(await work, None))
+
+    async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        self._spawn(self._action(body, respond))
+
+    async def _action(self, body: dict[str, Any], respond: AsyncRespond) -> None:
+        bodies = await self._bodies(await self._turn(body), body.get("trigger_id"))
+        if bodies:
+            await self._answer(body, respond, bodies)
+        view = body.get("view") or {}
+        if view.get("type") == "home":  # what was clicked may have changed the overview
+            await self._publish_home(body, event_id=None)
+
+    async def on_view_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        replies, work = await self._within_budget(self._turn(body))
+        if replies is None:
+            await ack()
+            self._spawn(self._dm_later(work, body))
+            return
+        form_message = next((m for m in replies if m.form() is not None), None)
+        form = form_message.form() if form_message is not None else None
+        if form is not None and view_errors(form):
+            await ack(response_action="errors", errors=view_errors(form))
+            return
+        rest = [m for m in replies if m is not form_message]
+        if form is not None:  # a next step: the modal becomes the new form
+            await ack(response_action="update", view=to_modal(form))
+        else:
+            await ack()
+        bodies = [b for m in rest for b in to_messages(m)]
+        if bodies:
+            _, user_id, _ = team_and_user(body)
+            self._spawn(self._dm(user_id, bodies))
+
+    async def _dm_later(self, work: asyncio.Future[list[Message]], body: dict[str, Any]) -> None:
+        _, user_id, _ = team_and_user(body)
+        await self._dm(user_id, [b for m in await work for b in to_messages(m)])
+
+    async def on_home_opened(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if event.get("tab", "home") == "home":
+            self._spawn(self._publish_home(body, event_id=body.get("event_id")))
+
+    async def _publish_home(self, body: dict[str, Any], event_id: str | None) -> None:
+        team_id, user_id, name = team_and_user(body)
+        actor = to_actor(team_id, user_id, name, await self._user(body))
+        event = InboundEvent(actor, Command(HOME_COMMAND), reference(team_id, user_id), event_id)
+        replies = await self._run(event)
+        if replies:  # none: a retry of an event already handled
+            await self.client.views_publish(user_id=user_id, view=to_home_view(replies[0]))
+
+    async def on_message(self, body: dict[str, Any]) -> None:
+        """A message in the bot's DM (Messages tab) is a command, like `/mentor …`."""
+        event = body.get("event") or {}
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        self._spawn(self._direct_message(body, str(event.get("channel", ""))))
+
+    async def _direct_message(self, body: dict[str, Any], channel: str) -> None:
+        for part in await self._bodies(await self._turn(body), None):
+            await self.client.chat_postMessage(channel=channel, **part)
