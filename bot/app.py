@@ -14,7 +14,7 @@ from aiohttp import web
 from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
-from adapters.slack.transport import build_slack
+from adapters.slack.transport import SlackTransport, build_slack
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DB_KEY = web.AppKey("db", Database)
 ENGINE_KEY = web.AppKey("engine", Engine)
 WORKER_KEY = web.AppKey("worker", DeliveryWorker)
+SLACK_KEY = web.AppKey("slack", SlackTransport)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -75,6 +76,7 @@ def build_app(
         app.router.add_get("/", platform_home)
     slack = build_slack(engine, clock, settings.slack) if settings.slack is not None else None
     if slack is not None:
+        app[SLACK_KEY] = slack
         senders["slack"] = slack.bot.sender
         app.add_routes(slack.routes())
     worker = DeliveryWorker(db, senders, clock)

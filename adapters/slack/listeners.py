@@ -100,6 +100,11 @@ class SlackBot:
         if not task.cancelled() and task.exception() is not None:
             log.error("Slack background work failed", exc_info=task.exception())
 
+    async def settle(self) -> None:
+        """Wait until no background work is in flight (tests, and a graceful stop)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
     async def close(self, grace: float = 5.0) -> None:
         """Let answers in flight finish (bounded), then stop."""
         if self._tasks:
