@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from adapters.slack.listeners import SlackBot
 from bot.app import DB_KEY, SLACK_KEY, build_app
 from bot.config import load_settings
+from storage.database import Database
 from storage.models import Identity, Profile
 from tests.doubles.slack_api import (
     SlackApi,
@@ -70,7 +71,10 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(db_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
+async def bot(
+    db: Database, db_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Bot]:
+    """The bot against the Slack double; `db` empties the tables first."""
     api = SlackApi()
     api.add_user("U1", "Alice Doe", tz="Europe/Berlin", email="alice@acme.example")
     api.add_user("U2", "Bob Roe", tz="America/New_York", email="bob@acme.example")
