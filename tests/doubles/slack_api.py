@@ -36,6 +36,8 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
+    status: int = 200  # the HTTP status the double answered
+    error: str | None = None  # the `error` of an `ok: false` answer
 
     def blocks(self) -> list[dict[str, Any]]:
         raw = self.params.get("blocks") or []
@@ -96,8 +98,12 @@ class SlackApi:
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def delivered(self, method: str = "chat.postMessage") -> list[Call]:
+        """Calls of `method` that the double answered with success."""
+        return [c for c in self.called(method) if c.status == 200 and c.error is None]
+
     def posted_texts(self) -> list[str]:
-        return [str(c.params.get("text", "")) for c in self.called("chat.postMessage")]
+        return [str(c.params.get("text", "")) for c in self.delivered()]
 
     def response_url(self, name: str = "r1") -> str:
         return f"{self.url}respond/{name}"
@@ -128,12 +134,17 @@ class SlackApi:
     async def api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append(Call(method, params, dict(request.headers)))
+        call = Call(method, params, dict(request.headers))
+        self.calls.append(call)
         failure = self._failure(method)
         if failure is not None:
+            call.status, call.error = failure.status, failure.error
             headers = {}
             if failure.retry_after is not None:
                 headers["Retry-After"] = str(int(failure.retry_after))
+            if failure.status == 429:  # Slack's own shape for a rate limit
+                body = {"ok": False, "error": "ratelimited"}
+                return web.json_response(body, status=429, headers=headers)
             if failure.status != 200:
                 return web.Response(status=failure.status, text="failure", headers=headers)
             return web.json_response({"ok": False, "error": failure.error}, headers=headers)
