@@ -87,9 +87,7 @@ async def test_a_dm_opens_the_conversation_once_and_posts_blocks(
     assert {r.status for r in await rows(db)} == {"sent"}
 
 
-async def test_a_429_storm_delivers_every_message_exactly_once(
-    db: Database, api: SlackApi
-) -> None:
+async def test_a_429_storm_delivers_every_message_exactly_once(db: Database, api: SlackApi) -> None:
     clock = Clock()
     texts = [f"nudge {n} for U{n % 5}" for n in range(20)]
     for n, text in enumerate(texts):

@@ -71,9 +71,7 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(
-    db: Database, db_url: str, request: pytest.FixtureRequest
-) -> AsyncIterator[Bot]:
+async def bot(db: Database, db_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
     """The bot against the Slack double; `db` empties the tables first."""
     api = SlackApi()
     api.add_user("U1", "Alice Doe", tz="Europe/Berlin", email="alice@acme.example")
@@ -237,7 +235,9 @@ async def test_a_click_on_the_home_tab_answers_by_dm_and_refreshes_the_tab(bot: 
 async def test_direct_messages_are_commands_and_retries_are_ignored(bot: Bot) -> None:
     await bot.post(direct_message(SECRET, "join both", event_id="EvDM1"))
     await bot.slack.settle()
-    await bot.post(direct_message(SECRET, "join both", event_id="EvDM1"), **{"X-Slack-Retry-Num": "2"})
+    await bot.post(
+        direct_message(SECRET, "join both", event_id="EvDM1"), **{"X-Slack-Retry-Num": "2"}
+    )
     await bot.slack.settle()
     [reply] = bot.api.called("chat.postMessage")
     assert reply.params["channel"] == "D0U1"

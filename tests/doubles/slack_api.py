@@ -374,7 +374,12 @@ def event_callback(
         "event_id": event_id,
         "event_time": 1700000000,
         "authorizations": [
-            {"team_id": TEAM_ID, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
+            {
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
         ],
     }
     body = json.dumps(envelope)
