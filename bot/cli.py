@@ -1,4 +1,4 @@
-"""`mentorbot` on the command line: run | migrate | sweep | chat | demo.
+"""`mentorbot` on the command line: run | migrate | sweep | chat | demo | manifest.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -19,6 +19,7 @@ from aiohttp import web
 
 from adapters.local.console import Console
 from adapters.local.translate import BadRequest
+from adapters.slack.manifest import ManifestError, manifest, to_yaml
 from bot.app import build_app
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
@@ -147,6 +148,18 @@ async def _demo(settings: Settings) -> int:
     return await _with_db(settings, work)
 
 
+def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        data = manifest(
+            args.url, socket_mode=args.socket_mode, program_name=settings.policy.program_name
+        )
+    except ManifestError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    print(to_yaml(data), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mentorbot", description="Mentoring follow-through bot.")
     p.add_argument("--config", help="program policy file (default: MENTORBOT_CONFIG or ./app.yaml)")
@@ -161,6 +174,10 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("--as", dest="as_user", required=True, metavar="NAME", help="e.g. alice")
     chat.add_argument("line", nargs="*", help='one command to run, e.g. "/mentor status"')
     sub.add_parser("demo", help="seed a sample organisation of 30 people")
+    man = sub.add_parser("manifest", help="print the app manifest for a platform (YAML)")
+    man.add_argument("platform", choices=["slack"], help="slack")
+    man.add_argument("--url", help="public https:// base URL of the bot (HTTP mode)")
+    man.add_argument("--socket-mode", action="store_true", help="Slack Socket Mode, no URL")
     return p
 
 
@@ -179,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_sweep(settings, args))
         if args.command == "chat":
             return asyncio.run(_chat(settings, args))
+        if args.command == "manifest":
+            return cmd_manifest(settings, args)
         return asyncio.run(_demo(settings))
     except (ConfigError, BadRequest) as err:
         print(str(err), file=sys.stderr)

@@ -14,6 +14,7 @@ adds the `X-Slack-Signature` / `X-Slack-Request-Timestamp` headers
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -63,6 +64,10 @@ class SlackApi:
     url: str = ""
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    _socket: web.WebSocketResponse | None = None
+    _socket_open: asyncio.Event = field(default_factory=asyncio.Event)
+    _socket_acked: asyncio.Event = field(default_factory=asyncio.Event)
 
     # -- scripting ------------------------------------------------------------------
 
@@ -171,6 +176,8 @@ class SlackApi:
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", ""))}}
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ts)}.0001"}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": "ws" + self.url.removeprefix("http") + "socket"}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             return {"ok": True, "view": {"id": f"V{next(self._ts)}"}}
         return {"ok": True}
@@ -183,12 +190,49 @@ class SlackApi:
             return web.Response(status=failure.status if failure.status != 200 else 404)
         return web.Response(text="ok")
 
+    async def socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: Slack's WebSocket end; envelopes go out, acks come back."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._socket = ws
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {}})
+        self._socket_open.set()
+        async for frame in ws:
+            if frame.type == web.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(frame.data))
+                self._socket_acked.set()
+        return ws
+
+    async def socket_request(
+        self, kind: str, payload: dict[str, Any], envelope_id: str
+    ) -> dict[str, Any]:
+        """Send one Socket Mode envelope (e.g. kind `slash_commands`) and return its ack."""
+        await asyncio.wait_for(self._socket_open.wait(), 10)
+        assert self._socket is not None
+        await self._socket.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": True,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        while True:
+            found = [a for a in self.socket_acks if a.get("envelope_id") == envelope_id]
+            if found:
+                return found[0]
+            self._socket_acked.clear()
+            await asyncio.wait_for(self._socket_acked.wait(), 10)
+
     @asynccontextmanager
     async def serve(self) -> AsyncIterator[SlackApi]:
         app = web.Application()
         app.router.add_post("/api/{method}", self.api)
         app.router.add_get("/api/{method}", self.api)
         app.router.add_post("/respond/{name}", self.respond)
+        app.router.add_get("/socket", self.socket)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -198,6 +242,8 @@ class SlackApi:
         try:
             yield self
         finally:
+            if self._socket is not None:
+                await self._socket.close()
             await runner.cleanup()
 
 
