@@ -1,0 +1,389 @@
+"""Load-test the Slack endpoint: signed `/mentor status` slash commands at N concurrent clients.
+
+What it measures, in one run on one machine:
+
+* **mentorbot**: the real bot (`mentorbot run` in its own process, HTTP mode)
+  answering `/mentor status` for --users people who joined beforehand (each
+  request: signature check, bolt dispatch, cached users.info, one engine turn
+  = one database transaction reading identity, profile and pairs, Block Kit);
+* **bare bolt**: a slack-bolt AsyncApp in its own process, served the same way
+  (aiohttp, the same signed requests), whose `/mentor` listener only acks a
+  fixed text; once with bolt's default runner (`process_before_response=False`,
+  which polls for the ack every 10 ms) and once with `process_before_response=True`
+  (how mentorbot runs), to show what that choice is worth.
+
+Each client signs its request (v0 HMAC, current timestamp) before the clock
+starts, posts it and reads the whole answer; latency is that round trip.
+Throughput is requests answered / wall time. Answers are checked (HTTP 200 and
+the expected text), so a fast error cannot pass for a fast answer.
+
+The Web API (auth.test, users.info) is a local double in this process.
+Run it by hand from the project root (the machine's other load skews it; say so):
+
+    .venv/bin/python bench/slack_load.py
+    .venv/bin/python bench/slack_load.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+
+Goal: mentorbot ≥ 60% of bare bolt's throughput and p99 < 100 ms, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.doubles.slack_api import SlackApi, slash_command  # noqa: E402
+
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-bench"
+GOAL_SHARE = 0.60
+GOAL_P99_MS = 100.0
+
+
+# -- the bare bolt app (run as `bench/slack_load.py --serve-bare PORT --inline|--polling`) ----
+
+
+def serve_bare(port: int, inline: bool, api_url: str) -> None:
+    from aiohttp import web
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.app.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    app = AsyncApp(
+        signing_secret=SECRET,
+        client=AsyncWebClient(token=TOKEN, base_url=api_url),
+        process_before_response=inline,
+    )
+
+    @app.command("/mentor")
+    async def mentor(ack):  # type: ignore[no-untyped-def]
+        await ack(text="Mentee — Active", response_type="ephemeral")
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", events)
+    web_app.router.add_get("/healthz", lambda r: web.json_response({"status": "ok"}))
+    web.run_app(web_app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# -- load generation ------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    target: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+    alone_p50_ms: float = float("nan")  # one client, one request at a time
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_healthy(url: str, proc: subprocess.Popen[bytes], within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            try:
+                async with http.get(url + "/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def one(
+    http: aiohttp.ClientSession, url: str, text: str, user: int, expect: str
+) -> tuple[float, bool]:
+    signed = slash_command(SECRET, text, user_id=f"U{user:05d}", user_name=f"user{user}")
+    start = time.perf_counter()
+    async with http.post(url + "/slack/events", data=signed.body, headers=signed.headers) as r:
+        body = await r.text()
+        ok = r.status == 200 and expect in body
+    return time.perf_counter() - start, ok
+
+
+async def load(
+    target: str, url: str, *, text: str, expect: str, users: int, total: int, clients: int
+) -> Result:
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+
+    async def client(http: aiohttp.ClientSession) -> None:
+        nonlocal issued, errors
+        while issued < total:
+            user = issued % users
+            issued += 1
+            seconds, ok = await one(http, url, text, user, expect)
+            latencies.append(seconds)
+            errors += 0 if ok else 1
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        seconds = time.perf_counter() - start
+    return Result(target, len(latencies), errors, seconds, latencies)
+
+
+async def measured(
+    target: str, url: str, *, text: str, expect: str, users: int, total: int, clients: int
+) -> Result:
+    """The concurrent load, then the same command from one client alone (the ack poll's cost
+    shows there: under load other requests fill the 10 ms ticks)."""
+    result = await load(
+        target, url, text=text, expect=expect, users=users, total=total, clients=clients
+    )
+    alone = await load(target, url, text=text, expect=expect, users=users, total=300, clients=1)
+    result.alone_p50_ms = alone.percentile(0.5)
+    result.errors += alone.errors
+    return result
+
+
+async def prepare_users(url: str, users: int) -> None:
+    """Every bench user joins and fills a profile (and warms the users.info cache)."""
+    connector = aiohttp.TCPConnector(limit=10)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        for start in range(0, users, 10):
+            batch = range(start, min(users, start + 10))
+            results = await asyncio.gather(
+                *(one(http, url, "join mentee", u, "mentee") for u in batch)
+            )
+            results += await asyncio.gather(
+                *(
+                    one(
+                        http, url, 'profile set wants="public speaking, python" level=4', u, "Saved"
+                    )
+                    for u in batch
+                )
+            )
+            if not all(ok for _, ok in results):
+                raise RuntimeError("preparing bench users failed")
+
+
+def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        cmd, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def bench_bare(api: SlackApi, args: argparse.Namespace, inline: bool) -> Result:
+    port = free_port()
+    flag = "--inline" if inline else "--polling"
+    cmd = [sys.executable, __file__, "--serve-bare", str(port), flag, "--api-url", api.url + "api/"]
+    proc = start(cmd, {})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_healthy(url, proc)
+        await load(
+            "warm",
+            url,
+            text="status",
+            expect="Mentee",
+            users=args.users,
+            total=200,
+            clients=args.clients,
+        )
+        name = "bare bolt, " + ("process_before_response" if inline else "default (10 ms ack poll)")
+        return await measured(
+            name,
+            url,
+            text="status",
+            expect="Active",
+            users=args.users,
+            total=args.requests,
+            clients=args.clients,
+        )
+    finally:
+        stop(proc)
+
+
+async def bench_bot(
+    api: SlackApi, args: argparse.Namespace, database_url: str, label: str
+) -> Result:
+    port = free_port()
+    env = {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api.url + "api/",
+        "MENTORBOT_CONFIG": str(ROOT / "app.yaml"),
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = start([sys.executable, "-m", "bot.cli", "run", "--port", str(port)], env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_healthy(url, proc)
+        await prepare_users(url, args.users)
+        await load(
+            "warm",
+            url,
+            text="status",
+            expect="Mentee",
+            users=args.users,
+            total=200,
+            clients=args.clients,
+        )
+        return await measured(
+            f"mentorbot, {label}",
+            url,
+            text="status",
+            expect="Active",
+            users=args.users,
+            total=args.requests,
+            clients=args.clients,
+        )
+    finally:
+        stop(proc)
+
+
+async def pg_database(server: str) -> tuple[str, str]:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from storage.database import async_url
+
+    name = f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
+    maintenance = make_url(server).set(database="postgres").render_as_string(hide_password=False)
+    engine = create_async_engine(async_url(maintenance), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False), maintenance
+
+
+async def drop_pg(maintenance: str, url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from storage.database import async_url
+
+    name = make_url(url).database
+    engine = create_async_engine(async_url(maintenance), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    print(
+        f"\n/mentor status, {args.clients} concurrent clients, {args.requests} requests each, "
+        f"{args.users} users; {platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs (shared: other work on the machine skews these figures)\n"
+    )
+    print(
+        f"{'target':44} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'p50 ms, 1 client':>17}"
+    )
+    for r in results:
+        print(
+            f"{r.target:44} {r.throughput:7.0f} {r.percentile(0.50):7.1f} "
+            f"{r.percentile(0.99):7.1f} {r.errors:6d} {r.alone_p50_ms:17.1f}"
+        )
+    bare = next(r for r in results if r.target.startswith("bare bolt, default"))
+    print()
+    for r in results:
+        if r.target.startswith("mentorbot"):
+            share = r.throughput / bare.throughput if bare.throughput else 0.0
+            verdict = (
+                "meets"
+                if share >= GOAL_SHARE and r.percentile(0.99) < GOAL_P99_MS and not r.errors
+                else "misses"
+            )
+            print(
+                f"{r.target}: {share:.0%} of bare bolt's throughput, p99 "
+                f"{r.percentile(0.99):.1f} ms → {verdict} the goal "
+                f"(≥{GOAL_SHARE:.0%}, p99 < {GOAL_P99_MS:.0f} ms)"
+            )
+
+
+async def run(args: argparse.Namespace) -> int:
+    api = SlackApi()
+    for n in range(args.users):
+        api.add_user(f"U{n:05d}", f"Bench User {n}", tz="Europe/Berlin")
+    results: list[Result] = []
+    async with api.serve():
+        results.append(await bench_bare(api, args, inline=False))
+        results.append(await bench_bare(api, args, inline=True))
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(await bench_bot(api, args, f"sqlite:///{tmp}/bench.db", "SQLite"))
+        server = args.postgres or os.environ.get("MENTORBOT_BENCH_DATABASE_URL")
+        if server:
+            url, maintenance = await pg_database(server)
+            try:
+                results.append(await bench_bot(api, args, url, "PostgreSQL"))
+            finally:
+                await drop_pg(maintenance, url)
+    report(results, args)
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
+    p.add_argument("--requests", type=int, default=3000, help="measured requests per target")
+    p.add_argument("--users", type=int, default=200, help="distinct Slack users")
+    p.add_argument("--postgres", help="PostgreSQL server URL; a throwaway database is used")
+    p.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    p.add_argument("--inline", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--polling", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--api-url", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    if arguments.serve_bare:
+        serve_bare(arguments.serve_bare, arguments.inline, arguments.api_url)
+        sys.exit(0)
+    sys.exit(asyncio.run(run(arguments)))
