@@ -31,6 +31,7 @@ def test_env_adds_admins_and_overrides_deployment(tmp_path: Path) -> None:
         "DATABASE_URL": "postgresql://u@db/mentorbot",
         "PORT": "8080",
         "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "signing-secret",
     }
     settings = load_settings(path, env=env)
     assert settings.policy.admins == {"local:hana", "slack:U1", "hr@example.com"}

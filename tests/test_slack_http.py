@@ -17,13 +17,14 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from adapters.slack.listeners import SlackBot
-from bot.app import DB_KEY, SLACK_KEY, build_app
+from bot.app import DB_KEY, ENGINE_KEY, SLACK_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
+from storage import people
 from storage.database import Database
 from storage.models import Identity, Profile
 from tests.doubles.slack_api import (
-    SlackApi,
     Signed,
+    SlackApi,
     app_home_opened,
     block_actions,
     direct_message,
@@ -259,3 +260,33 @@ async def test_mentions_resolve_to_slack_accounts(bot: Bot) -> None:
     async with bot.app[DB_KEY].transaction() as session:
         bob = await session.scalar(select(Identity).where(Identity.user_id == "U2"))
         assert bob is not None and bob.platform == "slack" and bob.tenant == "T0001"
+
+
+async def test_the_same_email_links_a_slack_account_to_an_existing_person(bot: Bot) -> None:
+    async with bot.app[DB_KEY].transaction() as session:
+        teams = await people.upsert_identity(
+            session,
+            people.IdentityKey("teams", "tenant-1", "aad-alice"),
+            display_name="Alice (Teams)",
+            email="Alice@Acme.example",
+            now=datetime(2026, 11, 1, tzinfo=UTC),
+        )
+    await bot.command("status")
+    async with bot.app[DB_KEY].transaction() as session:
+        slack = await session.scalar(select(Identity).where(Identity.platform == "slack"))
+        assert slack is not None and slack.person_id == teams.person_id
+
+
+async def test_a_proactive_message_from_the_sweep_arrives_as_a_slack_dm(bot: Bot) -> None:
+    await bot.command("join mentee")
+    reply = await bot.command("pause until 2026-11-30")
+    assert "30" in reply["text"]
+    later = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    items = await bot.app[ENGINE_KEY].sweep(later)
+    assert items and items[0].queued
+    worker = bot.app[WORKER_KEY]
+    worker.clock = lambda: later
+    await worker.run_once()
+    [dm] = bot.api.called("chat.postMessage")
+    assert dm.params["channel"] == "DU1"
+    assert [c.params["users"] for c in bot.api.called("conversations.open")] == ["U1"]

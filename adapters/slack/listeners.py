@@ -48,13 +48,14 @@ from adapters.slack.translate import (
     to_actor,
     to_event,
 )
-from conversations.engine import Engine
+from conversations.engine import APOLOGY, Engine
 from conversations.events import Command, InboundEvent
-from conversations.messages import Message
+from conversations.messages import Message, Text
 
 log = logging.getLogger(__name__)
 
 ANSWER_BUDGET = 2.0  # seconds of work before a command is acked with "One moment…"
+MODAL_TIMEOUT = 0.9  # views.open must not push the ack past Slack's 3 seconds
 HOME_COMMAND = "home"
 
 
@@ -127,6 +128,9 @@ class SlackBot:
         except BadPayload as err:
             log.warning("ignoring a Slack payload: %s", err)
             return []
+        except Exception:  # never a stack trace (or Slack's "dispatch_failed") for a person
+            log.exception("could not read a Slack payload")
+            return [Message(APOLOGY, (Text(APOLOGY),))]
         return await self._run(event)
 
     async def _within_budget(
@@ -143,7 +147,9 @@ class SlackBot:
         form = form_message.form()
         assert form is not None
         try:
-            await self.client.views_open(trigger_id=trigger_id, view=to_modal(form))
+            await asyncio.wait_for(
+                self.client.views_open(trigger_id=trigger_id, view=to_modal(form)), MODAL_TIMEOUT
+            )
         except Exception as err:  # expired trigger, rate limit…: the form stays in the message
             log.warning("views.open failed, showing the form in the message: %s", err)
             return False
