@@ -6,6 +6,9 @@ What it measures, in one run on one machine:
   answering `/mentor status` for --users people who joined beforehand (each
   request: signature check, bolt dispatch, cached users.info, one engine turn
   = one database transaction reading identity, profile and pairs, Block Kit);
+* **mentorbot adapter, engine stubbed**: the same Slack adapter in its own
+  process with an engine stand-in that returns a fixed status message, no
+  database: what the adapter costs on top of bolt;
 * **bare bolt**: a slack-bolt AsyncApp in its own process, served the same way
   (aiohttp, the same signed requests), whose `/mentor` listener only acks a
   fixed text; once with bolt's default runner (`process_before_response=False`,
@@ -55,7 +58,7 @@ GOAL_SHARE = 0.60
 GOAL_P99_MS = 100.0
 
 
-# -- the bare bolt app (run as `bench/slack_load.py --serve-bare PORT --inline|--polling`) ----
+# -- the servers under test, run as `bench/slack_load.py --serve-bare|--serve-adapter --port N` --
 
 
 def serve_bare(port: int, inline: bool, api_url: str) -> None:
@@ -79,6 +82,44 @@ def serve_bare(port: int, inline: bool, api_url: str) -> None:
 
     web_app = web.Application()
     web_app.router.add_post("/slack/events", events)
+    web_app.router.add_get("/healthz", lambda r: web.json_response({"status": "ok"}))
+    web.run_app(web_app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def serve_adapter(port: int, api_url: str) -> None:
+    """mentorbot's Slack adapter (SlackBot: bolt, translation, Block Kit) with an engine
+    stand-in that answers a fixed status message without a database: the adapter's cost."""
+    from datetime import UTC, datetime
+
+    from aiohttp import web
+
+    from adapters.slack.listeners import SlackBot
+    from adapters.slack.transport import SlackTransport
+    from adapters.slack.webapi import SlackCredentials, make_client
+    from conversations.messages import Button, Buttons, Fields, Header, Message
+
+    reply = Message(
+        "Mentee — Active",
+        (
+            Header("Your mentoring status"),
+            Fields((("Role", "Mentee"), ("Status", "Active"), ("Wants", "public speaking"))),
+            Buttons((Button("Edit my profile", value="profile"), Button("Help", value="help"))),
+        ),
+    )
+
+    class FixedEngine:
+        async def handle(self, event: object, now: datetime) -> list[Message]:
+            return [reply]
+
+    credentials = SlackCredentials(TOKEN, SECRET, None, api_url)
+    bot = SlackBot(
+        FixedEngine(),  # type: ignore[arg-type]
+        lambda: datetime.now(UTC),
+        make_client(TOKEN, api_url),
+        signing_secret=SECRET,
+    )
+    web_app = web.Application()
+    web_app.add_routes(SlackTransport(bot, credentials).routes())
     web_app.router.add_get("/healthz", lambda r: web.json_response({"status": "ok"}))
     web.run_app(web_app, host="127.0.0.1", port=port, print=None, access_log=None)
 
@@ -163,20 +204,6 @@ async def load(
     return Result(target, len(latencies), errors, seconds, latencies)
 
 
-async def measured(
-    target: str, url: str, *, text: str, expect: str, users: int, total: int, clients: int
-) -> Result:
-    """The concurrent load, then the same command from one client alone (the ack poll's cost
-    shows there: under load other requests fill the 10 ms ticks)."""
-    result = await load(
-        target, url, text=text, expect=expect, users=users, total=total, clients=clients
-    )
-    alone = await load(target, url, text=text, expect=expect, users=users, total=300, clients=1)
-    result.alone_p50_ms = alone.percentile(0.5)
-    result.errors += alone.errors
-    return result
-
-
 async def prepare_users(url: str, users: int) -> None:
     """Every bench user joins and fills a profile (and warms the users.info cache)."""
     connector = aiohttp.TCPConnector(limit=10)
@@ -214,41 +241,32 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-async def bench_bare(api: SlackApi, args: argparse.Namespace, inline: bool) -> Result:
-    port = free_port()
-    flag = "--inline" if inline else "--polling"
-    cmd = [sys.executable, __file__, "--serve-bare", str(port), flag, "--api-url", api.url + "api/"]
-    proc = start(cmd, {})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(url, proc)
-        await load(
-            "warm",
-            url,
-            text="status",
-            expect="Mentee",
-            users=args.users,
-            total=200,
-            clients=args.clients,
-        )
-        name = "bare bolt, " + ("process_before_response" if inline else "default (10 ms ack poll)")
-        return await measured(
-            name,
-            url,
-            text="status",
-            expect="Active",
-            users=args.users,
-            total=args.requests,
-            clients=args.clients,
-        )
-    finally:
-        stop(proc)
+@dataclass
+class Target:
+    name: str
+    url: str
+    proc: subprocess.Popen[bytes]
+    result: Result
 
 
-async def bench_bot(
-    api: SlackApi, args: argparse.Namespace, database_url: str, label: str
-) -> Result:
+def launch(name: str, cmd: list[str], env: dict[str, str]) -> Target:
     port = free_port()
+    proc = start([*cmd, "--port", str(port)], env)
+    return Target(name, f"http://127.0.0.1:{port}", proc, Result(name, 0, 0, 0.0, []))
+
+
+def bare(api: SlackApi, inline: bool | None) -> Target:
+    """Bare bolt (inline True/False), or mentorbot's adapter without a database (None)."""
+    if inline is None:
+        name, cmd = "mentorbot adapter, engine stubbed (no DB)", ["--serve-adapter"]
+    elif inline:
+        name, cmd = "bare bolt, process_before_response", ["--serve-bare", "--inline"]
+    else:
+        name, cmd = "bare bolt, default (10 ms ack poll)", ["--serve-bare"]
+    return launch(name, [sys.executable, __file__, *cmd, "--api-url", api.url + "api/"], {})
+
+
+def bot(api: SlackApi, database_url: str, label: str) -> Target:
     env = {
         "DATABASE_URL": database_url,
         "SLACK_BOT_TOKEN": TOKEN,
@@ -258,31 +276,53 @@ async def bench_bot(
         "HOST": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
     }
-    proc = start([sys.executable, "-m", "bot.cli", "run", "--port", str(port)], env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(url, proc)
-        await prepare_users(url, args.users)
+    return launch(f"mentorbot, {label}", [sys.executable, "-m", "bot.cli", "run"], env)
+
+
+async def measure(targets: list[Target], args: argparse.Namespace) -> None:
+    """Rounds in turn (target A, B, C, A, B, C …) so that the machine's other load falls on
+    every target alike; then each target from one client alone."""
+    for target in targets:
+        await wait_healthy(target.url, target.proc)
+        if target.name.startswith("mentorbot, "):
+            await prepare_users(target.url, args.users)
         await load(
             "warm",
-            url,
+            target.url,
             text="status",
-            expect="Mentee",
+            expect="Active",
             users=args.users,
             total=200,
             clients=args.clients,
         )
-        return await measured(
-            f"mentorbot, {label}",
-            url,
+    per_round = max(args.requests // args.rounds, args.clients)
+    for _ in range(args.rounds):
+        for target in targets:
+            part = await load(
+                target.name,
+                target.url,
+                text="status",
+                expect="Active",
+                users=args.users,
+                total=per_round,
+                clients=args.clients,
+            )
+            target.result.requests += part.requests
+            target.result.errors += part.errors
+            target.result.seconds += part.seconds
+            target.result.latencies.extend(part.latencies)
+    for target in targets:
+        alone = await load(
+            target.name,
+            target.url,
             text="status",
             expect="Active",
             users=args.users,
-            total=args.requests,
-            clients=args.clients,
+            total=300,
+            clients=1,
         )
-    finally:
-        stop(proc)
+        target.result.alone_p50_ms = alone.percentile(0.5)
+        target.result.errors += alone.errors
 
 
 async def pg_database(server: str) -> tuple[str, str]:
@@ -317,7 +357,8 @@ async def drop_pg(maintenance: str, url: str) -> None:
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
     print(
-        f"\n/mentor status, {args.clients} concurrent clients, {args.requests} requests each, "
+        f"\n/mentor status, {args.clients} concurrent clients, {args.requests} requests each "
+        f"in {args.rounds} interleaved rounds, "
         f"{args.users} users; {platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} CPUs (shared: other work on the machine skews these figures)\n"
     )
@@ -333,7 +374,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     bare = next(r for r in results if r.target.startswith("bare bolt, default"))
     print()
     for r in results:
-        if r.target.startswith("mentorbot"):
+        if r.target.startswith("mentorbot"):  # the adapter alone, and the whole bot
             share = r.throughput / bare.throughput if bare.throughput else 0.0
             verdict = (
                 "meets"
@@ -351,20 +392,23 @@ async def run(args: argparse.Namespace) -> int:
     api = SlackApi()
     for n in range(args.users):
         api.add_user(f"U{n:05d}", f"Bench User {n}", tz="Europe/Berlin")
-    results: list[Result] = []
-    async with api.serve():
-        results.append(await bench_bare(api, args, inline=False))
-        results.append(await bench_bare(api, args, inline=True))
+    server = args.postgres or os.environ.get("MENTORBOT_BENCH_DATABASE_URL")
+    pg: tuple[str, str] | None = await pg_database(server) if server else None
+    targets: list[Target] = []
+    try:
         with tempfile.TemporaryDirectory() as tmp:
-            results.append(await bench_bot(api, args, f"sqlite:///{tmp}/bench.db", "SQLite"))
-        server = args.postgres or os.environ.get("MENTORBOT_BENCH_DATABASE_URL")
-        if server:
-            url, maintenance = await pg_database(server)
-            try:
-                results.append(await bench_bot(api, args, url, "PostgreSQL"))
-            finally:
-                await drop_pg(maintenance, url)
-    report(results, args)
+            async with api.serve():
+                targets = [bare(api, False), bare(api, True), bare(api, None)]
+                targets.append(bot(api, f"sqlite:///{tmp}/bench.db", "SQLite"))
+                if pg is not None:
+                    targets.append(bot(api, pg[0], "PostgreSQL"))
+                await measure(targets, args)
+    finally:
+        for target in targets:
+            stop(target.proc)
+        if pg is not None:
+            await drop_pg(pg[1], pg[0])
+    report([t.result for t in targets], args)
     return 0
 
 
@@ -373,10 +417,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
     p.add_argument("--requests", type=int, default=3000, help="measured requests per target")
     p.add_argument("--users", type=int, default=200, help="distinct Slack users")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     p.add_argument("--postgres", help="PostgreSQL server URL; a throwaway database is used")
-    p.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    p.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--serve-adapter", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     p.add_argument("--inline", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--polling", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--api-url", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -384,6 +430,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse_args()
     if arguments.serve_bare:
-        serve_bare(arguments.serve_bare, arguments.inline, arguments.api_url)
+        serve_bare(arguments.port, arguments.inline, arguments.api_url)
+        sys.exit(0)
+    if arguments.serve_adapter:
+        serve_adapter(arguments.port, arguments.api_url)
         sys.exit(0)
     sys.exit(asyncio.run(run(arguments)))
