@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -290,3 +291,23 @@ async def test_a_proactive_message_from_the_sweep_arrives_as_a_slack_dm(bot: Bot
     [dm] = bot.api.called("chat.postMessage")
     assert dm.params["channel"] == "DU1"
     assert [c.params["users"] for c in bot.api.called("conversations.open")] == ["U1"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_locked_database_does_not_hold_up_the_ack(bot: Bot, db_url: str) -> None:
+    """Another writer holds SQLite's write lock: the command is still acked (at the
+    budget), and the real answer follows through response_url once the lock is gone."""
+    bot.slack.answer_budget = 0.3
+    path = db_url.removeprefix("sqlite:///")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        reply = await bot.command("join mentee", response_url=bot.api.response_url("locked"))
+        assert reply["text"] == "One moment…"
+        assert bot.api.called("response_url") == []  # nothing could be written yet
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    await bot.slack.settle()
+    [answer] = bot.api.called("response_url")
+    assert "joined as a mentee" in answer.params["text"]
