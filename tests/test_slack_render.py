@@ -225,6 +225,10 @@ def test_modal_limits_and_values_too_long_to_show_are_kept() -> None:
     assert isinstance(event.payload, Action) and event.payload.fields == {"goals": "new goal"}
 
 
+def test_a_message_whose_blocks_render_to_nothing_is_sent_as_text() -> None:
+    assert to_messages(Message("only text", (Buttons(()),))) == [{"text": "only text"}]
+
+
 def test_view_errors_name_the_inputs() -> None:
     assert view_errors(PROFILE_FORM) == {"level": "Level must be a whole number 1–10"}
 

@@ -233,10 +233,13 @@ def to_messages(message: Message) -> list[dict[str, Any]]:
     blocks = to_blocks(message)
     chunks = [blocks[i : i + MAX_BLOCKS] for i in range(0, len(blocks), MAX_BLOCKS)] or [[]]
     text = fallback_text(message)
-    return [
-        {"text": text if n == 0 else "(continued)", "blocks": chunk}
-        for n, chunk in enumerate(chunks)
-    ]
+    bodies: list[dict[str, Any]] = []
+    for n, chunk in enumerate(chunks):
+        body: dict[str, Any] = {"text": text if n == 0 else "(continued)"}
+        if chunk:  # Slack refuses an empty blocks list; the text alone is a message
+            body["blocks"] = chunk
+        bodies.append(body)
+    return bodies
 
 
 def without_forms(message: Message) -> Message:
