@@ -20,7 +20,7 @@ async def person_id(db: Database, user: str) -> int:
 
 
 async def test_home_before_joining_offers_to_join(chat: Chat) -> None:
-    [home] = await chat.say("alice", "home")
+    [home] = await chat.say("mira", "home")
     assert "not in the mentoring program yet" in home.text
     assert [b.label for b in home.buttons()][:2] == ["Join as mentee", "Join as mentor"]
 
@@ -28,16 +28,16 @@ async def test_home_before_joining_offers_to_join(chat: Chat) -> None:
 async def test_home_lists_pairs_upcoming_meetings_and_open_commitments(
     chat: Chat, engine: Engine, db: Database
 ) -> None:
-    await chat.say("alice", "join mentee")
-    await chat.say("bob", "join mentor")
-    alice, bob = await person_id(db, "alice"), await person_id(db, "bob")
+    await chat.say("mira", "join mentee")
+    await chat.say("tomas", "join mentor")
+    mira, tomas = await person_id(db, "mira"), await person_id(db, "tomas")
     program_id = engine.program_id
     assert program_id is not None
     async with db.transaction() as session:
         pair = Pair(
             program_id=program_id,
-            mentee_id=alice,
-            mentor_id=bob,
+            mentee_id=mira,
+            mentor_id=tomas,
             state="active",
             proposed_at=chat.now,
             reasons=[],
@@ -60,26 +60,28 @@ async def test_home_lists_pairs_upcoming_meetings_and_open_commitments(
                 ),
                 Commitment(
                     pair_id=pair.id,
-                    person_id=alice,
+                    person_id=mira,
                     text="Draft the talk outline",
                     created_at=chat.now,
                 ),
                 Commitment(
                     pair_id=pair.id,
-                    person_id=alice,
+                    person_id=mira,
                     text="Already done",
                     created_at=chat.now,
                     done_at=chat.now,
                 ),
-                Commitment(pair_id=pair.id, person_id=bob, text="Bob's own", created_at=chat.now),
+                Commitment(
+                    pair_id=pair.id, person_id=tomas, text="Tomas's own", created_at=chat.now
+                ),
             ]
         )
-    [home] = await chat.say("alice", "home")
-    assert "mentored by bob (active)" in home.text
-    assert "Wed 25 Nov 2026 09:00 with bob" in home.text  # only the upcoming, scheduled one
-    assert home.text.count(" with bob") == 1
+    [home] = await chat.say("mira", "home")
+    assert "mentored by tomas (active)" in home.text
+    assert "Wed 25 Nov 2026 09:00 with tomas" in home.text  # only the upcoming, scheduled one
+    assert home.text.count(" with tomas") == 1
     assert "Draft the talk outline" in home.text
-    assert "Already done" not in home.text and "Bob's own" not in home.text
+    assert "Already done" not in home.text and "Tomas's own" not in home.text
     assert [b.label for b in home.buttons()] == ["My status", "Edit my profile", "Pause", "Help"]
-    [mentor_home] = await chat.say("bob", "home")
-    assert "mentoring alice" in mentor_home.text and "Bob's own" in mentor_home.text
+    [mentor_home] = await chat.say("tomas", "home")
+    assert "mentoring mira" in mentor_home.text and "Tomas's own" in mentor_home.text

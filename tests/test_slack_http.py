@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -299,14 +300,15 @@ async def test_a_locked_database_does_not_hold_up_the_ack(bot: Bot, db_url: str)
     budget), and the real answer follows through response_url once the lock is gone."""
     bot.slack.answer_budget = 0.3
     path = db_url.removeprefix("sqlite:///")
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
+    # In a thread: waiting for the lock must not block the event loop the bot runs on.
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    await asyncio.to_thread(blocker.execute, "BEGIN IMMEDIATE")
     try:
         reply = await bot.command("join mentee", response_url=bot.api.response_url("locked"))
         assert reply["text"] == "One moment…"
         assert bot.api.called("response_url") == []  # nothing could be written yet
     finally:
-        blocker.execute("ROLLBACK")
+        await asyncio.to_thread(blocker.execute, "ROLLBACK")
         blocker.close()
     await bot.slack.settle()
     [answer] = bot.api.called("response_url")
