@@ -55,6 +55,7 @@ from tests.doubles.slack_api import SlackApi, slash_command  # noqa: E402
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
 GOAL_SHARE = 0.60
+RESPOND = ["http://127.0.0.1:9/respond/none"]  # the Web API double's response_url, once up
 DEFERRED: list[bool] = []  # per failed answer: was it the "One moment…" ack of a slow turn?
 FAILURES: list[str] = []  # the first few other failures, shown at the end
 GOAL_P99_MS = 100.0
@@ -174,7 +175,9 @@ async def wait_healthy(url: str, proc: subprocess.Popen[bytes], within: float = 
 async def one(
     http: aiohttp.ClientSession, url: str, text: str, user: int, expect: str
 ) -> tuple[float, bool]:
-    signed = slash_command(SECRET, text, user_id=f"U{user:05d}", user_name=f"user{user}")
+    signed = slash_command(
+        SECRET, text, user_id=f"U{user:05d}", user_name=f"user{user}", response_url=RESPOND[0]
+    )
     start = time.perf_counter()
     async with http.post(url + "/slack/events", data=signed.body, headers=signed.headers) as r:
         body = await r.text()
@@ -412,6 +415,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             async with api.serve():
+                RESPOND[0] = api.response_url("bench")
                 targets = [bare(api, False), bare(api, True), bare(api, None)]
                 targets.append(bot(api, f"sqlite:///{tmp}/bench.db", "SQLite"))
                 if pg is not None:

@@ -29,6 +29,9 @@ from typing import Any
 from aiohttp import web
 
 TEAM_ID = "T0001"
+# Where a response_url points when a test gives none: loopback's discard port, so a stray
+# answer fails fast on this machine and never leaves it. Pass `api.response_url()` to see it.
+NOWHERE = "http://127.0.0.1:9/respond/none"
 BOT_USER = "UBOT"
 
 
@@ -276,7 +279,7 @@ def slash_command(
     user_id: str = "U1",
     user_name: str = "alice",
     command: str = "/mentor",
-    response_url: str = "https://hooks.slack.com/commands/T0001/1/abc",
+    response_url: str = "",
     trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
     channel_id: str = "C0GENERAL",
     timestamp: int | None = None,
@@ -294,7 +297,7 @@ def slash_command(
         "text": text,
         "api_app_id": "A0MENTOR",
         "is_enterprise_install": "false",
-        "response_url": response_url,
+        "response_url": response_url or NOWHERE,
         "trigger_id": trigger_id,
     }
     return _form(fields, secret, timestamp)
@@ -311,7 +314,7 @@ def block_actions(
     *,
     user_id: str = "U1",
     user_name: str = "alice",
-    response_url: str | None = "https://hooks.slack.com/actions/T0001/1/abc",
+    response_url: str | None = None,
     trigger_id: str = "12466734323.1395872398.4f4a3b",
     view: dict[str, Any] | None = None,
     timestamp: int | None = None,
@@ -343,7 +346,7 @@ def block_actions(
             "is_ephemeral": True,
         }
         payload["channel"] = {"id": "D0U1", "name": "directmessage"}
-        payload["response_url"] = response_url
+        payload["response_url"] = response_url or NOWHERE
     else:
         payload["container"] = {"type": "view", "view_id": view.get("id", "V1")}
         payload["view"] = view
