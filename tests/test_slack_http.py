@@ -30,6 +30,7 @@ from tests.doubles.slack_api import (
     app_home_opened,
     block_actions,
     direct_message,
+    sign,
     slash_command,
     view_submission,
 )
@@ -313,3 +314,25 @@ async def test_a_locked_database_does_not_hold_up_the_ack(bot: Bot, db_url: str)
     await bot.slack.settle()
     [answer] = bot.api.called("response_url")
     assert "joined as a mentee" in answer.params["text"]
+
+
+async def test_a_failing_users_info_does_not_stop_the_command(bot: Bot) -> None:
+    bot.api.fail("users.info", status=429, retry_after=30)
+    reply = await bot.command("join mentee", user_id="U9", user_name="carol")
+    assert "joined as a mentee" in reply["text"]
+    await bot.command("status", user_id="U9", user_name="carol")
+    assert len(bot.api.called("users.info")) == 1  # not asked again right after a refusal
+    async with bot.app[DB_KEY].transaction() as session:
+        carol = await session.scalar(select(Identity).where(Identity.user_id == "U9"))
+        assert carol is not None and carol.display_name == "carol"  # the payload's name
+
+
+async def test_the_events_url_verification_challenge_is_answered(bot: Bot) -> None:
+    body = json.dumps(
+        {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY", "type": "url_verification"}
+    )
+    status, answer = await bot.post(
+        Signed(body, {"Content-Type": "application/json", **sign(SECRET, body)})
+    )
+    assert status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY" in answer
+    assert bot.api.calls == []

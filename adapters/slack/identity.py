@@ -2,7 +2,9 @@
 
 The cache keeps interactive turns off the Web API: a person's first command
 costs one users.info call, the next ones within `ttl` none. A failed lookup
-is not fatal: the turn goes on with the name the payload carried.
+is not fatal: the turn goes on with the name the payload carried (or what was
+cached before), and that user is not looked up again for a minute, so a rate
+limit on users.info does not slow every command down.
 """
 
 from __future__ import annotations
@@ -49,20 +51,25 @@ class UserDirectory:
         *,
         ttl: float = 3600.0,
         timeout: float = 1.5,
+        retry_after_failure: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.ttl = ttl
         self.timeout = timeout
+        self.retry_after_failure = retry_after_failure
         self.monotonic = monotonic
         self._cache: dict[str, tuple[float, SlackUser]] = {}
         self._pending: dict[str, asyncio.Future[SlackUser | None]] = {}
+        self._failed: dict[str, float] = {}  # user id → when to ask users.info again
 
     async def lookup(self, user_id: str) -> SlackUser | None:
         """The user, from the cache or users.info; None when Slack could not say in time."""
         hit = self._cache.get(user_id)
         if hit is not None and hit[0] > self.monotonic():
             return hit[1]
+        if self._failed.get(user_id, 0.0) > self.monotonic():  # Slack just said no: not again
+            return hit[1] if hit is not None else None
         pending = self._pending.get(user_id)
         if pending is not None:  # one call per user, however many turns wait for it
             return await asyncio.shield(pending)
@@ -72,8 +79,11 @@ class UserDirectory:
             user = await self._fetch(user_id)
             if user is not None:
                 self._cache[user_id] = (self.monotonic() + self.ttl, user)
-            elif hit is not None:
-                user = hit[1]  # stale beats nothing
+                self._failed.pop(user_id, None)
+            else:
+                self._failed[user_id] = self.monotonic() + self.retry_after_failure
+                if hit is not None:
+                    user = hit[1]  # stale beats nothing
             future.set_result(user)
             return user
         finally:
