@@ -14,6 +14,7 @@ from aiohttp import web
 from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
+from adapters.teams.service import TeamsService
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -72,10 +73,21 @@ def build_app(
         app.on_shutdown.append(close_streams)
     else:
         app.router.add_get("/", platform_home)
+    teams = TeamsService(settings.teams, engine, clock) if settings.teams is not None else None
+    if teams is not None:
+        senders["teams"] = teams.sender
+        app.add_routes(teams.routes())
+        if not teams.settings.authenticated:
+            log.warning(
+                "POST /api/messages accepts UNAUTHENTICATED Teams traffic (no MICROSOFT_APP_ID): "
+                "anyone who can reach it can act as any Teams user. Local development only."
+            )
     worker = DeliveryWorker(db, senders, clock)
     app[WORKER_KEY] = worker
     if settings.local_chat:
         hub.on_connect = worker.reachable
+    if teams is not None:
+        teams.set_on_reachable(worker.reachable)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         await upgrade(db)

@@ -1,0 +1,201 @@
+"""`POST /api/messages`: Teams activities in, engine replies out through the connector.
+
+The request's token is checked first (auth.py): 401 for a missing or bad one,
+503 while the signing keys cannot be fetched, and the activity is never handed
+to the bot in either case. A message becomes a neutral event (translate.py),
+its sender's e-mail and mentioned people's ids come from the roster, and the
+engine's replies go back as text or Adaptive Cards. Installing the bot
+(`installationUpdate`, `conversationUpdate`) records where the person can be
+reached, so messages queued for them go out. Nothing here answers 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+from sqlalchemy.exc import IntegrityError
+
+from adapters.teams.auth import AuthError
+from adapters.teams.connector import BotAuthentication
+from adapters.teams.render_adaptive_card import to_activity
+from adapters.teams.roster import Roster
+from adapters.teams.sender import TeamsSender, classify
+from adapters.teams.translate import (
+    NotForUs,
+    is_personal,
+    mentions,
+    to_actor,
+    to_event,
+    to_reference,
+)
+from conversations.engine import Engine
+from conversations.events import Actor
+from conversations.messages import Message
+from storage import people, references
+
+log = logging.getLogger(__name__)
+
+Reachable = Callable[[str, str, str], None]
+MAX_BODY = 256 * 1024
+
+
+class TeamsEndpoint:
+    def __init__(
+        self,
+        engine: Engine,
+        adapter: CloudAdapter,
+        auth: BotAuthentication,
+        sender: TeamsSender,
+        clock: Callable[[], datetime],
+        on_reachable: Reachable | None = None,
+    ) -> None:
+        self.engine = engine
+        self.adapter = adapter
+        self.auth = auth
+        self.sender = sender
+        self.clock = clock
+        self.on_reachable = on_reachable
+        self.roster = Roster()
+        self._reachable_seen: set[tuple[str, str]] = set()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/api/messages", self.post)]
+
+    async def post(self, request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return web.json_response({"error": "activity too large"}, status=413)
+        try:
+            body = await request.json()
+            activity = Activity().deserialize(body)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
+            return web.json_response({"error": "send a Bot Framework activity"}, status=400)
+        if not isinstance(body, dict) or not activity.type:
+            return web.json_response({"error": "send a Bot Framework activity"}, status=400)
+        try:
+            result = await self.auth.authenticate(
+                activity, request.headers.get("Authorization", "")
+            )
+        except AuthError as err:
+            log.info("refused a Teams request (%d): %s", err.status, err.reason)
+            headers = {"Retry-After": "30"} if err.status == 503 else None
+            return web.json_response({"error": err.reason}, status=err.status, headers=headers)
+        if activity.type == "invoke":
+            return web.json_response({}, status=200)  # no invoke-based features (yet)
+        try:
+            await self.adapter.process_activity(
+                result, activity, lambda context: self.on_turn(context, body)
+            )
+        except Exception:
+            # The turn itself never raises (the engine apologises); this is the connector
+            # failing to take our reply. The activity was handled; say so, don't 500.
+            log.exception("could not send the reply to a Teams %s activity", activity.type)
+        return web.json_response({}, status=200)
+
+    async def on_turn(self, context: TurnContext, body: dict[str, Any]) -> None:
+        kind = body.get("type")
+        if kind == "message":
+            await self._message(context, body)
+        elif kind in ("conversationUpdate", "installationUpdate"):
+            await self._installed(context, body)
+
+    async def _message(self, context: TurnContext, body: dict[str, Any]) -> None:
+        sender = body.get("from") or {}
+        member = await self.roster.member(context, str(sender.get("id") or ""))
+        if member.aad_object_id and not sender.get("aadObjectId"):
+            body = {**body, "from": {**sender, "aadObjectId": member.aad_object_id}}
+        aad_ids: dict[str, str] = {}
+        bot_id = (body.get("recipient") or {}).get("id")
+        for entity in mentions(body):
+            mentioned = entity["mentioned"]
+            if mentioned["id"] != bot_id and not mentioned.get("aadObjectId"):
+                found = await self.roster.member(context, str(mentioned["id"]))
+                if found.aad_object_id:
+                    aad_ids[str(mentioned["id"])] = found.aad_object_id
+        try:
+            event = to_event(body, email=member.email, aad_ids=aad_ids)
+        except NotForUs as err:
+            log.debug("nothing to answer in a Teams message: %s", err)
+            return
+        replies = await self.engine.handle(event, self.clock())
+        for reply in replies:
+            await self._reply(context, reply)
+        self._became_reachable(event.actor)
+
+    async def _reply(self, context: TurnContext, message: Message) -> None:
+        """Send one reply, paced and retried like proactive messages, but briefly: Teams
+        gives up on the request after 15 seconds."""
+        conversation = str(context.activity.conversation.id)
+        for attempt in range(self.sender.attempts):
+            try:
+                await self.sender.pacer.wait(conversation)
+                await context.send_activity(Activity().deserialize(to_activity(message)))
+                return
+            except Exception as err:
+                result = classify(err)
+                wait = self.sender.backoff(attempt, result.retry_after)
+                if result.outcome != "retry" or attempt + 1 == self.sender.attempts or wait > 5:
+                    raise
+                await asyncio.sleep(wait)
+
+    async def _installed(self, context: TurnContext, body: dict[str, Any]) -> None:
+        """The bot was added (to a personal chat, a team, a group chat): remember the
+        person who added it; greet them in a personal chat."""
+        added = [m.get("id") for m in body.get("membersAdded") or () if isinstance(m, dict)]
+        bot_id = (body.get("recipient") or {}).get("id")
+        action = str(body.get("action") or "")
+        if body.get("type") == "installationUpdate" and action.startswith("remove"):
+            return
+        if body.get("type") == "conversationUpdate" and bot_id not in added:
+            return
+        sender = body.get("from") or {}
+        member = await self.roster.member(context, str(sender.get("id") or ""))
+        if member.aad_object_id and not sender.get("aadObjectId"):
+            body = {**body, "from": {**sender, "aadObjectId": member.aad_object_id}}
+        try:
+            actor = to_actor(body, member.email)
+        except NotForUs:
+            return
+        if body.get("type") == "conversationUpdate" and is_personal(body):
+            greeting = {**body, "type": "message", "text": "", "value": None}
+            await self._message(context, greeting)
+            return
+        await self._remember(actor, to_reference(body))
+        self._became_reachable(actor)
+
+    async def _remember(self, actor: Actor, reference: dict[str, Any]) -> None:
+        key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
+        for _ in range(2):  # a first message racing this one may create the identity first
+            try:
+                async with self.engine.db.transaction() as session:
+                    now = self.clock()
+                    identity = await people.upsert_identity(
+                        session,
+                        key,
+                        display_name=actor.display_name,
+                        email=actor.email,
+                        timezone=actor.timezone,
+                        now=now,
+                    )
+                    await references.save_reference(session, identity.id, reference, now)
+                return
+            except IntegrityError:
+                continue
+
+    def _became_reachable(self, actor: Actor) -> None:
+        """Tell the delivery worker once per process: this person's queued messages can go."""
+        key = (actor.tenant, actor.user_id)
+        if self.on_reachable is None or key in self._reachable_seen:
+            return
+        if len(self._reachable_seen) > 100_000:
+            self._reachable_seen.clear()
+        self._reachable_seen.add(key)
+        self.on_reachable(actor.platform, actor.user_id, actor.tenant)
