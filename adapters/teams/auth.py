@@ -29,6 +29,8 @@ KEYS_TTL_SECONDS = 24 * 3600
 # A token naming an unknown key triggers a refresh, but no more often than this, so a
 # stream of forged tokens cannot turn into a stream of fetches.
 UNKNOWN_KEY_REFRESH_SECONDS = 300
+# While a refresh of day-old keys fails, the old keys serve and a refresh is tried this often.
+STALE_RETRY_SECONDS = 60
 FETCH_TIMEOUT_SECONDS = 10.0
 
 
@@ -69,9 +71,13 @@ class SigningKeys:
         Raises KeysUnavailable when there are no keys and they cannot be fetched.
         """
         now = time.monotonic()
+        since_attempt = now - self._last_attempt
         stale = self._fetched_at is None or now - self._fetched_at > KEYS_TTL_SECONDS
-        unknown = kid not in self._keys
-        if stale or (unknown and now - self._last_attempt > UNKNOWN_KEY_REFRESH_SECONDS):
+        if (
+            not self._keys
+            or (stale and since_attempt > STALE_RETRY_SECONDS)
+            or (kid not in self._keys and since_attempt > UNKNOWN_KEY_REFRESH_SECONDS)
+        ):
             await self._refresh(stale)
         return self._keys.get(kid)
 

@@ -10,6 +10,7 @@ know becomes the message's plain text; nothing here raises.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -42,12 +43,25 @@ def to_card_markdown(text: str) -> str:
     """Our markdown subset → Adaptive Card markdown.
 
     *bold* → **bold**; _italic_ stays; <url|label> → [label](url); `• ` items
-    become `- ` list items; a mention <@id|Name> reads as @Name.
+    become `- ` list items; a mention <@id|Name> reads as @Name; a line break
+    becomes the blank line Teams needs (single inside a list).
     """
     text = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
     text = _MENTION.sub(lambda m: f"@{m.group(1)}", text)
     text = _BOLD.sub(lambda m: f"**{m.group(1)}**", text)
-    return _BULLET.sub(lambda m: f"{m.group(1)}- ", text)
+    text = _BULLET.sub(lambda m: f"{m.group(1)}- ", text)
+    return _line_breaks(text)
+
+
+def _line_breaks(text: str) -> str:
+    """Teams needs a blank line for a line break in a TextBlock, but one inside a list
+    (a blank line there indents the next item)."""
+    lines = text.split("\n")
+    out = lines[0]
+    for previous, line in itertools.pairwise(lines):
+        in_list = previous.lstrip().startswith("- ") and line.lstrip().startswith("- ")
+        out += ("\n" if in_list or not previous.strip() or not line.strip() else "\n\n") + line
+    return out
 
 
 def _text(text: str, **style: Any) -> dict[str, Any]:
@@ -67,24 +81,27 @@ def button_action(button: Button) -> dict[str, Any]:
     )
 
 
+_INPUT_TYPES = {
+    "select": "Input.ChoiceSet",
+    "multiselect": "Input.ChoiceSet",
+    "date": "Input.Date",
+    "time": "Input.Time",
+}
+
+
 def _input(field: Input) -> list[dict[str, Any]]:
-    element: dict[str, Any] = {"id": field.name, "label": field.label}
+    element: dict[str, Any] = {
+        "type": _INPUT_TYPES.get(field.kind, "Input.Text"),
+        "id": field.name,
+        "label": field.label,
+    }
     if field.kind in ("select", "multiselect"):
-        element.update(
-            type="Input.ChoiceSet",
-            style="compact",
-            choices=[{"title": o.label, "value": o.value} for o in field.options],
-        )
+        element["style"] = "compact"
+        element["choices"] = [{"title": o.label, "value": o.value} for o in field.options]
         if field.kind == "multiselect":
             element["isMultiSelect"] = True
-    elif field.kind == "date":
-        element["type"] = "Input.Date"
-    elif field.kind == "time":
-        element["type"] = "Input.Time"
-    else:
-        element["type"] = "Input.Text"
-        if field.kind == "multiline":
-            element["isMultiline"] = True
+    elif field.kind == "multiline":
+        element["isMultiline"] = True
     if field.value:
         element["value"] = field.value
     if field.placeholder:
