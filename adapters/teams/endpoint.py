@@ -43,6 +43,8 @@ from conversations.messages import Message
 from storage import people, references
 
 log = logging.getLogger(__name__)
+# msrest warns about every channelData field botbuilder's models do not list (teamsTeamId…).
+logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
 
 Reachable = Callable[[str, str, str], None]
 MAX_BODY = 256 * 1024

@@ -5,8 +5,9 @@ one taken in a channel names only the user, so a 1:1 chat is opened first
 (`POST /v3/conversations`, which returns the existing chat if there is one).
 Teams throttles bots (about 7 messages a second per conversation): sends to one
 conversation are paced, and 429, 412, 502 and 504 (and other 5xx) are retried a
-few times in place with exponential backoff and jitter, then handed back to the
-delivery worker as `retry` with a wait. Nobody to send to yet is `unreachable`,
+few times in place with exponential backoff and jitter (while the waits are
+short), then handed back to the delivery worker as `retry` with a wait that is
+at least the Retry-After the connector asked for. Nobody to send to yet is `unreachable`,
 which keeps the message queued until the person talks to the bot.
 """
 
@@ -103,6 +104,7 @@ class TeamsSender:
         self.attempts = attempts
         self.base_delay = base_delay
         self.pacer = Pacer(pace_seconds)
+        self.max_inline_wait = base_delay * 2.0**attempts
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential from `base_delay`, with full jitter on top; at least Retry-After."""
@@ -125,9 +127,11 @@ class TeamsSender:
                 if result.outcome != "retry":
                     return result
                 wait = self.backoff(attempt, result.retry_after)
-                if attempt + 1 < self.attempts and wait <= 30:
+                if attempt + 1 < self.attempts and wait <= self.max_inline_wait:
                     await asyncio.sleep(wait)
                     continue
+                # A long wait goes back to the outbox: sleeping here would hold up the
+                # worker's whole batch.
                 return SendResult("retry", result.detail, retry_after=wait)
         return result
 
@@ -138,7 +142,12 @@ class TeamsSender:
 
         async def deliver(context: TurnContext) -> None:
             await self.pacer.wait(str(context.activity.conversation.id))
-            await context.send_activity(Activity().deserialize(activity))
+            outgoing = TurnContext.apply_conversation_reference(
+                Activity().deserialize(activity),
+                TurnContext.get_conversation_reference(context.activity),
+            )
+            outgoing.reply_to_id = None  # a new message, not a reply to the synthetic turn
+            await context.adapter.send_activities(context, [outgoing])
             sent.append(True)
 
         callback: Callable[[TurnContext], Awaitable[None]] = deliver

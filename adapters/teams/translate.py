@@ -3,7 +3,7 @@
 A message's text is a command line: `mentor status`, `/mentor status` and
 `status` all work (the grammar strips the prefix). In a channel the bot's own
 @mention is removed first, and every other mention becomes `<@aadObjectId|Name>`,
-the form the command grammar reads as a person. A card submission (`value`
+the form the command grammar reads as a person (quoted when the name has spaces). A card submission (`value`
 carrying our "mentorbot" data) becomes an Action with the form's fields.
 """
 
@@ -23,6 +23,7 @@ from conversations.events import Action, Actor, Command, InboundEvent
 PLATFORM = "teams"
 _AT_TAG = re.compile(r"</?at>", re.IGNORECASE)
 _SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
+_UNSAFE_LABEL = re.compile(r"[<>|\"“”]")
 
 
 class NotForUs(ValueError):
@@ -126,7 +127,10 @@ def _mention_token(mentioned: Mapping[str, Any], aad_ids: Mapping[str, str]) -> 
     name = _str(mentioned.get("name")) or "someone"
     aad = _str(mentioned.get("aadObjectId")) or aad_ids.get(_str(mentioned.get("id")), "")
     if aad:
-        return f"<@{aad}|{name.replace('>', '').replace('|', ' ')}>"
+        label = _UNSAFE_LABEL.sub("", name).strip() or "someone"
+        token = f"<@{aad}|{label}>"
+        # Quoted, a name with spaces stays one token for the command grammar.
+        return f'"{token}"' if any(ch.isspace() for ch in name) else token
     return "@" + (_SAFE_NAME.sub("", name) or "someone")
 
 
@@ -144,7 +148,7 @@ def command_text(activity: Mapping[str, Any], aad_ids: Mapping[str, str] | None 
         if _str(mentioned.get("id")) == bot_id:
             replacement = " "
         else:
-            replacement = f" {_mention_token(mentioned, aad_ids or {})} "
+            replacement = _mention_token(mentioned, aad_ids or {})
         text = text.replace(written, replacement)
     text = html.unescape(_AT_TAG.sub("", text)).replace("\xa0", " ")
     return " ".join(text.split()) if "\n" not in text else text.strip()
