@@ -3,8 +3,9 @@
 A message's text is a command line: `mentor status`, `/mentor status` and
 `status` all work (the grammar strips the prefix). In a channel the bot's own
 @mention is removed first, and every other mention becomes `<@aadObjectId|Name>`,
-the form the command grammar reads as a person (quoted when the name has spaces). A card submission (`value`
-carrying our "mentorbot" data) becomes an Action with the form's fields.
+the form the command grammar reads as a person (quoted when the name has
+spaces). A card submission (`value` carrying our "mentorbot" data) becomes an
+Action with the form's fields.
 """
 
 from __future__ import annotations
