@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
+from conversations.events import Actor, Command, InboundEvent
 from conversations.messages import Message, to_dict
 from storage import outbox
 from storage.models import Identity, OutboxMessage
@@ -308,3 +309,25 @@ async def test_bad_requests_are_400_never_500(
             ) as r:
                 assert r.status == 400
     assert connector.sent == []
+
+
+async def test_a_teams_account_and_a_local_account_with_one_email_are_one_person(
+    bot: tuple[str, web.Application], connector: BotConnector, clock: Clock
+) -> None:
+    url, app = bot
+    engine = app[ENGINE_KEY]
+    local = Actor("local", "ana", "Ana", email="Ana@Example.com")
+    replies = await engine.handle(
+        InboundEvent(local, Command("join mentee"), {"user": "ana"}), clock.now
+    )
+    assert "joined as a mentee" in replies[0].text
+    connector.add_member(ana)  # the roster gives ana@example.com
+    stranger = TeamsUser("Ana Lopez")  # same name, no e-mail in the roster: someone else
+    async with aiohttp.ClientSession() as session:
+        await post(session, url, message(connector.url, ana, "status"))
+        await post(session, url, message(connector.url, stranger, "status"))
+    assert "Mentee — Active" in connector.sent_to(ana.personal_chat)[0].text
+    assert "haven't joined" in connector.sent_to(stranger.personal_chat)[0].text
+    by_user = {(i.platform, i.user_id): i for i in await identities(app)}
+    assert by_user[("teams", ana.aad)].person_id == by_user[("local", "ana")].person_id
+    assert by_user[("teams", stranger.aad)].person_id != by_user[("local", "ana")].person_id
