@@ -1,4 +1,4 @@
-"""`mentorbot` on the command line: run | migrate | sweep | chat | demo.
+"""`mentorbot` on the command line: run | migrate | sweep | chat | demo | manifest.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -13,12 +13,14 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from adapters.local.console import Console
 from adapters.local.translate import BadRequest
+from adapters.teams.manifest import DEFAULT_URL, ManifestError, build_package
 from bot.app import build_app
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
@@ -162,7 +164,32 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("--as", dest="as_user", required=True, metavar="NAME", help="e.g. alice")
     chat.add_argument("line", nargs="*", help='one command to run, e.g. "/mentor status"')
     sub.add_parser("demo", help="seed a sample organisation of 30 people")
+    manifest = sub.add_parser("manifest", help="write a platform's app package (teams)")
+    manifest.add_argument("platform", choices=["teams"])
+    manifest.add_argument("--app-id", help="the bot's Microsoft App ID (default MICROSOFT_APP_ID)")
+    manifest.add_argument("--url", help="https:// address of the bot, for the app's links")
+    manifest.add_argument("--out", help="where to write the zip (default mentorbot-teams.zip)")
     return p
+
+
+def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
+    """`manifest teams`: the app package to upload in Teams (Apps → Upload a custom app)."""
+    app_id = args.app_id or os.environ.get("MICROSOFT_APP_ID")
+    if not app_id:
+        raise ConfigError("manifest teams needs --app-id (the bot's Microsoft App ID).")
+    try:
+        package = build_package(
+            app_id, url=args.url or DEFAULT_URL, name=settings.policy.program_name
+        )
+    except ManifestError as err:
+        raise ConfigError(str(err)) from None
+    out = Path(args.out or "mentorbot-teams.zip")
+    out.write_bytes(package)
+    print(f"Wrote {out} ({len(package)} bytes): manifest.json, color.png, outline.png.")
+    if not args.url:
+        print(f"Its developer links point at {DEFAULT_URL}; pass --url to use your own.")
+    print("Upload it in Teams: Apps → Manage your apps → Upload an app.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_sweep(settings, args))
         if args.command == "chat":
             return asyncio.run(_chat(settings, args))
+        if args.command == "manifest":
+            return cmd_manifest(settings, args)
         return asyncio.run(_demo(settings))
     except (ConfigError, BadRequest) as err:
         print(str(err), file=sys.stderr)
