@@ -4,6 +4,7 @@ connector (tests/doubles/bot_connector.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -331,3 +332,22 @@ async def test_a_teams_account_and_a_local_account_with_one_email_are_one_person
     by_user = {(i.platform, i.user_id): i for i in await identities(app)}
     assert by_user[("teams", ana.aad)].person_id == by_user[("local", "ana")].person_id
     assert by_user[("teams", stranger.aad)].person_id != by_user[("local", "ana")].person_id
+
+
+async def test_a_reply_teams_will_not_take_waits_in_the_outbox(
+    bot: tuple[str, web.Application], connector: BotConnector, clock: Clock
+) -> None:
+    url, app = bot
+    connector.storm([502, 504, 502])  # every in-place attempt at the reply fails
+    async with aiohttp.ClientSession() as session:
+        assert await post(session, url, message(connector.url, ana, "join mentee")) == 200
+    [row] = await outbox_rows(app)
+    assert row.kind == "reply"  # queued; the app's own worker may already be sending it
+    for _ in range(100):
+        await app[WORKER_KEY].run_once()
+        if connector.sent and (await outbox_rows(app))[0].status == "sent":
+            break
+        await asyncio.sleep(0.05)
+    [reply] = connector.sent
+    assert reply.conversation == ana.personal_chat and "joined as a mentee" in reply.text
+    assert [r.status for r in await outbox_rows(app)] == ["sent"]

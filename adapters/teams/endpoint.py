@@ -4,7 +4,8 @@ The request's token is checked first (auth.py): 401 for a missing or bad one,
 503 while the signing keys cannot be fetched, and the activity is never handed
 to the bot in either case. A message becomes a neutral event (translate.py),
 its sender's e-mail and mentioned people's ids come from the roster, and the
-engine's replies go back as text or Adaptive Cards. Installing the bot
+engine's replies go back as text or Adaptive Cards (a reply the connector will
+not take, even after brief retries, waits in the outbox). Installing the bot
 (`installationUpdate`, `conversationUpdate`) records where the person can be
 reached, so messages queued for them go out. Nothing here answers 500.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -38,9 +40,9 @@ from adapters.teams.translate import (
     to_reference,
 )
 from conversations.engine import Engine
-from conversations.events import Actor
-from conversations.messages import Message
-from storage import people, references
+from conversations.events import Actor, InboundEvent
+from conversations.messages import Message, to_dict
+from storage import outbox, people, references
 
 log = logging.getLogger(__name__)
 # msrest warns about every channelData field botbuilder's models do not list (teamsTeamId…).
@@ -128,9 +130,36 @@ class TeamsEndpoint:
             log.debug("nothing to answer in a Teams message: %s", err)
             return
         replies = await self.engine.handle(event, self.clock())
-        for reply in replies:
-            await self._reply(context, reply)
+        sent = 0
+        try:
+            for reply in replies:
+                await self._reply(context, reply)
+                sent += 1
+        except Exception as err:
+            log.warning("Teams refused a reply (%s); queuing it for the delivery worker", err)
+            await self._queue(event, replies[sent:])
         self._became_reachable(event.actor)
+
+    async def _queue(self, event: InboundEvent, replies: list[Message]) -> None:
+        """Replies the connector would not take go to the outbox, so none is lost; the
+        delivery worker sends them to the person's chat once Teams takes messages again."""
+        key = people.IdentityKey(event.actor.platform, event.actor.tenant, event.actor.user_id)
+        turn = event.event_id or uuid.uuid4().hex
+        async with self.engine.db.transaction() as session:
+            identity = await people.find_identity(session, key)
+            if identity is None:
+                return
+            now = self.clock()
+            for index, reply in enumerate(replies):
+                await outbox.enqueue(
+                    session,
+                    key=f"teams-reply:{turn}:{index}",
+                    kind="reply",
+                    payload=to_dict(reply),
+                    now=now,
+                    person_id=identity.person_id,
+                    platform=event.actor.platform,
+                )
 
     async def _reply(self, context: TurnContext, message: Message) -> None:
         """Send one reply, paced and retried like proactive messages, but briefly: Teams
