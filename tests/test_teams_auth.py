@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
 from bot.app import ENGINE_KEY
+from storage.database import Database
 from storage.models import Identity
 from tests.doubles.bot_connector import ISSUED_TOKEN, BotConnector, TeamsUser, message, post
 from tests.test_teams_http import Clock, serve
@@ -32,8 +33,9 @@ async def connector() -> AsyncIterator[BotConnector]:
 
 @pytest.fixture
 async def secured(
-    db_url: str, connector: BotConnector
+    db: Database, db_url: str, connector: BotConnector
 ) -> AsyncIterator[tuple[str, web.Application]]:
+    """The bot with an app id, pointed at the double. (Taking `db` empties the tables.)"""
     runner, url = await serve(db_url, connector.env(), Clock())
     yield url, runner.app
     await runner.cleanup()

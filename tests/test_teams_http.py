@@ -20,6 +20,7 @@ from bot.config import load_settings
 from conversations.events import Actor, Command, InboundEvent
 from conversations.messages import Message, to_dict
 from storage import outbox
+from storage.database import Database
 from storage.models import Identity, OutboxMessage
 from tests.doubles.bot_connector import (
     BOT_ID,
@@ -73,8 +74,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def bot(db_url: str, clock: Clock) -> AsyncIterator[tuple[str, web.Application]]:
-    """The bot without an app id (local development): no tokens either way."""
+async def bot(
+    db: Database, db_url: str, clock: Clock
+) -> AsyncIterator[tuple[str, web.Application]]:
+    """The bot without an app id (local development): no tokens either way. (Taking `db`
+    gives each test empty tables.)"""
     runner, url = await serve(db_url, {}, clock)
     yield url, runner.app
     await runner.cleanup()
