@@ -99,9 +99,9 @@ class TeamsEndpoint:
                 result, activity, lambda context: self.on_turn(context, body)
             )
         except Exception:
-            # The turn itself never raises (the engine apologises); this is the connector
-            # failing to take our reply. The activity was handled; say so, don't 500.
-            log.exception("could not send the reply to a Teams %s activity", activity.type)
+            # Not expected: the engine apologises rather than raise, and replies Teams will
+            # not take are queued. Whatever it was is logged; Teams gets no 500 to retry on.
+            log.exception("a Teams %s activity could not be handled", activity.type)
         return web.json_response({}, status=200)
 
     async def on_turn(self, context: TurnContext, body: dict[str, Any]) -> None:
