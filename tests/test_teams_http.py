@@ -355,3 +355,24 @@ async def test_a_reply_teams_will_not_take_waits_in_the_outbox(
     [reply] = connector.sent
     assert reply.conversation == ana.personal_chat and "joined as a mentee" in reply.text
     assert [r.status for r in await outbox_rows(app)] == ["sent"]
+
+
+async def test_without_an_app_id_the_bot_warns_loudly_and_ignores_what_is_not_for_it(
+    db: Database,
+    db_url: str,
+    clock: Clock,
+    connector: BotConnector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runner, url = await serve(db_url, {}, clock)
+    try:
+        assert any("UNAUTHENTICATED" in r.getMessage() for r in caplog.records)
+        async with aiohttp.ClientSession() as session:
+            typing = {**message(connector.url, ana, ""), "type": "typing"}
+            invoke = {**message(connector.url, ana, ""), "type": "invoke", "name": "x"}
+            removed = {**installed(connector.url, ana), "action": "remove"}
+            for activity in (typing, invoke, removed):
+                assert await post(session, url, activity) == 200
+        assert connector.sent == [] and await identities(runner.app) == []
+    finally:
+        await runner.cleanup()

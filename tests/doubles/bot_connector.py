@@ -184,7 +184,8 @@ class BotConnector:
         }
 
     def storm(self, statuses: list[int], retry_after: float | None = None) -> None:
-        """The next len(statuses) sends fail with these statuses, in order."""
+        """The next len(statuses) sends answer these statuses, in order; a 2xx among them
+        lets that send through."""
         self._storm.extend((s, retry_after) for s in statuses)
 
     def sent_to(self, conversation: str) -> list[Sent]:
@@ -205,8 +206,8 @@ class BotConnector:
 
     async def _send(self, request: web.Request) -> web.Response:
         self.attempts += 1
-        if self._storm:
-            status, retry_after = self._storm.popleft()
+        status, retry_after = self._storm.popleft() if self._storm else (200, None)
+        if status >= 300:
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
             return web.json_response(
                 {"error": {"code": "Throttled", "message": "slow down"}},
