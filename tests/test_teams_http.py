@@ -397,3 +397,20 @@ async def test_without_an_app_id_the_bot_warns_loudly_and_ignores_what_is_not_fo
         assert connector.sent == [] and await identities(runner.app) == []
     finally:
         await runner.cleanup()
+
+
+async def test_a_person_named_in_teams_is_the_same_person_as_their_other_account(
+    bot: tuple[str, web.Application], connector: BotConnector, clock: Clock
+) -> None:
+    url, app = bot
+    engine = app[ENGINE_KEY]
+    bo_local = Actor("local", "bo", "Bo", email="bo@example.com")
+    await engine.handle(InboundEvent(bo_local, Command("join mentor"), {"user": "bo"}), clock.now)
+    bo = TeamsUser("Bo Chen", email="bo@example.com")
+    connector.add_member(bo)
+    async with aiohttp.ClientSession() as session:
+        activity = message(connector.url, ana, "profile set manager=<at>Bo Chen</at>", mention=[bo])
+        await post(session, url, activity)
+    assert "Manager: Bo" in connector.sent[-1].text
+    by_user = {(i.platform, i.user_id): i for i in await identities(app)}
+    assert by_user[("teams", bo.aad)].person_id == by_user[("local", "bo")].person_id

@@ -117,13 +117,25 @@ class TeamsEndpoint:
         if member.aad_object_id and not sender.get("aadObjectId"):
             body = {**body, "from": {**sender, "aadObjectId": member.aad_object_id}}
         aad_ids: dict[str, str] = {}
+        named: list[Actor] = []
         bot_id = (body.get("recipient") or {}).get("id")
         for entity in mentions(body):
             mentioned = entity["mentioned"]
-            if mentioned["id"] != bot_id and not mentioned.get("aadObjectId"):
-                found = await self.roster.member(context, str(mentioned["id"]))
-                if found.aad_object_id:
-                    aad_ids[str(mentioned["id"])] = found.aad_object_id
+            if mentioned["id"] == bot_id:
+                continue
+            found = await self.roster.member(context, str(mentioned["id"]))
+            aad = str(mentioned.get("aadObjectId") or found.aad_object_id or "")
+            if aad:
+                aad_ids[str(mentioned["id"])] = aad
+                if found.email:
+                    account = {
+                        "id": mentioned["id"],
+                        "aadObjectId": aad,
+                        "name": mentioned.get("name"),
+                    }
+                    named.append(to_actor({**body, "from": account}, found.email))
+        if named:
+            await self._introduce(named)
         try:
             event = to_event(body, email=member.email, aad_ids=aad_ids)
         except NotForUs as err:
@@ -201,6 +213,23 @@ class TeamsEndpoint:
             return
         await self._remember(actor, to_reference(body))
         self._became_reachable(actor)
+
+    async def _introduce(self, named: list[Actor]) -> None:
+        """Record people named in a message, with the roster's e-mail, before the engine
+        meets them as mentions: a Teams account is then created as the same person as a
+        Slack (or local) account with that e-mail, not as a stranger."""
+        async with self.engine.db.transaction() as session:
+            for actor in named:
+                key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
+                if await people.find_identity(session, key) is None:
+                    await people.upsert_identity(
+                        session,
+                        key,
+                        display_name=actor.display_name,
+                        email=actor.email,
+                        now=self.clock(),
+                        seen=False,
+                    )
 
     async def _remember(self, actor: Actor, reference: dict[str, Any]) -> None:
         key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
