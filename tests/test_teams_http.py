@@ -329,7 +329,16 @@ async def test_bad_requests_are_400_never_500(
 ) -> None:
     url, _ = bot
     async with aiohttp.ClientSession() as session:
-        for body in (b"{not json", b"[]", b'{"text": "no type"}', b'"x"'):
+        for body in (
+            b"{not json",
+            b"[]",
+            b'{"text": "no type"}',
+            b'"x"',
+            b'{"type": ["message"]}',
+            b'{"type": "message", "from": "x"}',
+            b'{"type": "message", "timestamp": "yesterday"}',
+            '{"type": "message", "text": "\udcff"}'.encode("utf-8", "surrogatepass"),
+        ):
             async with session.post(
                 url + "/api/messages", data=body, headers={"Content-Type": "application/json"}
             ) as r:
