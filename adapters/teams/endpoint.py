@@ -82,7 +82,7 @@ class TeamsEndpoint:
             activity = Activity().deserialize(body)
         except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
             return web.json_response({"error": "send a Bot Framework activity"}, status=400)
-        if not isinstance(body, dict) or not isinstance(activity.type, str) or not activity.type:
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
             return web.json_response({"error": "send a Bot Framework activity"}, status=400)
         try:
             result = await self.auth.authenticate(
