@@ -15,6 +15,7 @@ from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
 from adapters.slack.transport import SlackTransport, build_slack
+from adapters.teams.service import TeamsService
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -79,10 +80,21 @@ def build_app(
         app[SLACK_KEY] = slack
         senders["slack"] = slack.bot.sender
         app.add_routes(slack.routes())
+    teams = TeamsService(settings.teams, engine, clock) if settings.teams is not None else None
+    if teams is not None:
+        senders["teams"] = teams.sender
+        app.add_routes(teams.routes())
+        if not teams.settings.authenticated:
+            log.warning(
+                "POST /api/messages accepts UNAUTHENTICATED Teams traffic (no MICROSOFT_APP_ID): "
+                "anyone who can reach it can act as any Teams user. Local development only."
+            )
     worker = DeliveryWorker(db, senders, clock)
     app[WORKER_KEY] = worker
     if settings.local_chat:
         hub.on_connect = worker.reachable
+    if teams is not None:
+        teams.set_on_reachable(worker.reachable)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         await upgrade(db)

@@ -13,13 +13,15 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from adapters.local.console import Console
 from adapters.local.translate import BadRequest
-from adapters.slack.manifest import ManifestError, manifest, to_yaml
+from adapters.slack import manifest as slack_manifest
+from adapters.teams import manifest as teams_manifest
 from bot.app import build_app
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
@@ -55,11 +57,6 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         mode,
         Database(settings.database_url).describe(),
     )
-    for platform in settings.platforms_configured:
-        if platform != "slack":
-            log.warning(
-                "%s credentials are set, but this build has no %s adapter yet", platform, platform
-            )
     web.run_app(
         build_app(settings),
         host=settings.host,
@@ -148,18 +145,6 @@ async def _demo(settings: Settings) -> int:
     return await _with_db(settings, work)
 
 
-def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        data = manifest(
-            args.url, socket_mode=args.socket_mode, program_name=settings.policy.program_name
-        )
-    except ManifestError as err:
-        print(str(err), file=sys.stderr)
-        return 2
-    print(to_yaml(data), end="")
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mentorbot", description="Mentoring follow-through bot.")
     p.add_argument("--config", help="program policy file (default: MENTORBOT_CONFIG or ./app.yaml)")
@@ -174,11 +159,44 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("--as", dest="as_user", required=True, metavar="NAME", help="e.g. alice")
     chat.add_argument("line", nargs="*", help='one command to run, e.g. "/mentor status"')
     sub.add_parser("demo", help="seed a sample organisation of 30 people")
-    man = sub.add_parser("manifest", help="print the app manifest for a platform (YAML)")
-    man.add_argument("platform", choices=["slack"], help="slack")
-    man.add_argument("--url", help="public https:// base URL of the bot (HTTP mode)")
-    man.add_argument("--socket-mode", action="store_true", help="Slack Socket Mode, no URL")
+    man = sub.add_parser("manifest", help="a platform's app manifest: Slack YAML, Teams zip")
+    man.add_argument("platform", choices=["slack", "teams"])
+    man.add_argument("--url", help="public https:// base URL of the bot")
+    man.add_argument("--socket-mode", action="store_true", help="Slack: Socket Mode, no URL")
+    man.add_argument("--app-id", help="Teams: the bot's Microsoft App ID (default MICROSOFT_APP_ID)")
+    man.add_argument("--out", help="Teams: where to write the zip (default mentorbot-teams.zip)")
     return p
+
+
+def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
+    """`manifest slack` prints the app manifest (YAML); `manifest teams` writes the app
+    package to upload in Teams (Apps → Upload a custom app)."""
+    if args.platform == "slack":
+        try:
+            data = slack_manifest.manifest(
+                args.url, socket_mode=args.socket_mode, program_name=settings.policy.program_name
+            )
+        except slack_manifest.ManifestError as err:
+            raise ConfigError(str(err)) from None
+        print(slack_manifest.to_yaml(data), end="")
+        return 0
+    app_id = args.app_id or os.environ.get("MICROSOFT_APP_ID")
+    if not app_id:
+        raise ConfigError("manifest teams needs --app-id (the bot's Microsoft App ID).")
+    default_url = teams_manifest.DEFAULT_URL
+    try:
+        package = teams_manifest.build_package(
+            app_id, url=args.url or default_url, name=settings.policy.program_name
+        )
+    except teams_manifest.ManifestError as err:
+        raise ConfigError(str(err)) from None
+    out = Path(args.out or "mentorbot-teams.zip")
+    out.write_bytes(package)
+    print(f"Wrote {out} ({len(package)} bytes): manifest.json, color.png, outline.png.")
+    if not args.url:
+        print(f"Its developer links point at {default_url}; pass --url to use your own.")
+    print("Upload it in Teams: Apps → Manage your apps → Upload an app.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

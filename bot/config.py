@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from adapters.slack.webapi import SlackCredentials
+from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
@@ -39,6 +40,9 @@ class Settings:
     config_path: Path | None = None
     platforms_configured: tuple[str, ...] = field(default_factory=tuple)
     slack: SlackCredentials | None = None
+    # Teams: with an app id when configured; without one (unauthenticated, local
+    # development only) alongside the local chat; None otherwise.
+    teams: TeamsSettings | None = None
 
     @property
     def local_chat(self) -> bool:
@@ -186,8 +190,12 @@ def load_settings(
     if environment == "production" and not platforms:
         problems.append(
             "MENTORBOT_ENV=production needs a platform (Slack or Teams credentials); "
-            "the local web chat trusts anyone and is for development only."
+            "the local web chat and a Teams endpoint without MICROSOFT_APP_ID trust anyone "
+            "and are for development only."
         )
+    teams = _teams(env, local=not platforms)
+    if teams is not None:
+        problems.extend(teams.problems())
     if problems:
         where = f"Configuration problems ({path or 'defaults and environment'}):"
         raise ConfigError("\n".join([where, *(f"  - {p}" for p in problems)]))
@@ -201,4 +209,18 @@ def load_settings(
         config_path=path,
         platforms_configured=platforms,
         slack=slack,
+        teams=teams,
+    )
+
+
+def _teams(env: Mapping[str, str], *, local: bool) -> TeamsSettings | None:
+    if not env.get("MICROSOFT_APP_ID") and not local:
+        return None
+    return TeamsSettings(
+        app_id=env.get("MICROSOFT_APP_ID", ""),
+        app_password=env.get("MICROSOFT_APP_PASSWORD", ""),
+        tenant_id=env.get("MICROSOFT_APP_TENANT_ID", ""),
+        app_type=env.get("MICROSOFT_APP_TYPE") or "MultiTenant",
+        openid_metadata_url=env.get("MICROSOFT_OPENID_METADATA_URL") or OPENID_METADATA_URL,
+        login_url=env.get("MICROSOFT_LOGIN_URL") or LOGIN_URL,
     )

@@ -76,3 +76,31 @@ def test_bad_yaml_and_missing_files_are_reported(tmp_path: Path) -> None:
         load_settings(str(tmp_path / "nope.yaml"), env={})
     with pytest.raises(ConfigError, match="must be a mapping"):
         load_settings(write(tmp_path, "- a\n- b\n"), env={})
+
+
+def test_teams_with_an_app_id_and_its_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, "{}\n")
+    env = {
+        "MICROSOFT_APP_ID": "app",
+        "MICROSOFT_APP_PASSWORD": "pw",
+        "MICROSOFT_APP_TYPE": "SingleTenant",
+        "MICROSOFT_APP_TENANT_ID": "t1",
+        "MENTORBOT_ENV": "production",
+    }
+    settings = load_settings(path, env=env)
+    assert settings.platforms_configured == ("teams",) and not settings.local_chat
+    assert settings.teams is not None and settings.teams.authenticated
+    assert settings.teams.token_tenant == "t1"
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_TYPE": "UserMSI"})
+    assert "MICROSOFT_APP_PASSWORD" in str(err.value) and "MICROSOFT_APP_TYPE" in str(err.value)
+
+
+def test_teams_without_an_app_id_is_local_development_only(tmp_path: Path) -> None:
+    path = write(tmp_path, "{}\n")
+    local = load_settings(path, env={})
+    assert local.teams is not None and not local.teams.authenticated and local.local_chat
+    # With only Slack configured there is no unauthenticated Teams endpoint at all.
+    assert load_settings(path, env={"SLACK_BOT_TOKEN": "xoxb-1"}).teams is None
+    with pytest.raises(ConfigError, match="Teams endpoint without MICROSOFT_APP_ID"):
+        load_settings(path, env={"MENTORBOT_ENV": "production"})

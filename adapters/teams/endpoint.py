@@ -1,0 +1,261 @@
+"""`POST /api/messages`: Teams activities in, engine replies out through the connector.
+
+The request's token is checked first (auth.py): 401 for a missing or bad one,
+503 while the signing keys cannot be fetched, and the activity is never handed
+to the bot in either case. A message becomes a neutral event (translate.py),
+its sender's e-mail and mentioned people's ids come from the roster, and the
+engine's replies go back as text or Adaptive Cards (a reply the connector will
+not take, even after brief retries, waits in the outbox). Installing the bot
+(`installationUpdate`, `conversationUpdate`) records where the person can be
+reached, so messages queued for them go out. Nothing here answers 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+from sqlalchemy.exc import IntegrityError
+
+from adapters.teams.auth import AuthError
+from adapters.teams.connector import BotAuthentication
+from adapters.teams.render_adaptive_card import to_activity
+from adapters.teams.roster import Roster
+from adapters.teams.sender import TeamsSender, classify
+from adapters.teams.translate import (
+    NotForUs,
+    is_personal,
+    mentions,
+    to_actor,
+    to_event,
+    to_reference,
+)
+from conversations.engine import Engine
+from conversations.events import Actor, InboundEvent
+from conversations.messages import Message, to_dict
+from storage import outbox, people, references
+
+log = logging.getLogger(__name__)
+# msrest warns about every channelData field botbuilder's models do not list (teamsTeamId…).
+logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
+
+Reachable = Callable[[str, str, str], None]
+MAX_BODY = 256 * 1024
+
+
+class TeamsEndpoint:
+    def __init__(
+        self,
+        engine: Engine,
+        adapter: CloudAdapter,
+        auth: BotAuthentication,
+        sender: TeamsSender,
+        clock: Callable[[], datetime],
+        on_reachable: Reachable | None = None,
+    ) -> None:
+        self.engine = engine
+        self.adapter = adapter
+        self.auth = auth
+        self.sender = sender
+        self.clock = clock
+        self.on_reachable = on_reachable
+        self.roster = Roster()
+        self._reachable_seen: set[tuple[str, str]] = set()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/api/messages", self.post)]
+
+    async def post(self, request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return web.json_response({"error": "activity too large"}, status=413)
+        try:
+            body = await request.json()
+            activity = Activity().deserialize(body)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
+            return web.json_response({"error": "send a Bot Framework activity"}, status=400)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+            return web.json_response({"error": "send a Bot Framework activity"}, status=400)
+        try:
+            result = await self.auth.authenticate(
+                activity, request.headers.get("Authorization", "")
+            )
+        except AuthError as err:
+            log.info("refused a Teams request (%d): %s", err.status, err.reason)
+            headers = {"Retry-After": "30"} if err.status == 503 else None
+            return web.json_response({"error": err.reason}, status=err.status, headers=headers)
+        if activity.type == "invoke":
+            return web.json_response({}, status=200)  # no invoke-based features (yet)
+        try:
+            await self.adapter.process_activity(
+                result, activity, lambda context: self.on_turn(context, body)
+            )
+        except Exception:
+            # Not expected: the engine apologises rather than raise, and replies Teams will
+            # not take are queued. Whatever it was is logged; Teams gets no 500 to retry on.
+            log.exception("a Teams %s activity could not be handled", activity.type)
+        return web.json_response({}, status=200)
+
+    async def on_turn(self, context: TurnContext, body: dict[str, Any]) -> None:
+        kind = body.get("type")
+        if kind == "message":
+            await self._message(context, body)
+        elif kind in ("conversationUpdate", "installationUpdate"):
+            await self._installed(context, body)
+
+    async def _message(self, context: TurnContext, body: dict[str, Any]) -> None:
+        sender = body.get("from") or {}
+        member = await self.roster.member(context, str(sender.get("id") or ""))
+        if member.aad_object_id and not sender.get("aadObjectId"):
+            body = {**body, "from": {**sender, "aadObjectId": member.aad_object_id}}
+        aad_ids: dict[str, str] = {}
+        named: list[Actor] = []
+        bot_id = (body.get("recipient") or {}).get("id")
+        for entity in mentions(body):
+            mentioned = entity["mentioned"]
+            if mentioned["id"] == bot_id:
+                continue
+            found = await self.roster.member(context, str(mentioned["id"]))
+            aad = str(mentioned.get("aadObjectId") or found.aad_object_id or "")
+            if aad:
+                aad_ids[str(mentioned["id"])] = aad
+                if found.email:
+                    account = {
+                        "id": mentioned["id"],
+                        "aadObjectId": aad,
+                        "name": mentioned.get("name"),
+                    }
+                    named.append(to_actor({**body, "from": account}, found.email))
+        if named:
+            await self._introduce(named)
+        try:
+            event = to_event(body, email=member.email, aad_ids=aad_ids)
+        except NotForUs as err:
+            log.debug("nothing to answer in a Teams message: %s", err)
+            return
+        replies = await self.engine.handle(event, self.clock())
+        sent = 0
+        try:
+            for reply in replies:
+                await self._reply(context, reply)
+                sent += 1
+        except Exception as err:
+            log.warning("Teams refused a reply (%s); queuing it for the delivery worker", err)
+            await self._queue(event, replies[sent:])
+        self._became_reachable(event.actor)
+
+    async def _queue(self, event: InboundEvent, replies: list[Message]) -> None:
+        """Replies the connector would not take go to the outbox, so none is lost; the
+        delivery worker sends them to the person's chat once Teams takes messages again."""
+        key = people.IdentityKey(event.actor.platform, event.actor.tenant, event.actor.user_id)
+        turn = event.event_id or uuid.uuid4().hex
+        async with self.engine.db.transaction() as session:
+            identity = await people.find_identity(session, key)
+            if identity is None:
+                return
+            now = self.clock()
+            for index, reply in enumerate(replies):
+                await outbox.enqueue(
+                    session,
+                    key=f"teams-reply:{turn}:{index}",
+                    kind="reply",
+                    payload=to_dict(reply),
+                    now=now,
+                    person_id=identity.person_id,
+                    platform=event.actor.platform,
+                )
+
+    async def _reply(self, context: TurnContext, message: Message) -> None:
+        """Send one reply, paced and retried like proactive messages, but briefly: Teams
+        gives up on the request after 15 seconds."""
+        conversation = str(context.activity.conversation.id)
+        for attempt in range(self.sender.attempts):
+            try:
+                await self.sender.pacer.wait(conversation)
+                await context.send_activity(Activity().deserialize(to_activity(message)))
+                return
+            except Exception as err:
+                result = classify(err)
+                wait = self.sender.backoff(attempt, result.retry_after)
+                if result.outcome != "retry" or attempt + 1 == self.sender.attempts or wait > 5:
+                    raise
+                await asyncio.sleep(wait)
+
+    async def _installed(self, context: TurnContext, body: dict[str, Any]) -> None:
+        """The bot was added (to a personal chat, a team, a group chat): remember the
+        person who added it; greet them in a personal chat."""
+        added = [m.get("id") for m in body.get("membersAdded") or () if isinstance(m, dict)]
+        bot_id = (body.get("recipient") or {}).get("id")
+        action = str(body.get("action") or "")
+        if body.get("type") == "installationUpdate" and action.startswith("remove"):
+            return
+        if body.get("type") == "conversationUpdate" and bot_id not in added:
+            return
+        sender = body.get("from") or {}
+        member = await self.roster.member(context, str(sender.get("id") or ""))
+        if member.aad_object_id and not sender.get("aadObjectId"):
+            body = {**body, "from": {**sender, "aadObjectId": member.aad_object_id}}
+        try:
+            actor = to_actor(body, member.email)
+        except NotForUs:
+            return
+        if body.get("type") == "conversationUpdate" and is_personal(body):
+            greeting = {**body, "type": "message", "text": "", "value": None}
+            await self._message(context, greeting)
+            return
+        await self._remember(actor, to_reference(body))
+        self._became_reachable(actor)
+
+    async def _introduce(self, named: list[Actor]) -> None:
+        """Record people named in a message, with the roster's e-mail, before the engine
+        meets them as mentions: a Teams account is then created as the same person as a
+        Slack (or local) account with that e-mail, not as a stranger."""
+        async with self.engine.db.transaction() as session:
+            for actor in named:
+                key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
+                if await people.find_identity(session, key) is None:
+                    await people.upsert_identity(
+                        session,
+                        key,
+                        display_name=actor.display_name,
+                        email=actor.email,
+                        now=self.clock(),
+                        seen=False,
+                    )
+
+    async def _remember(self, actor: Actor, reference: dict[str, Any]) -> None:
+        key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
+        for _ in range(2):  # a first message racing this one may create the identity first
+            try:
+                async with self.engine.db.transaction() as session:
+                    now = self.clock()
+                    identity = await people.upsert_identity(
+                        session,
+                        key,
+                        display_name=actor.display_name,
+                        email=actor.email,
+                        timezone=actor.timezone,
+                        now=now,
+                    )
+                    await references.save_reference(session, identity.id, reference, now)
+                return
+            except IntegrityError:
+                continue
+
+    def _became_reachable(self, actor: Actor) -> None:
+        """Tell the delivery worker once per process: this person's queued messages can go."""
+        key = (actor.tenant, actor.user_id)
+        if self.on_reachable is None or key in self._reachable_seen:
+            return
+        if len(self._reachable_seen) > 100_000:
+            self._reachable_seen.clear()
+        self._reachable_seen.add(key)
+        self.on_reachable(actor.platform, actor.user_id, actor.tenant)

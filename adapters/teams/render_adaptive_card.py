@@ -1,0 +1,190 @@
+"""Neutral message → Adaptive Card 1.5 (the highest version Teams renders in bot cards).
+
+Pure functions over plain dicts. Buttons become Action.Submit whose data carries
+the neutral action under "mentorbot"; a form becomes Input.* elements whose ids
+are the field names (Teams merges their values into the submitted data), with
+its submit button carrying the form id. An error on an input is shown under it,
+and the input keeps the value the person typed. A block this renderer does not
+know becomes the message's plain text; nothing here raises.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from conversations.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Divider,
+    Fields,
+    Form,
+    Header,
+    Input,
+    Message,
+    Text,
+)
+
+CARD_VERSION = "1.5"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+ACTION_KEY = "mentorbot"
+
+_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]+)\|([^>]+)>")
+_MENTION = re.compile(r"<@[^|>\s]+\|([^>]+)>")
+_BOLD = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
+_BULLET = re.compile(r"^(\s*)• ", re.MULTILINE)
+_STYLES = {"primary": "positive", "danger": "destructive"}
+
+
+def to_card_markdown(text: str) -> str:
+    """Our markdown subset → Adaptive Card markdown.
+
+    *bold* → **bold**; _italic_ stays; <url|label> → [label](url); `• ` items
+    become `- ` list items; a mention <@id|Name> reads as @Name; a line break
+    becomes the blank line Teams needs (single inside a list).
+    """
+    text = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
+    text = _MENTION.sub(lambda m: f"@{m.group(1)}", text)
+    text = _BOLD.sub(lambda m: f"**{m.group(1)}**", text)
+    text = _BULLET.sub(lambda m: f"{m.group(1)}- ", text)
+    return _line_breaks(text)
+
+
+def _line_breaks(text: str) -> str:
+    """Teams needs a blank line for a line break in a TextBlock, but one inside a list
+    (a blank line there indents the next item)."""
+    lines = text.split("\n")
+    out = lines[0]
+    for previous, line in itertools.pairwise(lines):
+        in_list = previous.lstrip().startswith("- ") and line.lstrip().startswith("- ")
+        out += ("\n" if in_list or not previous.strip() or not line.strip() else "\n\n") + line
+    return out
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": to_card_markdown(text), "wrap": True, **style}
+
+
+def _submit(title: str, data: dict[str, str], style: str = "default") -> dict[str, Any]:
+    action: dict[str, Any] = {"type": "Action.Submit", "title": title, "data": {ACTION_KEY: data}}
+    if style in _STYLES:
+        action["style"] = _STYLES[style]
+    return action
+
+
+def button_action(button: Button) -> dict[str, Any]:
+    return _submit(
+        button.label, {"action_id": button.action_id, "value": button.value}, button.style
+    )
+
+
+_INPUT_TYPES = {
+    "select": "Input.ChoiceSet",
+    "multiselect": "Input.ChoiceSet",
+    "date": "Input.Date",
+    "time": "Input.Time",
+}
+
+
+def _input(field: Input) -> list[dict[str, Any]]:
+    element: dict[str, Any] = {
+        "type": _INPUT_TYPES.get(field.kind, "Input.Text"),
+        "id": field.name,
+        "label": field.label,
+    }
+    if field.kind in ("select", "multiselect"):
+        element["style"] = "compact"
+        element["choices"] = [{"title": o.label, "value": o.value} for o in field.options]
+        if field.kind == "multiselect":
+            element["isMultiSelect"] = True
+    elif field.kind == "multiline":
+        element["isMultiline"] = True
+    if field.value:
+        element["value"] = field.value
+    if field.placeholder:
+        element["placeholder"] = field.placeholder
+    if not field.optional:
+        element["isRequired"] = True
+        element["errorMessage"] = f"{field.label} is required."
+    elements = [element]
+    if field.error:
+        elements.append(
+            {"type": "TextBlock", "text": field.error, "wrap": True, "color": "Attention"}
+        )
+    elif field.hint:
+        elements.append(_text(field.hint, isSubtle=True, size="Small", spacing="None"))
+    return elements
+
+
+def _form(form: Form) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [_text(form.title, weight="Bolder", size="Medium")]
+    for field in form.inputs:
+        items.extend(_input(field))
+    submit = _submit(
+        form.submit_label, {"action_id": "form.submit", "form_id": form.form_id}, "primary"
+    )
+    items.append({"type": "ActionSet", "actions": [submit]})
+    return [{"type": "Container", "items": items}]
+
+
+def _block(block: Block, fallback: str) -> list[dict[str, Any]]:
+    if isinstance(block, Header):
+        return [_text(block.text, size="Large", weight="Bolder")]
+    if isinstance(block, Text):
+        return [_text(block.text)]
+    if isinstance(block, Context):
+        return [_text(block.text, isSubtle=True, size="Small")]
+    if isinstance(block, Fields):
+        facts = [{"title": label, "value": to_card_markdown(value)} for label, value in block.items]
+        return [{"type": "FactSet", "facts": facts}]
+    if isinstance(block, Buttons):
+        return [{"type": "ActionSet", "actions": [button_action(b) for b in block.buttons]}]
+    if isinstance(block, Form):
+        return _form(block)
+    return [_text(fallback)]
+
+
+def to_adaptive_card(message: Message) -> dict[str, Any]:
+    """The message as an Adaptive Card; its plain text is the card's fallback."""
+    body: list[dict[str, Any]] = []
+    separate = False
+    for block in message.blocks:
+        if isinstance(block, Divider):
+            separate = bool(body)
+            continue
+        try:
+            elements = _block(block, message.text)
+        except Exception:  # a malformed block still leaves a readable card
+            elements = [_text(message.text)]
+        if separate and elements:
+            elements[0] = {**elements[0], "separator": True}
+            separate = False
+        body.extend(elements)
+    if not body:
+        body.append(_text(message.text))
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": CARD_VERSION,
+        "fallbackText": message.text,
+        "body": body,
+    }
+
+
+def to_activity(message: Message) -> dict[str, Any]:
+    """The Bot Framework message activity for a neutral message (JSON form).
+
+    A message without blocks is plain text; with blocks it is one Adaptive Card
+    (no text beside it, or Teams would show the words twice) and a summary for
+    notifications.
+    """
+    if not message.blocks:
+        return {"type": "message", "text": message.text, "textFormat": "markdown"}
+    return {
+        "type": "message",
+        "summary": message.text.split("\n", 1)[0][:200],
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": to_adaptive_card(message)}],
+    }

@@ -1,0 +1,173 @@
+"""Proactive messages to Teams through stored conversation references.
+
+A reference with a personal conversation is continued (`continue_conversation`);
+one taken in a channel names only the user, so a 1:1 chat is opened first
+(`POST /v3/conversations`, which returns the existing chat if there is one).
+Teams throttles bots (about 7 messages a second per conversation): sends to one
+conversation are paced, and 429, 412, 502 and 504 (and other 5xx) are retried a
+few times in place with exponential backoff and jitter (while the waits are
+short), then handed back to the delivery worker as `retry` with a wait that is
+at least the Retry-After the connector asked for. Nobody to send to yet is `unreachable`,
+which keeps the message queued until the person talks to the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import (
+    Activity,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+from msrest.exceptions import HttpOperationError
+
+from adapters.delivery import Recipient, SendResult
+from adapters.teams.connector import TokenUnavailable
+from adapters.teams.render_adaptive_card import to_activity
+from conversations.messages import Message
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
+GONE_STATUSES = frozenset({403, 404})  # bot removed or blocked, chat deleted
+MAX_RETRY_AFTER = 3600.0
+
+
+def retry_after_of(err: BaseException) -> float | None:
+    """The Retry-After the connector sent with an error response, in seconds."""
+    response = getattr(err, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    raw = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return min(max(float(raw), 0.0), MAX_RETRY_AFTER) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def classify(err: BaseException) -> SendResult:
+    """What a failed send means for the delivery worker."""
+    if isinstance(err, HttpOperationError):
+        status = int(getattr(err.response, "status_code", 0) or 0)
+        detail = f"connector answered {status}: {err}"
+        if status in RETRY_STATUSES or status == 401:
+            return SendResult("retry", detail, retry_after=retry_after_of(err))
+        if status in GONE_STATUSES:
+            return SendResult("unreachable", detail)
+        return SendResult("failed", detail)
+    if isinstance(err, TokenUnavailable):
+        return SendResult("retry", str(err))
+    return SendResult("retry", f"{type(err).__name__}: {err}")
+
+
+class Pacer:
+    """At most one send per `interval` seconds to each conversation."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next: dict[str, float] = {}
+
+    async def wait(self, conversation: str) -> None:
+        if self.interval <= 0:
+            return
+        now = time.monotonic()
+        slot = max(self._next.get(conversation, now), now)
+        self._next[conversation] = slot + self.interval
+        if len(self._next) > 10_000:  # forget conversations long idle
+            self._next = {k: v for k, v in self._next.items() if v > now}
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class TeamsSender:
+    platform = "teams"
+
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        app_id: str,
+        *,
+        attempts: int = 3,
+        base_delay: float = 1.0,
+        pace_seconds: float = 1 / 7,
+    ) -> None:
+        self.adapter = adapter
+        self.app_id = app_id
+        self.attempts = attempts
+        self.base_delay = base_delay
+        self.pacer = Pacer(pace_seconds)
+        self.max_inline_wait = base_delay * 2.0**attempts
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential from `base_delay`, with full jitter on top; at least Retry-After."""
+        wait = self.base_delay * 2.0**attempt
+        wait += random.uniform(0, wait)
+        return max(wait, retry_after or 0.0)
+
+    async def send(self, recipient: Recipient, message: Message) -> SendResult:
+        reference = recipient.reference
+        if not reference or not reference.get("serviceUrl"):
+            return SendResult("unreachable", "the person has not talked to the bot in Teams yet")
+        result = SendResult("retry")
+        for attempt in range(self.attempts):
+            try:
+                await self.send_activity(reference, to_activity(message))
+                return SendResult("delivered")
+            except Exception as err:
+                result = classify(err)
+                log.info("Teams send attempt %d: %s", attempt + 1, result.detail)
+                if result.outcome != "retry":
+                    return result
+                wait = self.backoff(attempt, result.retry_after)
+                if attempt + 1 < self.attempts and wait <= self.max_inline_wait:
+                    await asyncio.sleep(wait)
+                    continue
+                # A long wait goes back to the outbox: sleeping here would hold up the
+                # worker's whole batch.
+                return SendResult("retry", result.detail, retry_after=wait)
+        return result
+
+    async def send_activity(self, reference: dict[str, Any], activity: dict[str, Any]) -> None:
+        """One attempt: continue the personal chat, or open one first. Raises on failure."""
+        ref = ConversationReference().deserialize(reference)
+        sent: list[bool] = []
+
+        async def deliver(context: TurnContext) -> None:
+            await self.pacer.wait(str(context.activity.conversation.id))
+            outgoing = TurnContext.apply_conversation_reference(
+                Activity().deserialize(activity),
+                TurnContext.get_conversation_reference(context.activity),
+            )
+            outgoing.reply_to_id = None  # a new message, not a reply to the synthetic turn
+            await context.adapter.send_activities(context, [outgoing])
+            sent.append(True)
+
+        callback: Callable[[TurnContext], Awaitable[None]] = deliver
+        if ref.conversation is not None and ref.conversation.id:
+            await self.adapter.continue_conversation(ref, callback, bot_app_id=self.app_id)
+        else:
+            tenant = str(reference.get("tenantId") or "")
+            parameters = ConversationParameters(
+                is_group=False,
+                bot=ref.bot,
+                members=[ChannelAccount(id=ref.user.id)],
+                tenant_id=tenant or None,
+                channel_data={"tenant": {"id": tenant}} if tenant else None,
+            )
+            await self.adapter.create_conversation(
+                self.app_id,
+                callback,
+                parameters,
+                channel_id=ref.channel_id,
+                service_url=ref.service_url,
+            )
+        if not sent:
+            raise RuntimeError("the conversation could not be continued")
