@@ -14,8 +14,21 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.commands import join, leave, pause, privacy, profile, status
+from conversations import agreement
+from conversations.commands import (
+    agenda,
+    checkin,
+    join,
+    leave,
+    lifecycle,
+    pause,
+    privacy,
+    profile,
+    schedule,
+    status,
+)
 from conversations.events import InboundEvent
+from conversations.followthrough import sweep_follow_through
 from conversations.messages import Message, Text
 from conversations.policy import Policy
 from conversations.router import Router
@@ -43,12 +56,20 @@ def build_router() -> Router:
             pause.RESUME,
             leave.COMMAND,
             privacy.COMMAND,
+            agreement.COMMAND,
+            schedule.COMMAND,
+            agenda.COMMAND,
+            checkin.MET,
+            checkin.SKIP,
+            checkin.COMMIT,
+            lifecycle.END,
+            lifecycle.RENEW,
         ]
     )
 
 
 # Every feature's proactive work, run in this order by each sweep.
-SWEEPERS: list[Sweeper] = [pause.sweep_pauses]
+SWEEPERS: list[Sweeper] = [pause.sweep_pauses, sweep_follow_through]
 
 
 class _DryRun(Exception):

@@ -84,7 +84,18 @@ class Form:
     submit_label: str = "Save"
 
 
-Block = Header | Text | Fields | Buttons | Divider | Context | Form
+@dataclass(frozen=True)
+class File:
+    """A small text file to hand over (an .ics invite): Slack uploads it, Teams attaches
+    it, the web chat offers a download link. The message text must still read well
+    without it."""
+
+    filename: str
+    mime: str
+    content: str
+
+
+Block = Header | Text | Fields | Buttons | Divider | Context | Form | File
 
 _TYPES: dict[str, type[Any]] = {
     "header": Header,
@@ -94,6 +105,7 @@ _TYPES: dict[str, type[Any]] = {
     "divider": Divider,
     "context": Context,
     "form": Form,
+    "file": File,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
 
@@ -105,6 +117,9 @@ class Message:
 
     def form(self) -> Form | None:
         return next((b for b in self.blocks if isinstance(b, Form)), None)
+
+    def files(self) -> list[File]:
+        return [b for b in self.blocks if isinstance(b, File)]
 
     def buttons(self) -> list[Button]:
         return [btn for b in self.blocks if isinstance(b, Buttons) for btn in b.buttons]

@@ -1,0 +1,340 @@
+"""Meetings, agendas, commitments, notes, lapses and the pair sweep, as the follow-through
+engine reads and writes them.
+
+The sweep reads only pairs whose `due_at` has come (an index range scan), and the
+batch loaders below fetch what those pairs need in one statement each, so a sweep
+costs what is due, not the size of the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AgendaItem,
+    Commitment,
+    Identity,
+    Lapse,
+    Meeting,
+    MeetingFeedback,
+    OutboxMessage,
+    Pair,
+    PairReview,
+    Person,
+    PrivateNote,
+    Profile,
+)
+
+
+async def create_active_pair(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    mentee_id: int,
+    mentor_id: int,
+    now: datetime,
+    reasons: Sequence[str] = (),
+) -> Pair:
+    """Insert an active pair (matching's activation does the same through its own path)."""
+    pair = Pair(
+        program_id=program_id,
+        mentee_id=mentee_id,
+        mentor_id=mentor_id,
+        state="active",
+        reasons=list(reasons),
+        proposed_at=now,
+        activated_at=now,
+        lapse_step=0,
+        lapse_cycle=0,
+    )
+    session.add(pair)
+    await session.flush()
+    return pair
+
+
+async def get_pair(session: AsyncSession, pair_id: int) -> Pair | None:
+    return await session.get(Pair, pair_id)
+
+
+async def due_pairs(
+    session: AsyncSession, program_id: int, now: datetime, limit: int = 5000
+) -> list[Pair]:
+    """Pairs whose next piece of work is due; locked so replicas sweeping together split them."""
+    stmt = (
+        select(Pair)
+        .where(Pair.due_at <= now, Pair.program_id == program_id)
+        .order_by(Pair.due_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(await session.scalars(stmt))
+
+
+async def scheduled_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, Meeting]:
+    """Each pair's current scheduled meeting (the newest, if several)."""
+    if not pair_ids:
+        return {}
+    rows = await session.scalars(
+        select(Meeting)
+        .where(Meeting.pair_id.in_(list(pair_ids)), Meeting.status == "scheduled")
+        .order_by(Meeting.pair_id, Meeting.id)
+    )
+    return {m.pair_id: m for m in rows}
+
+
+async def scheduled_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
+    return (await scheduled_meetings(session, [pair_id])).get(pair_id)
+
+
+async def last_held_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
+    return await session.scalar(
+        select(Meeting)
+        .where(Meeting.pair_id == pair_id, Meeting.status == "held")
+        .order_by(Meeting.held_at.desc(), Meeting.id.desc())
+        .limit(1)
+    )
+
+
+async def count_held(session: AsyncSession, pair_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(Meeting.pair_id == pair_id, Meeting.status == "held")
+        )
+        or 0
+    )
+
+
+def add(session: AsyncSession, row: Any) -> None:
+    session.add(row)
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
+
+
+async def agenda_items(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The open agenda of each pair, oldest item first."""
+    if not pair_ids:
+        return {}
+    rows = await session.execute(
+        select(AgendaItem.pair_id, AgendaItem.text)
+        .where(AgendaItem.pair_id.in_(list(pair_ids)), AgendaItem.cleared_at.is_(None))
+        .order_by(AgendaItem.id)
+    )
+    result: dict[int, list[str]] = {}
+    for pair_id, text in rows.all():
+        result.setdefault(pair_id, []).append(text)
+    return result
+
+
+async def clear_agenda(
+    session: AsyncSession, pair_id: int, now: datetime, meeting_id: int | None = None
+) -> int:
+    rows = list(
+        await session.scalars(
+            select(AgendaItem).where(AgendaItem.pair_id == pair_id, AgendaItem.cleared_at.is_(None))
+        )
+    )
+    for item in rows:
+        item.cleared_at = now
+        if meeting_id is not None:
+            item.meeting_id = meeting_id
+    return len(rows)
+
+
+async def open_commitments(
+    session: AsyncSession, pair_ids: Sequence[int]
+) -> dict[int, list[Commitment]]:
+    if not pair_ids:
+        return {}
+    rows = await session.scalars(
+        select(Commitment)
+        .where(Commitment.pair_id.in_(list(pair_ids)), Commitment.done_at.is_(None))
+        .order_by(Commitment.id)
+    )
+    result: dict[int, list[Commitment]] = {}
+    for row in rows:
+        result.setdefault(row.pair_id, []).append(row)
+    return result
+
+
+async def feedback_of(
+    session: AsyncSession, meeting_id: int, person_id: int
+) -> MeetingFeedback | None:
+    return await session.scalar(
+        select(MeetingFeedback).where(
+            MeetingFeedback.meeting_id == meeting_id, MeetingFeedback.person_id == person_id
+        )
+    )
+
+
+async def latest_note(session: AsyncSession, owner_id: int, pair_id: int) -> PrivateNote | None:
+    """The owner's newest note on the pair. Only ever called for the owner themselves."""
+    return await session.scalar(
+        select(PrivateNote)
+        .where(PrivateNote.owner_id == owner_id, PrivateNote.pair_id == pair_id)
+        .order_by(PrivateNote.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a proactive message needs about its reader: name, zone and where to send it."""
+
+    person_id: int
+    name: str
+    timezone: str | None
+    platform: str | None
+
+
+async def recipients(
+    session: AsyncSession, person_ids: Sequence[int], program_id: int
+) -> dict[int, Recipient]:
+    """Names, time zones (profile, else platform) and the most recently seen platform."""
+    ids = list(set(person_ids))
+    if not ids:
+        return {}
+    people = await session.execute(
+        select(Person.id, Person.display_name, Profile.timezone)
+        .outerjoin(Profile, and_(Profile.person_id == Person.id, Profile.program_id == program_id))
+        .where(Person.id.in_(ids))
+    )
+    identities = await session.execute(
+        select(Identity.person_id, Identity.platform, Identity.timezone, Identity.last_seen_at)
+        .where(Identity.person_id.in_(ids))
+        .order_by(Identity.id)
+    )
+    best: dict[int, tuple[float, str | None, str | None]] = {}
+    for person_id, platform, tz, seen in identities.all():
+        key = seen.timestamp() if seen else 0.0
+        if person_id not in best or key >= best[person_id][0]:
+            best[person_id] = (key, platform, tz)
+    result = {}
+    for person_id, name, profile_tz in people.all():
+        _, found_platform, identity_tz = best.get(person_id, (0.0, None, None))
+        result[person_id] = Recipient(person_id, name, profile_tz or identity_tz, found_platform)
+    return result
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    key: str
+    kind: str
+    person_id: int
+    platform: str
+    payload: dict[str, Any]
+
+
+async def enqueue_many(session: AsyncSession, rows: Sequence[Outgoing], now: datetime) -> set[str]:
+    """Queue many messages in one statement; returns the keys that were new.
+
+    Same contract as outbox.enqueue (a duplicate key does nothing), for sweeps
+    that queue hundreds of messages at once.
+    """
+    if not rows:
+        return set()
+    values = [
+        {
+            "idempotency_key": r.key,
+            "kind": r.kind,
+            "payload": r.payload,
+            "person_id": r.person_id,
+            "platform": r.platform,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    new: set[str] = set()
+    for start in range(0, len(values), 500):
+        stmt = (
+            insert(OutboxMessage)
+            .values(values[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(OutboxMessage.idempotency_key)
+        )
+        new.update(await session.scalars(stmt))
+    return new
+
+
+async def open_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, Lapse]:
+    if not pair_ids:
+        return {}
+    rows = await session.scalars(
+        select(Lapse).where(Lapse.pair_id.in_(list(pair_ids)), Lapse.closed_at.is_(None))
+    )
+    return {row.pair_id: row for row in rows}
+
+
+async def close_lapse(session: AsyncSession, pair_id: int, outcome: str, now: datetime) -> bool:
+    """Close the pair's open lapse (recovered, ended, rematch); False if none was open."""
+    lapse = (await open_lapses(session, [pair_id])).get(pair_id)
+    if lapse is None:
+        return False
+    lapse.closed_at, lapse.outcome = now, outcome
+    return True
+
+
+async def lapse_counts(
+    session: AsyncSession, program_id: int, since: datetime, until: datetime
+) -> dict[str, int]:
+    """For the digest: lapses begun, pairs recovered and pairs flagged at risk in a window."""
+    began = await session.scalar(
+        select(func.count()).where(
+            Lapse.program_id == program_id, Lapse.began_at >= since, Lapse.began_at < until
+        )
+    )
+    recovered = await session.scalar(
+        select(func.count()).where(
+            Lapse.program_id == program_id,
+            Lapse.outcome == "recovered",
+            Lapse.closed_at >= since,
+            Lapse.closed_at < until,
+        )
+    )
+    at_risk = await session.scalar(
+        select(func.count()).where(
+            Lapse.program_id == program_id,
+            Lapse.at_risk_at.is_not(None),
+            or_(Lapse.closed_at.is_(None), Lapse.closed_at >= until),
+            Lapse.at_risk_at < until,
+        )
+    )
+    return {
+        "lapsed": int(began or 0),
+        "recovered": int(recovered or 0),
+        "at_risk": int(at_risk or 0),
+    }
+
+
+async def save_review(
+    session: AsyncSession,
+    *,
+    pair_id: int,
+    person_id: int,
+    rating: int | None,
+    goals_achieved: str | None,
+    keep_in_touch: bool | None,
+    now: datetime,
+) -> None:
+    existing = await session.scalar(
+        select(PairReview).where(PairReview.pair_id == pair_id, PairReview.person_id == person_id)
+    )
+    if existing is None:
+        existing = PairReview(pair_id=pair_id, person_id=person_id, created_at=now)
+        session.add(existing)
+    existing.rating, existing.goals_achieved = rating, goals_achieved
+    existing.keep_in_touch = keep_in_touch
