@@ -80,11 +80,13 @@ def plan(pair: Pair, meeting: Meeting | None, policy: Policy) -> list[Step]:
             steps.append(Step(end + follow.checkin_after, "checkin"))
     waiting_for_meeting = meeting is not None and meeting.checkin_sent_at is None
     began = lapse_start(pair, policy)
-    if began is not None and not waiting_for_meeting and pair.lapse_step < len(follow.lapse_ladder):
-        at = began + follow.lapse_ladder[pair.lapse_step].after
-        if meeting is not None and meeting.checkin_sent_at is not None:
-            at = max(at, meeting.checkin_sent_at + follow.lapse_grace)
-        steps.append(Step(at, "lapse", pair.lapse_step))
+    if began is not None and not waiting_for_meeting:
+        # Every rung still ahead: a sweep that comes late acts once, for the highest one due.
+        for index in range(pair.lapse_step, len(follow.lapse_ladder)):
+            at = began + follow.lapse_ladder[index].after
+            if meeting is not None and meeting.checkin_sent_at is not None:
+                at = max(at, meeting.checkin_sent_at + follow.lapse_grace)
+            steps.append(Step(at, "lapse", index))
     if pair.term_end is not None:
         end = start_of_day(pair.term_end, policy.default_timezone)
         if pair.renewal_asked_at is None:
@@ -313,7 +315,11 @@ class _Sweep:
                     self.prompt(pair, meeting, agenda, commitments.get(pair.id, []))
                     if meeting.scheduled_at - policy.follow.agenda_reminder <= now:
                         meeting.agenda_reminded_at = now  # the prompt already asks
-            elif step.kind == "agenda-reminder" and meeting is not None:
+            elif (
+                step.kind == "agenda-reminder"
+                and meeting is not None
+                and meeting.agenda_reminded_at is None  # unless the prompt just went out
+            ):
                 meeting.agenda_reminded_at = now
                 if now < meeting.scheduled_at and not agenda:
                     self.remind(pair, meeting)
