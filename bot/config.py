@@ -14,12 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.follow_config import follow_through
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
 CADENCES = ("weekly", "biweekly", "monthly")
 PRIVACY = ("named", "aggregate")
-TOP_KEYS = ("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins")
+TOP_KEYS = (
+    *("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins"),
+    *("meetings", "term", "lapse"),
+)
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
 
@@ -108,6 +112,7 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
         admins=frozenset([*admins, *extra]),
         mentor_capacity_default=capacity if isinstance(capacity, int) else 2,
         privacy=str(privacy),
+        follow=follow_through(data, problems),
     )
 
 
