@@ -257,6 +257,7 @@ class _Sweep:
         self.outgoing: list[store.Outgoing] = []
         self.items: list[tuple[str, str, int, str]] = []
         self.people: dict[int, store.Recipient] = {}
+        self.lapses: dict[int, Lapse] = {}
 
     def tz(self, person_id: int) -> str:
         found = self.people.get(person_id)
@@ -266,9 +267,13 @@ class _Sweep:
         found = self.people.get(person_id)
         return found.name if found else "your partner"
 
+    def away(self, person_id: int) -> bool:
+        found = self.people.get(person_id)
+        return found is not None and found.away
+
     def send(self, person_id: int, key: str, kind: str, msg: Message, summary: str) -> None:
         found = self.people.get(person_id)
-        if found is None or found.platform is None:
+        if found is None or found.platform is None or found.away:
             return
         self.outgoing.append(store.Outgoing(key, kind, person_id, found.platform, to_dict(msg)))
         self.items.append((key, kind, person_id, summary))
@@ -286,12 +291,17 @@ class _Sweep:
         self.people = await store.recipients(
             ctx.session, [x for p in pairs for x in (p.mentee_id, p.mentor_id)], ctx.program.id
         )
+        # Changed in memory, written back in a few bulk statements: a sweep's round trips
+        # do not grow with the number of pairs due.
+        store.detach(ctx.session, [*pairs, *meetings.values(), *lapses.values()])
+        self.lapses = lapses
         for pair in pairs:
             meeting = meetings.get(pair.id)
-            self.advance(pair, meeting, agendas.get(pair.id, []), commitments, lapses)
-            refresh_due(
-                pair, meeting if meeting and meeting.status == "scheduled" else None, ctx.policy
-            )
+            self.advance(pair, meeting, agendas.get(pair.id, []), commitments)
+            refresh_due(pair, meeting, ctx.policy)
+        await store.save_sweep(
+            ctx.session, pairs, list(meetings.values()), list(self.lapses.values())
+        )
         new = await store.enqueue_many(ctx.session, self.outgoing, ctx.now)
         return [DueItem(k, kind, pid, text, k in new) for k, kind, pid, text in self.items]
 
@@ -301,10 +311,15 @@ class _Sweep:
         meeting: Meeting | None,
         agenda: list[str],
         commitments: dict[int, list[Commitment]],
-        lapses: dict[int, Lapse],
     ) -> None:
         now, policy = self.ctx.now, self.ctx.policy
         due = [s for s in plan(pair, meeting, policy) if s.at <= now]
+        if any(self.away(p) for p in (pair.mentee_id, pair.mentor_id)):
+            # Someone is paused or left: no nudges, and silence is not counted against the
+            # pair; the clock restarts from now (meeting messages to the other still go).
+            if any(s.kind == "lapse" for s in due):
+                pair.silent_since = now
+            due = [s for s in due if s.kind != "lapse"]
         lapse_steps = [s for s in due if s.kind == "lapse"]
         for step in due:
             if step.kind == "resume":
@@ -331,12 +346,12 @@ class _Sweep:
                 meeting.checkin_sent_at = now
                 self.checkin(pair, meeting)
             elif step.kind == "lapse" and step is lapse_steps[-1]:
-                self.lapse(pair, lapse_steps, lapses.get(pair.id))
+                self.lapse(pair, lapse_steps, self.lapses.get(pair.id))
             elif step.kind == "renewal":
                 pair.renewal_asked_at = now
                 self.renewal(pair)
             elif step.kind == "term-end":
-                self.complete(pair, lapses.get(pair.id))
+                self.complete(pair, self.lapses.get(pair.id))
                 return
 
     def prompt(
@@ -423,7 +438,7 @@ class _Sweep:
                 began_at=began,
                 step=0,
             )
-            store.add(self.ctx.session, lapse)
+            self.lapses[pair.id] = lapse
         step = due[-1]
         action = ladder[step.index].action
         skipped = [ladder[s.index].action for s in due[:-1]]

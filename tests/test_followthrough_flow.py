@@ -387,3 +387,15 @@ async def test_dry_run_sweep_changes_nothing(chat: Chat) -> None:
     assert "lapse step 1 (nudge mentee) to alice" in items[0].text
     assert (await get_pair(chat, pair_id)).lapse_step == 0
     assert await sweep_kinds(chat) == ["lapse-nudge-mentee"]
+
+
+async def test_a_paused_person_gets_no_nudges_and_the_silence_clock_waits(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    await chat.say("bob", "pause until 2026-12-20")
+    chat.now = START + timedelta(days=17)
+    assert await sweep_kinds(chat) == []
+    assert (await get_pair(chat, pair_id)).silent_since == chat.now
+    await chat.say("alice", "schedule 2026-12-15 10:00")
+    chat.now = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]  # Alice is not paused
+    assert await inbox(chat, "bob", "mentor-agenda") == []
