@@ -180,7 +180,8 @@ async def seed(
         for table in ("people", "identities", "pairs", "meetings"):
             await session.execute(
                 text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
                 )
             )
         await session.execute(text("ANALYZE"))
@@ -201,8 +202,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
         started = time.perf_counter()
         counts = await seed(db, policy, args.pairs, args.due, random.Random(args.seed))
         print(
-            f"seeded {args.pairs:,} active pairs in {time.perf_counter() - started:.1f} s; due now: "
-            + ", ".join(f"{k} {v}" for k, v in counts.items()),
+            f"seeded {args.pairs:,} active pairs in {time.perf_counter() - started:.1f} s; "
+            "due now: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
             flush=True,
         )
         engine = Engine(db, policy)

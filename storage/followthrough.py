@@ -130,8 +130,8 @@ async def agenda_items(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
         .order_by(AgendaItem.id)
     )
     result: dict[int, list[str]] = {}
-    for pair_id, text in rows.all():
-        result.setdefault(pair_id, []).append(text)
+    for pair_id, item in rows.all():
+        result.setdefault(pair_id, []).append(item)
     return result
 
 
