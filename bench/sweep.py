@@ -200,6 +200,16 @@ async def run(url: str, args: argparse.Namespace) -> None:
     try:
         await upgrade(db)
         started = time.perf_counter()
+        if getattr(args, "seeded", False):
+            engine = Engine(db, policy)
+            for _ in range(args.rehearse):
+                start = time.perf_counter()
+                items = await engine.sweep(NOW, dry_run=True)
+                print(
+                    f"dry-run due sweep: {(time.perf_counter() - start) * 1000:.0f} ms, "
+                    f"{len(items)} items"
+                )
+            return
         counts = await seed(db, policy, args.pairs, args.due, random.Random(args.seed))
         print(
             f"seeded {args.pairs:,} active pairs in {time.perf_counter() - started:.1f} s; "
@@ -208,6 +218,12 @@ async def run(url: str, args: argparse.Namespace) -> None:
         )
         engine = Engine(db, policy)
         await engine.sweep(NOW - timedelta(hours=1))  # warm up: program cache, statements
+        # The same due sweep as dry runs first (all the work, rolled back), then for real.
+        rehearsals: list[float] = []
+        for _ in range(args.rehearse):
+            start = time.perf_counter()
+            await engine.sweep(NOW, dry_run=True)
+            rehearsals.append(time.perf_counter() - start)
         due_seconds, due_items = await timed_sweep(engine, NOW)
         async with db.transaction() as session:
             queued = await session.scalar(select(func.count()).select_from(OutboxMessage))
@@ -221,6 +237,11 @@ async def run(url: str, args: argparse.Namespace) -> None:
             f"({args.due:.0%}): {due_seconds * 1000:.0f} ms, {due_items:,} items, "
             f"{queued:,} outbox rows  (goal < 500 ms)"
         )
+        if rehearsals:
+            print(
+                f"  the same sweep as dry runs (work done, then rolled back): median "
+                f"{statistics.median(rehearsals) * 1000:.0f} ms over {len(rehearsals)} runs"
+            )
         print(
             f"sweep with nothing due: median {statistics.median(idle) * 1000:.1f} ms, "
             f"max {max(idle) * 1000:.1f} ms over {len(idle)} runs  (goal < 50 ms)"
@@ -235,10 +256,22 @@ async def main() -> int:
     parser.add_argument("--pairs", type=int, default=100_000, help="active pairs (100000)")
     parser.add_argument("--due", type=float, default=0.01, help="share of pairs due (0.01)")
     parser.add_argument("--repeat", type=int, default=20, help="idle sweeps to time (20)")
+    parser.add_argument("--rehearse", type=int, default=5, help="dry runs of the due sweep (5)")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument(
+        "--keep", metavar="NAME", help="seed database NAME once and keep it; reuse it next time"
+    )
     args = parser.parse_args()
     server = make_url(args.postgres)
     maintenance = server.set(database="postgres").render_as_string(hide_password=False)
+    if args.keep:
+        url = server.set(database=args.keep).render_as_string(hide_password=False)
+        try:
+            await _admin(maintenance, f'CREATE DATABASE "{args.keep}"')
+        except Exception:
+            args.seeded = True  # it exists: measure dry runs only, the state is left as it is
+        await run(url, args)
+        return 0
     name = f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
     await _admin(maintenance, f'CREATE DATABASE "{name}"')
     print(f"[postgresql] created database {name}", flush=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from conversations.dates import format_moment, start_of_day
 from conversations.follow_policy import cadence_interval
@@ -107,7 +108,7 @@ def suggest_next(pair: Pair, policy: Policy, now: datetime, tz: str) -> datetime
     interval = cadence_interval(pair.cadence, policy.cadence)
     last = pair.last_meeting_at
     base = (last or now) + interval
-    local = base.astimezone(start_of_day(base.date(), tz).tzinfo)
+    local = base.astimezone(ZoneInfo(tz))
     hour, minute = (local.hour, local.minute) if last else (10, 0)
     moment = start_of_day(local.date(), tz).replace(hour=hour, minute=minute)
     while moment <= now:
@@ -119,7 +120,7 @@ def suggest_next(pair: Pair, policy: Policy, now: datetime, tz: str) -> datetime
 
 def suggestion_phrase(moment: datetime, tz: str) -> str:
     """How the suggestion is pre-filled: a form the date parser reads back exactly."""
-    local = moment.astimezone(start_of_day(moment.date(), tz).tzinfo)
+    local = moment.astimezone(ZoneInfo(tz))
     return f"{local:%Y-%m-%d %H:%M}"
 
 
@@ -171,7 +172,7 @@ def agenda_prompt(
         blocks.append(Text("*Agenda so far*\n" + "\n".join(f"• {a}" for a in agenda)))
     lines.append("Questions to think about:\n" + "\n".join(f"- {q}" for q in questions))
     blocks.append(Text("*Questions to think about*\n" + "\n".join(f"• {q}" for q in questions)))
-    lines.append(f"Add a point with `/mentor agenda add TEXT with {'@' + partner}`.")
+    lines.append("Add a point with `/mentor agenda add TEXT`.")
     blocks.append(
         Buttons(
             (
@@ -225,7 +226,7 @@ def checkin_message(pair: Pair, meeting: Meeting, partner: str, tz: str) -> Mess
 
 
 def lapse_message(pair: Pair, partner: str, tz: str, since: datetime, final: bool) -> Message:
-    when = f"{since.astimezone(start_of_day(since.date(), tz).tzinfo):%a %d %b}"
+    when = f"{since.astimezone(ZoneInfo(tz)):%a %d %b}"
     if final:
         text = (
             f"You and {partner} haven't met since {when}. Shall we end this pairing, or end it "
