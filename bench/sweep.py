@@ -70,7 +70,7 @@ async def seed(
     async with db.transaction() as session:
         program = await ensure_program(session, policy.program_slug, policy.program_name, None, NOW)
         program_id = program.id
-    people = [
+    people: list[dict[str, Any]] = [
         {"id": i, "display_name": f"person{i}", "email": None, "created_at": NOW}
         for i in range(1, 2 * pairs + 1)
     ]
@@ -200,7 +200,11 @@ async def run(url: str, args: argparse.Namespace) -> None:
     try:
         await upgrade(db)
         started = time.perf_counter()
-        if getattr(args, "seeded", False):
+        if not getattr(args, "seeded", False):
+            counts = await seed(db, policy, args.pairs, args.due, random.Random(args.seed))
+            if args.keep:
+                print(f"seeded in {time.perf_counter() - started:.1f} s: {counts}", flush=True)
+        if args.keep:  # a kept database is only ever swept in dry runs, so it stays due
             engine = Engine(db, policy)
             for _ in range(args.rehearse):
                 start = time.perf_counter()
@@ -210,7 +214,6 @@ async def run(url: str, args: argparse.Namespace) -> None:
                     f"{len(items)} items"
                 )
             return
-        counts = await seed(db, policy, args.pairs, args.due, random.Random(args.seed))
         print(
             f"seeded {args.pairs:,} active pairs in {time.perf_counter() - started:.1f} s; "
             "due now: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
@@ -229,8 +232,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
             queued = await session.scalar(select(func.count()).select_from(OutboxMessage))
         idle: list[float] = []
         for n in range(args.repeat):
-            seconds, items = await timed_sweep(engine, NOW + timedelta(seconds=n))
-            assert items == 0, f"expected nothing due, got {items}"
+            seconds, found = await timed_sweep(engine, NOW + timedelta(seconds=n))
+            assert found == 0, f"expected nothing due, got {found}"
             idle.append(seconds)
         print(
             f"sweep with {sum(counts.values()):,} of {args.pairs:,} pairs due "

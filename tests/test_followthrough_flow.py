@@ -399,3 +399,16 @@ async def test_a_paused_person_gets_no_nudges_and_the_silence_clock_waits(chat: 
     chat.now = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
     assert await sweep_kinds(chat) == ["agenda-prompt"]  # Alice is not paused
     assert await inbox(chat, "bob", "mentor-agenda") == []
+
+
+async def test_an_agenda_set_before_the_meeting_was_scheduled_reaches_the_mentor(
+    chat: Chat,
+) -> None:
+    await make_pair(chat)
+    await chat.say("alice", "agenda add how to say no")
+    assert await inbox(chat, "bob", "mentor-agenda") == []  # no meeting to brief for yet
+    await chat.say("alice", "schedule 2026-11-30 10:00")
+    chat.now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == ["agenda-prompt", "mentor-agenda"]
+    [brief] = await inbox(chat, "bob", "mentor-agenda")
+    assert "alice's agenda" in brief.text and "how to say no" in brief.text
