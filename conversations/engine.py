@@ -178,5 +178,5 @@ class Engine:
                 if dry_run:
                     raise _DryRun
         except _DryRun:
-            pass
+            self._cached_program = None  # loaded in the rolled-back session: now expired
         return items

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from conversations.engine import Engine
 from conversations.ics import read_fields
 from conversations.messages import to_dict
 from storage import followthrough as store
@@ -412,3 +413,8 @@ async def test_an_agenda_set_before_the_meeting_was_scheduled_reaches_the_mentor
     assert await sweep_kinds(chat) == ["agenda-prompt", "mentor-agenda"]
     [brief] = await inbox(chat, "bob", "mentor-agenda")
     assert "alice's agenda" in brief.text and "how to say no" in brief.text
+
+
+async def test_dry_runs_can_repeat_in_one_process(engine: Engine) -> None:
+    for _ in range(2):  # the program row loaded inside a rolled-back dry run is not reused
+        assert await engine.sweep(START, dry_run=True) == []
