@@ -329,7 +329,12 @@ class _Sweep:
                 meeting.agenda_prompted_at = now
                 if now < meeting.scheduled_at:
                     self.prompt(pair, meeting, agenda, commitments.get(pair.id, []))
-                    if agenda and policy.follow.mentor_agenda_lead is None:
+                    if (
+                        agenda
+                        and policy.follow.mentor_agenda_lead is None
+                        and meeting.mentor_briefed_at is None
+                    ):
+                        meeting.mentor_briefed_at = now
                         self.brief(pair, meeting, agenda)  # set before the meeting was
                     if meeting.scheduled_at - policy.follow.agenda_reminder <= now:
                         meeting.agenda_reminded_at = now  # the prompt already asks

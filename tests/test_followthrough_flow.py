@@ -153,6 +153,8 @@ async def test_meeting_cycle_prompt_checkin_commitment_next_prompt(chat: Chat) -
     assert (
         "1. my first hire\n2. feedback" in brief.text and "09:00 (America/New_York)" in brief.text
     )
+    await chat.say("alice", "agenda add my next step")  # an update goes to the mentor too
+    assert "3. my next step" in (await inbox(chat, "bob", "mentor-agenda"))[-1].text
 
     chat.now = meeting_at - timedelta(hours=2)
     assert await sweep_kinds(chat) == []  # an agenda is set: no reminder
