@@ -155,6 +155,7 @@ def agenda_prompt(
     agenda: list[str],
     commitments: list[Commitment],
     questions: tuple[str, ...],
+    own_note: str | None = None,
 ) -> Message:
     """To the mentee before a meeting: they run it, so they set what it is about."""
     when = format_moment(meeting.scheduled_at, tz)
@@ -170,6 +171,9 @@ def agenda_prompt(
     if agenda:
         lines.append("Agenda so far:\n" + _numbered(agenda))
         blocks.append(Text("*Agenda so far*\n" + "\n".join(f"• {a}" for a in agenda)))
+    if own_note:
+        lines.append(f"Your private note from last time (only you see it): {own_note}")
+        blocks.append(Context(f"Your private note from last time (only you see it): {own_note}"))
     lines.append("Questions to think about:\n" + "\n".join(f"- {q}" for q in questions))
     blocks.append(Text("*Questions to think about*\n" + "\n".join(f"• {q}" for q in questions)))
     lines.append("Add a point with `/mentor agenda add TEXT`.")
@@ -259,6 +263,7 @@ class _Sweep:
         self.items: list[tuple[str, str, int, str]] = []
         self.people: dict[int, store.Recipient] = {}
         self.lapses: dict[int, Lapse] = {}
+        self.notes: dict[int, str] = {}
 
     def tz(self, person_id: int) -> str:
         found = self.people.get(person_id)
@@ -289,6 +294,10 @@ class _Sweep:
         agendas = await store.agenda_items(ctx.session, ids)
         commitments = await store.open_commitments(ctx.session, ids)
         lapses = await store.open_lapses(ctx.session, ids)
+        self.notes = await store.mentee_notes(
+            ctx.session,
+            [p for p in pairs if (m := meetings.get(p.id)) and not m.agenda_prompted_at],
+        )
         self.people = await store.recipients(
             ctx.session, [x for p in pairs for x in (p.mentee_id, p.mentor_id)], ctx.program.id
         )
@@ -374,6 +383,7 @@ class _Sweep:
             agenda,
             commitments,
             questions_for(meeting),
+            self.notes.get(pair.id),
         )
         when = format_moment(meeting.scheduled_at, self.tz(mentee))
         self.send(

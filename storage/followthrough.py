@@ -186,14 +186,22 @@ async def feedback_of(
     )
 
 
-async def latest_note(session: AsyncSession, owner_id: int, pair_id: int) -> PrivateNote | None:
-    """The owner's newest note on the pair. Only ever called for the owner themselves."""
-    return await session.scalar(
-        select(PrivateNote)
-        .where(PrivateNote.owner_id == owner_id, PrivateNote.pair_id == pair_id)
-        .order_by(PrivateNote.id.desc())
-        .limit(1)
+async def mentee_notes(session: AsyncSession, pairs: Sequence[Pair]) -> dict[int, str]:
+    """Each pair's newest private note written by its mentee, to show back to that mentee
+    (and only to them: the note's owner is the mentee, the reader is the mentee)."""
+    if not pairs:
+        return {}
+    owners = {p.id: p.mentee_id for p in pairs}
+    rows = await session.execute(
+        select(PrivateNote.pair_id, PrivateNote.owner_id, PrivateNote.text)
+        .where(_among(session, PrivateNote.pair_id, list(owners)))
+        .order_by(PrivateNote.id)
     )
+    return {
+        pair_id: note
+        for pair_id, owner, note in rows.all()
+        if pair_id is not None and owners.get(pair_id) == owner
+    }
 
 
 @dataclass(frozen=True)

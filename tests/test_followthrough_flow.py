@@ -193,6 +193,7 @@ async def test_meeting_cycle_prompt_checkin_commitment_next_prompt(chat: Chat) -
     assert await sweep_kinds(chat) == ["agenda-prompt"]
     second = (await inbox(chat, "alice", "agenda-prompt"))[-1]
     assert "read The Manager's Path" in second.text and "sketch my team charter" in second.text
+    assert "SECRET-NOTE: nervous about the reorg" in second.text  # shown back to its writer
 
     # Bob's side of all this never shows Alice's private note.
     async with chat.engine.db.transaction() as session:
