@@ -228,18 +228,16 @@ async def recipients(
         .where(_among(session, Person.id, ids))
     )
     identities = await session.execute(
-        select(Identity.person_id, Identity.platform, Identity.timezone, Identity.last_seen_at)
+        select(Identity.person_id, Identity.platform, Identity.timezone)
         .where(_among(session, Identity.person_id, ids))
-        .order_by(Identity.id)
+        .order_by(Identity.person_id, Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
     )
-    best: dict[int, tuple[float, str | None, str | None]] = {}
-    for person_id, platform, tz, seen in identities.all():
-        key = seen.timestamp() if seen else 0.0
-        if person_id not in best or key >= best[person_id][0]:
-            best[person_id] = (key, platform, tz)
+    best: dict[int, tuple[str | None, str | None]] = {}
+    for person_id, platform, tz in identities.all():
+        best.setdefault(person_id, (platform, tz))  # the most recently seen comes first
     result = {}
     for person_id, name, profile_tz, status in people.all():
-        _, found_platform, identity_tz = best.get(person_id, (0.0, None, None))
+        found_platform, identity_tz = best.get(person_id, (None, None))
         result[person_id] = Recipient(
             person_id, name, profile_tz or identity_tz, found_platform, status in ("paused", "left")
         )
