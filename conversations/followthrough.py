@@ -139,10 +139,6 @@ def invite_file(
     return File("mentoring.ics", "text/calendar", to_ics(invite, now))
 
 
-def message(text: str, *blocks: Block) -> Message:
-    return Message(text, blocks or (Text(text),))
-
-
 def _numbered(items: list[str]) -> str:
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
 

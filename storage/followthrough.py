@@ -113,15 +113,6 @@ async def last_held_meeting(session: AsyncSession, pair_id: int) -> Meeting | No
     )
 
 
-async def count_held(session: AsyncSession, pair_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(Meeting.pair_id == pair_id, Meeting.status == "held")
-        )
-        or 0
-    )
-
-
 def add(session: AsyncSession, row: Any) -> None:
     session.add(row)
 
