@@ -16,12 +16,16 @@ import yaml
 
 from adapters.slack.webapi import SlackCredentials
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
+from bot.follow_config import follow_through
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
 CADENCES = ("weekly", "biweekly", "monthly")
 PRIVACY = ("named", "aggregate")
-TOP_KEYS = ("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins")
+TOP_KEYS = (
+    *("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins"),
+    *("meetings", "term", "lapse"),
+)
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
 
@@ -114,6 +118,7 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
         admins=frozenset([*admins, *extra]),
         mentor_capacity_default=capacity if isinstance(capacity, int) else 2,
         privacy=str(privacy),
+        follow=follow_through(data, problems),
     )
 
 

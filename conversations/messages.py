@@ -7,7 +7,7 @@ message text and never raises. Messages round-trip through JSON (`to_dict`,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ButtonStyle = Literal["default", "primary", "danger"]
@@ -84,7 +84,18 @@ class Form:
     submit_label: str = "Save"
 
 
-Block = Header | Text | Fields | Buttons | Divider | Context | Form
+@dataclass(frozen=True)
+class File:
+    """A small text file to hand over (an .ics invite): Slack uploads it, Teams attaches
+    it, the web chat offers a download link. The message text must still read well
+    without it."""
+
+    filename: str
+    mime: str
+    content: str
+
+
+Block = Header | Text | Fields | Buttons | Divider | Context | Form | File
 
 _TYPES: dict[str, type[Any]] = {
     "header": Header,
@@ -94,6 +105,7 @@ _TYPES: dict[str, type[Any]] = {
     "divider": Divider,
     "context": Context,
     "form": Form,
+    "file": File,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
 
@@ -106,15 +118,27 @@ class Message:
     def form(self) -> Form | None:
         return next((b for b in self.blocks if isinstance(b, Form)), None)
 
+    def files(self) -> list[File]:
+        return [b for b in self.blocks if isinstance(b, File)]
+
     def buttons(self) -> list[Button]:
         return [btn for b in self.blocks if isinstance(b, Buttons) for btn in b.buttons]
+
+
+def _plain(value: Any) -> Any:
+    """dataclasses.asdict without its deep copies (sweeps serialise thousands of messages)."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
 
 
 def to_dict(message: Message) -> dict[str, Any]:
     """JSON-able form: {"text": …, "blocks": [{"type": "header", …}, …]}."""
     return {
         "text": message.text,
-        "blocks": [{"type": _NAMES[type(b)], **asdict(b)} for b in message.blocks],
+        "blocks": [{"type": _NAMES[type(b)], **_plain(b)} for b in message.blocks],
     }
 
 

@@ -171,6 +171,15 @@ class Pair(Base):
     last_meeting_at: Mapped[datetime | None]
     lapse_step: Mapped[int] = mapped_column(Integer, default=0)
     lapse_cycle: Mapped[int] = mapped_column(Integer, default=0)
+    # Follow-through (issue 5): each side's agreement, when silence is counted from, when
+    # the pair was flagged at risk, and `due_at`, the next moment the sweep has work for the
+    # pair (None: nothing planned), so a sweep reads only the pairs that are due.
+    mentee_agreed_at: Mapped[datetime | None]
+    mentor_agreed_at: Mapped[datetime | None]
+    silent_since: Mapped[datetime | None]
+    at_risk_since: Mapped[datetime | None]
+    renewal_asked_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 Index("ix_pairs_state_next_meeting", Pair.state, Pair.next_meeting_at)
@@ -188,6 +197,13 @@ class Meeting(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     held_at: Mapped[datetime | None]
+    # Follow-through markers: what the sweep already did for this meeting; `sequence`
+    # is the .ics SEQUENCE, bumped on every reschedule.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    agenda_prompted_at: Mapped[datetime | None]
+    agenda_reminded_at: Mapped[datetime | None]
+    mentor_briefed_at: Mapped[datetime | None]
+    checkin_sent_at: Mapped[datetime | None]
 
 
 Index("ix_meetings_status_scheduled", Meeting.status, Meeting.scheduled_at)
@@ -242,6 +258,42 @@ class PrivateNote(Base):
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Lapse(Base):
+    """One stretch of silence of a pair: how far up the ladder it went and how it ended.
+
+    The digest counts lapses and recoveries from here (began_at, recovered_at,
+    at_risk_at, outcome: recovered, ended, rematch, or None while open).
+    """
+
+    __tablename__ = "lapses"
+    __table_args__ = (UniqueConstraint("pair_id", "cycle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    cycle: Mapped[int] = mapped_column(Integer)
+    began_at: Mapped[datetime] = mapped_column(index=True)
+    step: Mapped[int] = mapped_column(Integer, default=1)
+    at_risk_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+
+class PairReview(Base):
+    """What one person said when a pair ended: rating, goals achieved, keep in touch."""
+
+    __tablename__ = "pair_reviews"
+    __table_args__ = (UniqueConstraint("pair_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    goals_achieved: Mapped[str | None] = mapped_column(String(10))
+    keep_in_touch: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime]
 
 

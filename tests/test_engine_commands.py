@@ -29,9 +29,12 @@ async def profile_of(chat: Chat, user: str) -> Profile:
 
 async def test_help_lists_exactly_the_commands_that_exist(chat: Chat) -> None:
     text = await chat.text("alice", "/mentor help")
-    for command in ("join", "profile", "status", "pause", "resume", "leave", "privacy"):
+    for command in (
+        *("join", "profile", "status", "pause", "resume", "leave", "privacy"),
+        *("agreement", "schedule", "agenda", "met", "skip", "commit", "end", "renew"),
+    ):
         assert f"/mentor {command}" in text
-    for missing in ("schedule", "match", "digest", "forget-me"):
+    for missing in ("match", "digest", "forget-me"):
         assert f"/mentor {missing}" not in text
     detail = await chat.text("alice", "help pause")
     assert "/mentor pause [until DATE]" in detail and "next monday" in detail

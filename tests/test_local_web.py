@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
+from storage.database import Database
 from storage.models import OutboxMessage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def served(db_url: str, clock: Clock) -> AsyncIterator[tuple[str, web.Application]]:
+async def served(
+    db: Database, db_url: str, clock: Clock
+) -> AsyncIterator[tuple[str, web.Application]]:
+    """The app on a random port, on a database the `db` fixture just emptied."""
     settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url})
     app = build_app(settings, clock=clock, scheduler_enabled=False)
     runner = web.AppRunner(app)
@@ -121,3 +125,22 @@ async def test_proactive_messages_reach_an_open_stream(
             break
         await asyncio.sleep(0.05)
     assert [(r.kind, r.status) for r in rows] == [("pause-ended", "sent")]
+
+
+async def test_a_meeting_invite_reaches_the_web_chat_as_a_file_block(
+    served: tuple[str, web.Application], clock: Clock
+) -> None:
+    from tests.followthrough_kit import make_pair
+    from tests.harness import Chat
+
+    url, app = served
+    await make_pair(Chat(app[ENGINE_KEY], now=clock.now))
+    async with aiohttp.ClientSession() as session:
+        status, body = await post(session, url, {"user": "alice", "text": "schedule tomorrow 3pm"})
+        async with session.get(url + "/static/chat.js") as r:
+            script = await r.text()
+    assert status == 200
+    [file] = [b for b in body["replies"][0]["blocks"] if b["type"] == "file"]
+    assert file["filename"] == "mentoring.ics" and file["mime"] == "text/calendar"
+    assert "DTSTART:20261124T140000Z" in file["content"]
+    assert 'case "file"' in script and "download" in script  # rendered as a download link

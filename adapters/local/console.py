@@ -20,6 +20,7 @@ from conversations.messages import (
     Context,
     Divider,
     Fields,
+    File,
     Form,
     Header,
     Message,
@@ -57,6 +58,8 @@ def to_text(message: Message, first_number: int = 1) -> tuple[str, list[Button]]
                 error = f"  ← {field.error}" if field.error else ""
                 lines.append(f"  {field.label} ({field.name}): {field.value or '—'}{error}")
             lines.append(f"  Fill it in with: {block.form_id} set {block.inputs[0].name}=… …")
+        elif isinstance(block, File):
+            lines.append(f"  (attached: {block.filename})")
         else:
             lines.append(message.text)
     return "\n".join(lines), buttons

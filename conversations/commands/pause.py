@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from conversations.commands import lifecycle
 from conversations.commands.status import when
 from conversations.dates import DATE_FORMS, DateError, parse_date, start_of_day, today_in
 from conversations.grammar import ParsedLine
@@ -26,6 +27,8 @@ def _require_member(turn: Turn, verb: str) -> None:
 
 
 async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
+    if lifecycle.names_a_pair(line.args):  # `pause with @sam until …`: one pairing only
+        return await lifecycle.pause_pair(turn, line)
     _require_member(turn, "pause")
     words = list(line.args)
     if words and words[0].lower() in ("until", "till", "til", "to"):
@@ -86,6 +89,8 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
 
 
 async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
+    if lifecycle.names_a_pair(line.args):
+        return await lifecycle.resume_pair(turn, line)
     _require_member(turn, "resume")
     profile = turn.profile
     assert profile is not None
@@ -106,9 +111,17 @@ async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
 PAUSE = CommandSpec(
     name="pause",
     usage="pause [until DATE]",
-    summary="Step out of matching and reminders for a while.",
-    details=f"DATE can be written {DATE_FORMS}. Without a date you stay paused until `resume`.",
-    examples=("pause", "pause until 2027-01-10", "pause for 2 weeks"),
+    summary="Step out of matching and reminders for a while (or pause one pairing).",
+    details=(
+        f"DATE can be written {DATE_FORMS}. Without a date you stay paused until `resume`. "
+        "With `with @person`, only the meetings with that person are paused."
+    ),
+    examples=(
+        "pause",
+        "pause until 2027-01-10",
+        "pause for 2 weeks",
+        "pause with @sam for 3 weeks",
+    ),
     handler=pause,
     group="Taking a break",
 )

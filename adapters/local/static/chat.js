@@ -102,6 +102,10 @@ function renderBlock(block) {
       return row;
     }
     case "form": return renderForm(block);
+    case "file": { // an attachment (an .ics invite): a download link, built without a server round trip
+      const href = "data:" + block.mime + ";charset=utf-8," + encodeURIComponent(block.content);
+      return el("p", { className: "ctx" }, el("a", { href, download: block.filename, textContent: "Download " + block.filename }));
+    }
     default: return null; // unknown block: the message text already says it
   }
 }

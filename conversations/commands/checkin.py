@@ -1,0 +1,311 @@
+"""After a meeting: `met [with @person] [notes]`, `skip`, `commit TEXT`, and the check-in form.
+
+"Did you meet?" → Yes runs `met`: the meeting counts as held (a lapsed pair that
+meets again is recorded as recovered and its ladder resets), then one form asks
+for a 1–5 rating, a private note only its writer can read, a commitment for next
+time and the next date, pre-filled from the cadence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from conversations.followthrough import refresh_due, suggest_next, suggestion_phrase
+from conversations.grammar import ParsedLine
+from conversations.meetings import ask_for_date, parse_when, set_meeting
+from conversations.messages import Block, Context, Form, Input, Message, Option, Text
+from conversations.pair_context import choose_pair, partner_of
+from conversations.router import CommandSpec
+from conversations.turn import Refusal, Turn
+from storage import audit
+from storage import followthrough as store
+from storage.models import Commitment, Meeting, MeetingFeedback, Pair, PrivateNote
+
+# A scheduled meeting this close ahead counts as the one being reported (people log early).
+EARLY = timedelta(hours=12)
+# A meeting the partner already confirmed this recently is the one a late "Yes" is about.
+RECENT = timedelta(days=3)
+MAX_TEXT = 2000
+
+
+async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> bool:
+    """Record the meeting as held; True when this ended a lapse (a recovery)."""
+    meeting.status, meeting.held_at = "held", at
+    if pair.last_meeting_at is None or at > pair.last_meeting_at:
+        pair.last_meeting_at = at
+        pair.silent_since = at
+    pair.next_meeting_at = None
+    await store.clear_agenda(turn.session, pair.id, turn.now, meeting.id)
+    recovered = pair.lapse_step > 0
+    if recovered:
+        await store.close_lapse(turn.session, pair.id, "recovered", turn.now)
+        await audit.record(
+            turn.session,
+            actor_id=turn.person.id,
+            action="lapse.recovered",
+            now=turn.now,
+            details={"pair": pair.id, "cycle": pair.lapse_cycle, "step": pair.lapse_step},
+        )
+        pair.lapse_cycle += 1
+    pair.lapse_step, pair.at_risk_since = 0, None
+    refresh_due(pair, None, turn.policy)
+    return recovered
+
+
+async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
+    """The meeting a `met` is about, and whether it was already counted as held."""
+    scheduled = await store.scheduled_meeting(turn.session, pair.id)
+    if scheduled is not None and scheduled.scheduled_at <= turn.now + EARLY:
+        return scheduled, False
+    last = await store.last_held_meeting(turn.session, pair.id)
+    if (
+        last is not None
+        and last.held_at is not None
+        and turn.now - last.held_at <= RECENT
+        and await store.feedback_of(turn.session, last.id, turn.person.id) is None
+    ):
+        return last, True
+    adhoc = Meeting(
+        pair_id=pair.id,
+        scheduled_at=turn.now,
+        duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
+        status="scheduled",
+        created_by_id=turn.person.id,
+        created_at=turn.now,
+        sequence=0,
+        agenda_prompted_at=turn.now,
+        agenda_reminded_at=turn.now,
+        mentor_briefed_at=turn.now,
+        checkin_sent_at=turn.now,
+    )
+    store.add(turn.session, adhoc)
+    await store.flush(turn.session)
+    return adhoc, False
+
+
+async def _feedback(turn: Turn, meeting: Meeting, met: bool) -> MeetingFeedback:
+    row = await store.feedback_of(turn.session, meeting.id, turn.person.id)
+    if row is None:
+        row = MeetingFeedback(
+            meeting_id=meeting.id, person_id=turn.person.id, met=met, created_at=turn.now
+        )
+        store.add(turn.session, row)
+    row.met = met
+    return row
+
+
+def checkin_form(pair: Pair, partner: str, suggestion: str, values: dict[str, str]) -> Form:
+    return Form(
+        form_id="checkin",
+        title=f"After your meeting with {partner}",
+        inputs=(
+            Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),)),
+            Input(
+                "rating",
+                "How useful was it? (1–5)",
+                "select",
+                values.get("rating", ""),
+                options=tuple(Option(str(n), str(n)) for n in range(1, 6)),
+            ),
+            Input(
+                "note",
+                "Private note",
+                "multiline",
+                values.get("note", ""),
+                hint="Only you can ever read this: not your partner, not HR.",
+            ),
+            Input(
+                "commitment",
+                "What will you do before next time?",
+                value=values.get("commitment", ""),
+            ),
+            Input(
+                "next",
+                "Next meeting",
+                value=values.get("next", suggestion),
+                hint="Suggested from your cadence; in your time zone. Empty: decide later.",
+                error=values.get("error", ""),
+            ),
+        ),
+        submit_label="Save",
+    )
+
+
+async def met(turn: Turn, line: ParsedLine) -> list[Message]:
+    pair, rest = await choose_pair(turn, line.args, verb="met")
+    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    meeting, already = await _meeting_reported(turn, pair)
+    recovered = False
+    if not already:
+        at = min(meeting.scheduled_at, turn.now)
+        recovered = await mark_held(turn, pair, meeting, at)
+    await _feedback(turn, meeting, True)
+    notes = " ".join(rest).strip()
+    if notes:
+        store.add(
+            turn.session,
+            PrivateNote(
+                owner_id=turn.person.id,
+                pair_id=pair.id,
+                meeting_id=meeting.id,
+                text=notes[:MAX_TEXT],
+                created_at=turn.now,
+            ),
+        )
+    await audit.record(
+        turn.session,
+        actor_id=turn.person.id,
+        action="meeting.met",
+        now=turn.now,
+        details={"pair": pair.id, "meeting": meeting.id},
+    )
+    suggestion = suggestion_phrase(
+        suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
+    )
+    text = f"Great, your meeting with {partner} is logged."
+    if recovered:
+        text += " Good to see you two meeting again!"
+    if notes:
+        text += " Your note is saved privately: only you can read it."
+    text += " A few quick questions, and the next date:"
+    return [Message(text, (Text(text), checkin_form(pair, partner, suggestion, {})))]
+
+
+async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
+    pair, _ = await choose_pair(turn, line.args, verb="skip")
+    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    if meeting is None:
+        raise Refusal("There is no scheduled meeting to skip. `/mentor schedule WHEN` sets one.")
+    meeting.status = "skipped"
+    await _feedback(turn, meeting, False)
+    pair.next_meeting_at = None
+    refresh_due(pair, None, turn.policy)
+    await audit.record(
+        turn.session,
+        actor_id=turn.person.id,
+        action="meeting.skip",
+        now=turn.now,
+        details={"pair": pair.id, "meeting": meeting.id},
+    )
+    return [
+        await ask_for_date(turn, pair, "No problem, skipped this time. When can you meet next?")
+    ]
+
+
+async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
+    pair, _ = await choose_pair(turn, (f"pair:{fields.get('pair', '')}",), verb="met")
+    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    saved: list[str] = []
+    last = await store.last_held_meeting(turn.session, pair.id)
+    rating = fields.get("rating", "").strip()
+    if rating:
+        if rating not in {"1", "2", "3", "4", "5"}:
+            raise Refusal("The rating is a number from 1 to 5.")
+        if last is not None:
+            (await _feedback(turn, last, True)).rating = int(rating)
+            saved.append(f"rating {rating}/5")
+    note = fields.get("note", "").strip()
+    if note:
+        store.add(
+            turn.session,
+            PrivateNote(
+                owner_id=turn.person.id,
+                pair_id=pair.id,
+                meeting_id=last.id if last else None,
+                text=note[:MAX_TEXT],
+                created_at=turn.now,
+            ),
+        )
+        saved.append("your private note")
+    commitment = fields.get("commitment", "").strip()
+    if commitment:
+        store.add(
+            turn.session,
+            Commitment(
+                pair_id=pair.id,
+                person_id=turn.person.id,
+                text=commitment[:MAX_TEXT],
+                created_at=turn.now,
+            ),
+        )
+        saved.append("your commitment")
+    summary = f"Saved {', '.join(saved)}." if saved else "Nothing to save there."
+    phrase = fields.get("next", "").strip()
+    if not phrase:
+        text = f"{summary} Pick the next date when you know it: `/mentor schedule WHEN`."
+        return [Message(text, (Text(text),))]
+    try:
+        moment = parse_when(turn, phrase)
+    except Refusal as refusal:
+        error = refusal.message.text
+        text = f"{summary} {error}"
+        values = {"next": phrase, "error": error}
+        form = checkin_form(pair, partner, phrase, values)
+        only_date = Form(form.form_id, form.title, (form.inputs[0], form.inputs[-1]), "Save")
+        return [Message(text, (Text(text), only_date))]
+    return [Message(summary, (Text(summary),)), *await set_meeting(turn, pair, moment)]
+
+
+async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
+    pair, rest = await choose_pair(turn, line.args, verb="commit")
+    mine = [
+        c
+        for c in (await store.open_commitments(turn.session, [pair.id])).get(pair.id, [])
+        if c.person_id == turn.person.id
+    ]
+    if rest and rest[0].lower() == "done":
+        if len(rest) != 2 or not rest[1].isdigit() or not 1 <= int(rest[1]) <= len(mine):
+            raise Refusal(
+                f"Which one? `/mentor commit done NUMBER`, NUMBER from 1 to {len(mine)}"
+                if mine
+                else "You have no open commitments to tick off."
+            )
+        done = mine[int(rest[1]) - 1]
+        done.done_at = turn.now
+        text = f"Done: {done.text}. Well done!"
+        return [Message(text, (Text(text),))]
+    text_in = " ".join(rest).strip()
+    if text_in:
+        if len(text_in) > MAX_TEXT:
+            raise Refusal(f"A commitment can be at most {MAX_TEXT} characters.")
+        item = Commitment(
+            pair_id=pair.id, person_id=turn.person.id, text=text_in, created_at=turn.now
+        )
+        store.add(turn.session, item)
+        mine.append(item)
+        head = "Noted. It will be on your next agenda prompt."
+    else:
+        head = "Your open commitments:" if mine else "You have no open commitments."
+    body = "\n".join(f"{i}. {c.text}" for i, c in enumerate(mine, 1))
+    text = f"{head}\n{body}".strip()
+    blocks: list[Block] = [Text(text)]
+    if mine:
+        blocks.append(Context("Tick one off with `/mentor commit done NUMBER`."))
+    return [Message(text, tuple(blocks))]
+
+
+MET = CommandSpec(
+    name="met",
+    usage="met [with @person] [notes]",
+    summary="Log a meeting; notes are private to you.",
+    details="Then rate it, note what you'll do before next time and pick the next date.",
+    examples=("met", "met with @sam talked about my promotion case"),
+    handler=met,
+    forms={"checkin": submit},
+    group="Meeting",
+)
+SKIP = CommandSpec(
+    name="skip",
+    usage="skip [with @person]",
+    summary="Skip the scheduled meeting this time and pick another date.",
+    handler=skip,
+    group="Meeting",
+)
+COMMIT = CommandSpec(
+    name="commit",
+    usage="commit TEXT [with @person]",
+    summary="Something you'll do before next time; `commit done N` ticks it off.",
+    examples=("commit draft the project proposal", "commit", "commit done 1"),
+    handler=commit,
+    group="Meeting",
+)

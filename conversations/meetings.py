@@ -1,0 +1,183 @@
+"""Putting a meeting in the calendar, moving it and calling it off, for commands and forms.
+
+The pair keeps one scheduled meeting; `next_meeting_at` and `due_at` follow it, so
+the sweep's index always reflects the plan. Both people get a confirmation in
+their own time zone with an .ics invite (same UID on a reschedule, SEQUENCE
+raised; METHOD:CANCEL on a cancellation).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from conversations.dates import DATETIME_FORMS, DateError, format_moment, parse_datetime
+from conversations.followthrough import invite_file, refresh_due, suggest_next, suggestion_phrase
+from conversations.messages import Button, Buttons, Context, Form, Input, Message, Option, Text
+from conversations.pair_context import partner_of
+from conversations.turn import Refusal, Turn, enqueue_for_person
+from storage import audit, people
+from storage import followthrough as store
+from storage.models import Meeting, Pair
+
+MAX_AHEAD = timedelta(days=366)
+
+
+async def zone_of(turn: Turn, person_id: int) -> str:
+    """A person's time zone: their profile's, else their platform's, else the program's."""
+    found = await store.recipients(turn.session, [person_id], turn.program.id)
+    recipient = found.get(person_id)
+    return (recipient.timezone if recipient else None) or turn.policy.default_timezone
+
+
+def parse_when(turn: Turn, phrase: str) -> datetime:
+    """The moment a person typed, in their zone; Refusal worded for them if unusable."""
+    try:
+        moment = parse_datetime(phrase, turn.now, turn.timezone)
+    except DateError as err:
+        raise Refusal(
+            f"I couldn't use that time: {err}. Write it like {DATETIME_FORMS} "
+            f"(read in your time zone, {turn.timezone})."
+        ) from None
+    if moment <= turn.now:
+        raise Refusal(
+            f"{format_moment(moment, turn.timezone)} is in the past. Pick a time ahead, e.g. "
+            "`tomorrow 3pm`."
+        )
+    if moment > turn.now + MAX_AHEAD:
+        raise Refusal("That is more than a year ahead; pick a date within the next year.")
+    return moment
+
+
+def schedule_form(pair: Pair, partner: str, suggestion: str, error: str = "") -> Form:
+    return Form(
+        form_id="schedule",
+        title=f"Next meeting with {partner}",
+        inputs=(
+            Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),)),
+            Input(
+                "when",
+                "When",
+                value=suggestion,
+                placeholder="tomorrow 3pm",
+                hint=f"e.g. {DATETIME_FORMS}; in your time zone",
+                optional=False,
+                error=error,
+            ),
+        ),
+        submit_label="Schedule",
+    )
+
+
+async def ask_for_date(turn: Turn, pair: Pair, intro: str) -> Message:
+    """A form pre-filled with the date the cadence suggests."""
+    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    suggestion = suggestion_phrase(
+        suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
+    )
+    text = f"{intro} I suggest {suggestion} (your time); change it if you like.".strip()
+    return Message(text, (Text(text), schedule_form(pair, partner, suggestion)))
+
+
+async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]:
+    """Schedule (or move) the pair's meeting to `moment`; confirm to both with an invite."""
+    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    moved = meeting is not None and meeting.scheduled_at != moment
+    if meeting is not None and not moved:
+        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        text = f"Your meeting with {partner} is already at {format_moment(moment, turn.timezone)}."
+        return [Message(text, (Text(text),))]
+    previous = meeting.scheduled_at if meeting is not None else None
+    if meeting is None:
+        meeting = Meeting(
+            pair_id=pair.id,
+            scheduled_at=moment,
+            duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
+            status="scheduled",
+            created_by_id=turn.person.id,
+            created_at=turn.now,
+            sequence=0,
+        )
+        store.add(turn.session, meeting)
+        await store.flush(turn.session)
+    else:
+        meeting.scheduled_at = moment
+        meeting.sequence += 1
+        meeting.agenda_prompted_at = meeting.agenda_reminded_at = None
+        meeting.mentor_briefed_at = meeting.checkin_sent_at = None
+    pair.next_meeting_at = moment
+    refresh_due(pair, meeting, turn.policy)
+    await audit.record(
+        turn.session,
+        actor_id=turn.person.id,
+        action="meeting.reschedule" if moved else "meeting.schedule",
+        now=turn.now,
+        details={"pair": pair.id, "meeting": meeting.id, "at": moment.isoformat()},
+    )
+    return await _confirm(turn, pair, meeting, previous, cancelled=False)
+
+
+async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
+    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    if meeting is None:
+        text = f"There is no meeting with {partner} to cancel."
+        return [Message(text, (Text(text),))]
+    meeting.status = "cancelled"
+    meeting.sequence += 1
+    pair.next_meeting_at = None
+    refresh_due(pair, None, turn.policy)
+    await audit.record(
+        turn.session,
+        actor_id=turn.person.id,
+        action="meeting.cancel",
+        now=turn.now,
+        details={"pair": pair.id, "meeting": meeting.id},
+    )
+    return await _confirm(turn, pair, meeting, None, cancelled=True)
+
+
+async def _confirm(
+    turn: Turn, pair: Pair, meeting: Meeting, previous: datetime | None, *, cancelled: bool
+) -> list[Message]:
+    me, other = turn.person.id, partner_of(pair, turn.person.id)
+    names = await people.display_names(turn.session, [pair.mentee_id, pair.mentor_id])
+    invite = invite_file(
+        meeting,
+        names.get(pair.mentee_id, "mentee"),
+        names.get(pair.mentor_id, "mentor"),
+        turn.program.name,
+        turn.now,
+        cancelled=cancelled,
+    )
+    my_name, their_name = names.get(me, "your partner"), names.get(other, "your partner")
+    other_tz = await zone_of(turn, other)
+
+    def line(name: str, tz: str, who: str) -> str:
+        when = format_moment(meeting.scheduled_at, tz)
+        if cancelled:
+            return f"{who} cancelled the meeting with {name} on {when}."
+        if previous is not None:
+            return f"{who} moved the meeting with {name} to {when}."
+        return f"{who} scheduled a meeting with {name}: {when}."
+
+    buttons = Buttons(
+        (
+            Button("Reschedule", value=f"schedule pair:{pair.id}"),
+            Button("Cancel it", value=f"schedule cancel pair:{pair.id}", style="danger"),
+        )
+    )
+    blocks_tail = () if cancelled else (buttons,)
+    hint = "Add the invite to your calendar." if not cancelled else "Remove it from your calendar."
+    mine = line(their_name, turn.timezone, "You")
+    if cancelled:
+        mine += " Pick a new date when you can: `/mentor schedule WHEN`."
+    theirs = line(my_name, other_tz, my_name).replace(f"with {my_name}", "with you")
+    await enqueue_for_person(
+        turn.session,
+        other,
+        f"meeting:{meeting.id}:{meeting.sequence}:{other}",
+        "meeting-cancelled" if cancelled else "meeting-scheduled",
+        Message(theirs, (Text(theirs), invite, *blocks_tail, Context(hint))),
+        turn.now,
+    )
+    return [Message(mine, (Text(mine), invite, *blocks_tail, Context(hint)))]

@@ -1,0 +1,98 @@
+"""Which pair a command is about, and who the other person is.
+
+Commands name a pair with `with @person` (anywhere among the arguments) or, from
+buttons, `pair:ID`. Someone with a single pair never has to name it; someone with
+several is asked which one, with a button for each.
+"""
+
+from __future__ import annotations
+
+from conversations.grammar import parse_mention
+from conversations.messages import Button, Buttons, Message, Text
+from conversations.turn import Refusal, Turn
+from storage.models import Pair
+from storage.pairs import pairs_of
+
+
+def partner_of(pair: Pair, person_id: int) -> int:
+    return pair.mentor_id if pair.mentee_id == person_id else pair.mentee_id
+
+
+def take_target(args: tuple[str, ...]) -> tuple[str | None, int | None, list[str]]:
+    """Split `with @person` / `pair:ID` out of the arguments: (mention token, pair id, rest)."""
+    rest: list[str] = []
+    mention: str | None = None
+    pair_id: int | None = None
+    words = list(args)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.lower().startswith("pair:") and word[5:].isdigit() and pair_id is None:
+            pair_id = int(word[5:])
+        elif (
+            word.lower() == "with"
+            and i + 1 < len(words)
+            and mention is None
+            and parse_mention(words[i + 1])
+        ):
+            mention = words[i + 1]
+            i += 1
+        elif mention is None and pair_id is None and i == 0 and parse_mention(word):
+            mention = word
+        else:
+            rest.append(word)
+        i += 1
+    return mention, pair_id, rest
+
+
+async def choose_pair(
+    turn: Turn,
+    args: tuple[str, ...],
+    *,
+    verb: str,
+    states: tuple[str, ...] = ("active",),
+) -> tuple[Pair, list[str]]:
+    """The speaker's pair the command is about, plus the remaining arguments.
+
+    Refuses (with the right form) when the speaker has no such pair, names
+    someone they are not paired with, or has several pairs and named none.
+    """
+    mention, pair_id, rest = take_target(args)
+    pairs = await pairs_of(turn.session, turn.person.id, turn.program.id, states)
+    if pair_id is not None:
+        pairs = [p for p in pairs if p.id == pair_id]
+        if not pairs:
+            raise Refusal(
+                "That pairing is no longer open, so nothing was changed. "
+                "`/mentor status` shows your pairs."
+            )
+        return pairs[0], rest
+    if not pairs:
+        raise Refusal(
+            f"You have no {' or '.join(states)} mentoring pair, so there is nothing to {verb} yet. "
+            "Once you're matched, I'll tell you; `/mentor status` shows where you are."
+        )
+    if mention is not None:
+        parsed = parse_mention(mention)
+        assert parsed is not None
+        identity = await turn.resolve_mention(parsed)
+        chosen = [p for p in pairs if partner_of(p, turn.person.id) == identity.person_id]
+        if not chosen:
+            raise Refusal(
+                f"You're not paired with {parsed.label()}; `/mentor status` shows your pairs."
+            )
+        return chosen[0], rest
+    if len(pairs) == 1:
+        return pairs[0], rest
+    buttons = []
+    for pair in pairs:
+        partner = partner_of(pair, turn.person.id)
+        name = await turn.display_name(partner)
+        buttons.append(
+            Button(f"With {name}", value=f"{verb} pair:{pair.id} {' '.join(rest)}".strip())
+        )
+    mentions = " or ".join(
+        [f"`with {await turn.mention_of(partner_of(p, turn.person.id))}`" for p in pairs]
+    )
+    text = f"You have several pairs; which one? Add {mentions} to `/mentor {verb}`."
+    raise Refusal(Message(text, (Text(text), Buttons(tuple(buttons[:5])))))
