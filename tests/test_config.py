@@ -101,6 +101,9 @@ def test_teams_without_an_app_id_is_local_development_only(tmp_path: Path) -> No
     local = load_settings(path, env={})
     assert local.teams is not None and not local.teams.authenticated and local.local_chat
     # With only Slack configured there is no unauthenticated Teams endpoint at all.
-    assert load_settings(path, env={"SLACK_BOT_TOKEN": "xoxb-1"}).teams is None
+    assert (
+        load_settings(path, env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}).teams
+        is None
+    )
     with pytest.raises(ConfigError, match="Teams endpoint without MICROSOFT_APP_ID"):
         load_settings(path, env={"MENTORBOT_ENV": "production"})
