@@ -51,11 +51,11 @@ MARK_SENT_RETRIES = (0.2, 0.5, 1.0, 2.0, 5.0)
 STOP_GRACE_SECONDS = 10.0
 
 
-def backoff(attempts: int) -> timedelta:
+def backoff(attempts: int, first: float = 30.0) -> timedelta:
     """30 s, 1 min, 2 min … capped at an hour, with up to a quarter off at random so
     rows that failed together do not retry together."""
-    base = min(30 * 2 ** max(attempts - 1, 0), 3600)
-    return timedelta(seconds=base * random.uniform(0.75, 1.0))
+    wait = min(first * 2 ** max(attempts - 1, 0), 3600.0)
+    return timedelta(seconds=wait * random.uniform(0.75, 1.0))
 
 
 def after_retry_after(seconds: float) -> timedelta:
@@ -83,6 +83,7 @@ class DeliveryWorker:
         lease: timedelta = LEASE,
         send_budget: timedelta = SEND_BUDGET,
         max_pacing_wait: float = 30.0,
+        first_backoff: float = 30.0,
     ) -> None:
         self.db = db
         self.senders = dict(senders)
@@ -93,6 +94,7 @@ class DeliveryWorker:
         self.lease = lease
         self.send_budget = send_budget
         self.max_pacing_wait = max_pacing_wait
+        self.first_backoff = first_backoff
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._platforms = {
             name: _Platform(
@@ -279,7 +281,7 @@ class DeliveryWorker:
             retry_at, counted, dead = now + after_retry_after(result.retry_after), False, False
             log.info("outbox row %s: platform asked to wait %ss", row.id, result.retry_after)
         else:
-            retry_at, counted = now + backoff(row.attempts), True
+            retry_at, counted = now + backoff(row.attempts, self.first_backoff), True
             dead = result.outcome == "failed" or row.attempts >= MAX_ATTEMPTS
             if dead:
                 log.error(

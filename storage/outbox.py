@@ -180,4 +180,4 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )
-    return {status: int(n) for status, n in rows.tuples()}
+    return {str(status): int(n) for status, n in rows.all()}
