@@ -49,19 +49,20 @@ async def pauses_that_have_ended(engine: Engine, count: int) -> list[str]:
 async def start(db_url: str, target: str, *extra: str) -> asyncio.subprocess.Process:
     command = [sys.executable, "-m", "tests.procs.deliver", "--db", db_url, "--target", target]
     return await asyncio.create_subprocess_exec(
-        *command, *extra, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+        *command, *extra, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
     )
 
 
-async def start_together(db_url: str, target: str, tmp_path: Path, *extra: str) -> list[str]:
+async def start_together(db_url: str, target: str, *extra: str) -> list[str]:
     """Two replicas released at the same moment, run to the end; their summaries."""
-    gate = tmp_path / "go"
-    args = ("--start-file", str(gate), "--batch", "5", *extra)
+    args = ("--wait-for-go", "--batch", "5", *extra)
     processes = [await start(db_url, target, *args) for _ in range(2)]
     for process in processes:
         assert process.stdout is not None
         assert await asyncio.wait_for(process.stdout.readline(), 60) == b"ready\n"
-    gate.touch()
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
     return list(await asyncio.gather(*(finish(p) for p in processes)))
 
 
@@ -89,11 +90,11 @@ async def platform() -> AsyncIterator[RecordingPlatform]:
 
 
 async def test_two_replicas_sweeping_and_delivering_send_each_message_once(
-    engine: Engine, db_url: str, platform: RecordingPlatform, tmp_path: Path
+    engine: Engine, db_url: str, platform: RecordingPlatform
 ) -> None:
     await pauses_that_have_ended(engine, PEOPLE)
     platform.delay = 0.02
-    await start_together(db_url, platform.url, tmp_path)
+    await start_together(db_url, platform.url)
     assert len({r.worker for r in platform.requests}) == 2  # both replicas did deliver
     rows = await outbox_rows(engine)
     assert len(rows) == PEOPLE and {r.status for r in rows} == {"sent"}
@@ -103,12 +104,12 @@ async def test_two_replicas_sweeping_and_delivering_send_each_message_once(
 
 
 async def test_a_platform_answering_429_and_500_still_gets_each_message_once(
-    engine: Engine, db_url: str, platform: RecordingPlatform, tmp_path: Path
+    engine: Engine, db_url: str, platform: RecordingPlatform
 ) -> None:
     await pauses_that_have_ended(engine, PEOPLE)
     platform.script = (429, 500, 429)  # each key: rate limited, server error, limited, then ok
     platform.retry_after = 1
-    await start_together(db_url, platform.url, tmp_path)
+    await start_together(db_url, platform.url)
     rows = await outbox_rows(engine)
     assert {r.status for r in rows} == {"sent"} and len(rows) == PEOPLE
     assert set(platform.posted) == {r.idempotency_key for r in rows}

@@ -6,9 +6,10 @@ and, like a platform that honours idempotency keys, posts a key only once
 (`delivered`): a repeat is answered 200 with `duplicate: true`.
 
 Misbehaviour, per key and by count (never by time, so tests do not depend on speed):
-`delay` holds every answer that long (more overlap between workers); `script` lists answers for a key's first requests — 429 (with Retry-After) or 500 —
+`script` lists answers for a key's first requests — 429 (with Retry-After) or 500 —
 before it is accepted; `hang_after=N` accepts request N+1 onwards and then never
-answers, until `release()`, which is how a test catches a worker mid-send.
+answers, until `release()`, which is how a test catches a worker mid-send. `delay`
+holds every answer a little, so concurrent workers overlap more.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """One mentorbot replica as a real OS process: sweeps and delivers until nothing is left.
 
     python -m tests.procs.deliver --db URL --target URL [--lease S] [--concurrency N]
-        [--batch N] [--start-file PATH]
+        [--batch N] [--wait-for-go]
 
 It runs the engine's sweep every few tenths of a second (as the scheduler does every
 minute) and the delivery worker, sending through `HttpSender` to the recording
 platform double; it exits 0 once a sweep has run and no row is pending or being
-sent, and prints a JSON summary. With `--start-file` it prints `ready` and waits for
-that file to exist, so a test can start several at the same moment; or SIGKILL one.
+sent, and prints a JSON summary. With `--wait-for-go` it prints `ready` and waits for a
+line on stdin, so a test can release several at the same moment; or SIGKILL one.
 """
 
 from __future__ import annotations
@@ -78,10 +78,9 @@ async def main(args: argparse.Namespace) -> int:
             first_backoff=0.2,
             batch=args.batch,
         )
-        if args.start_file:
+        if args.wait_for_go:
             print("ready", flush=True)
-            while not os.path.exists(args.start_file):
-                await asyncio.sleep(0.01)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         task = asyncio.create_task(worker.run())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + args.max_seconds
@@ -118,7 +117,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--max-seconds", type=float, default=90.0)
     p.add_argument("--batch", type=int, default=50)
-    p.add_argument("--start-file")
+    p.add_argument("--wait-for-go", action="store_true")
     return p.parse_args(argv)
 
 
