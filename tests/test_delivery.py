@@ -185,9 +185,7 @@ async def test_real_failures_end_dead_after_max_attempts_and_are_logged(
     await engine.sweep(utcnow())
     platform.script = (429,) + (500,) * 100
     now = [utcnow()]
-    worker = DeliveryWorker(
-        engine.db, {"local": HttpSender(http, platform.url, 4)}, lambda: now[0]
-    )
+    worker = DeliveryWorker(engine.db, {"local": HttpSender(http, platform.url, 4)}, lambda: now[0])
     for _ in range(MAX_ATTEMPTS + 1):
         assert await worker.run_once() == 1
         (row,) = await rows_of(engine)
