@@ -217,16 +217,48 @@ class DeliveryWorker:
 
     async def _deliver_row(self, row: OutboxMessage) -> None:
         platform = self._platforms[row.platform or ""]
-        sender = platform.sender
+        try:  # until the send starts, a stop hands the row straight back
+            ready = await self._prepare(row, platform)
+            if ready is None:
+                return
+            recipient, lane = ready
+            await platform.sends.acquire()
+        except asyncio.CancelledError:
+            await asyncio.shield(self._hand_back(row, self.clock(), "handed back at shutdown"))
+            raise
+        try:
+            if self._lease_left(row) < self.send_budget.total_seconds():
+                await self._hand_back(row, self.clock(), "lease too short to send safely")
+                return
+            current = asyncio.current_task()
+            if current is not None and current in self._in_flight:
+                self._in_flight[current] = True
+            result = await self._send(platform.sender, recipient, row)
+            if result.outcome == "retry" and result.retry_after is not None:
+                platform.pacer.block(lane, recipient.tenant, self._monotonic() + result.retry_after)
+            await asyncio.shield(self._settle(row, result, recipient))
+        finally:
+            platform.sends.release()
+
+    def _lease_left(self, row: OutboxMessage) -> float:
+        return (row.claimed_until - self.clock()).total_seconds() if row.claimed_until else 0.0
+
+    async def _prepare(
+        self, row: OutboxMessage, platform: _Platform
+    ) -> tuple[Recipient, Hashable] | None:
+        """Find the recipient and wait for the pacing slot; None when the row was settled
+        or handed back instead (no identity; slot beyond what the lease allows)."""
         async with self.db.transaction() as session:
             found = (
-                await references.reachable_identity(session, row.person_id, sender.platform)
+                await references.reachable_identity(
+                    session, row.person_id, platform.sender.platform
+                )
                 if row.person_id is not None
                 else None
             )
         if found is None:
-            await self._settle(row, SendResult("failed", "no identity on this platform"))
-            return
+            await self._settle(row, SendResult("failed", "no identity on this platform"), None)
+            return None
         identity, reference = found
         recipient = Recipient(
             identity.platform,
@@ -234,34 +266,32 @@ class DeliveryWorker:
             identity.user_id,
             reference,
             key=row.idempotency_key,
-            maybe_delivered=row.last_error == outbox.LEASE_EXPIRED,
+            maybe_delivered=(row.last_error or "").startswith(outbox.LEASE_EXPIRED),
         )
         lane: Hashable = (identity.tenant, identity.user_id)
         now = self._monotonic()
         slot = platform.pacer.reserve(lane, identity.tenant, now, row_id=row.id)
-        lease_left = (row.claimed_until - self.clock()).total_seconds() if row.claimed_until else 0
-        allowed_wait = min(self.max_pacing_wait, lease_left - self.send_budget.total_seconds())
-        if slot - now > allowed_wait:
+        allowed = min(
+            self.max_pacing_wait, self._lease_left(row) - self.send_budget.total_seconds()
+        )
+        if slot - now > allowed:
             platform.pacer.hold(row.id, lane, slot)
             await self._hand_back(row, self.clock() + timedelta(seconds=slot - now), "paced")
-            return
+            return None
+        await asyncio.sleep(max(slot - self._monotonic(), 0.0))
+        return recipient, lane
+
+    async def _send(self, sender: Sender, recipient: Recipient, row: OutboxMessage) -> SendResult:
+        """The sender's answer; a sender that raises or outlives the lease is a retry."""
         try:
-            await asyncio.sleep(max(slot - self._monotonic(), 0.0))
-        except asyncio.CancelledError:  # stopping: someone else may send it now
-            await asyncio.shield(self._hand_back(row, self.clock(), "handed back at shutdown"))
-            raise
-        current = asyncio.current_task()
-        async with platform.sends:
-            if current is not None and current in self._in_flight:
-                self._in_flight[current] = True
-            try:
-                result = await sender.send(recipient, from_dict(row.payload))
-            except Exception as err:  # a sender bug must not kill the worker
-                log.exception("sender %s raised for outbox row %s", sender.platform, row.id)
-                result = SendResult("retry", f"{type(err).__name__}: {err}")
-            if result.outcome == "retry" and result.retry_after is not None:
-                platform.pacer.block(lane, identity.tenant, self._monotonic() + result.retry_after)
-            await asyncio.shield(self._settle(row, result))
+            async with asyncio.timeout(max(self._lease_left(row) - 1.0, 1.0)):
+                return await sender.send(recipient, from_dict(row.payload))
+        except TimeoutError:
+            log.error("sender %s outlived the lease of outbox row %s", sender.platform, row.id)
+            return SendResult("retry", f"{outbox.LEASE_EXPIRED}: the send timed out")
+        except Exception as err:  # a sender bug must not kill the worker
+            log.exception("sender %s raised for outbox row %s", sender.platform, row.id)
+            return SendResult("retry", f"{type(err).__name__}: {err}")
 
     async def _hand_back(self, row: OutboxMessage, at: datetime, why: str) -> None:
         """Return a claimed row unsent, without using up an attempt."""
@@ -270,7 +300,9 @@ class DeliveryWorker:
                 session, row.id, self.name, retry_at=at, error=why, count_attempt=False
             )
 
-    async def _settle(self, row: OutboxMessage, result: SendResult) -> None:
+    async def _settle(
+        self, row: OutboxMessage, result: SendResult, recipient: Recipient | None
+    ) -> None:
         now = self.clock()
         if result.outcome == "delivered":
             await self._mark_sent(row)
@@ -299,13 +331,17 @@ class DeliveryWorker:
                     retry_at.isoformat(),
                     result.detail,
                 )
+        error = result.detail or result.outcome
+        if recipient is not None and recipient.maybe_delivered:
+            # Still unknown whether the earlier send got through: the next try must know.
+            error = f"{outbox.LEASE_EXPIRED}; then: {error}"
         async with self.db.transaction() as session:
             await outbox.release(
                 session,
                 row.id,
                 self.name,
                 retry_at=retry_at,
-                error=result.detail or result.outcome,
+                error=error,
                 count_attempt=counted,
                 dead=dead,
             )
