@@ -217,13 +217,23 @@ class DeliveryWorker:
 
     async def _deliver_row(self, row: OutboxMessage) -> None:
         platform = self._platforms[row.platform or ""]
+        acquired = False
         try:  # until the send starts, a stop hands the row straight back
             ready = await self._prepare(row, platform)
             if ready is None:
                 return
             recipient, lane = ready
             await platform.sends.acquire()
+            acquired = True
+            pacer = platform.pacer
+            for _ in range(100):  # normally at most once: a few milliseconds
+                wait = pacer.start(lane, recipient.tenant, self._monotonic())
+                if not wait:
+                    break
+                await asyncio.sleep(wait)
         except asyncio.CancelledError:
+            if acquired:
+                platform.sends.release()
             await asyncio.shield(self._hand_back(row, self.clock(), "handed back at shutdown"))
             raise
         try:

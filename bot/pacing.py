@@ -57,6 +57,7 @@ class Pacer:
         self._lanes: dict[Hashable, Window] = {}
         self._tenants: dict[str, Window] = {}
         self._held: dict[int, tuple[float, Hashable]] = {}
+        self._started: dict[Hashable, Window] = {}
 
     def _windows(self, lane: Hashable, tenant: str) -> tuple[Window, Window]:
         conversation = self._lanes.get(lane)
@@ -86,6 +87,24 @@ class Pacer:
         """Keep a reserved slot for a row handed back to the database until then."""
         self._held[row_id] = (slot, lane)
 
+    def start(self, lane: Hashable, tenant: str, now: float) -> float:
+        """Seconds still to wait before a send whose slot has come; 0 records it as started.
+
+        Slots are planned; this checks actual starts, so a send that started late (a busy
+        event loop, a wait for a free connection) does not bunch up with the next one."""
+        conversation = self._started.get(lane)
+        if conversation is None:
+            conversation = self._started[lane] = Window(self.pacing.per_conversation)
+        scope = self._started.get(("tenant", tenant))
+        if scope is None:
+            scope = self._started[("tenant", tenant)] = Window(self.pacing.per_tenant)
+        t = max(conversation.earliest(now), scope.earliest(now))
+        if t > now:
+            return t - now
+        conversation.take(now)
+        scope.take(now)
+        return 0.0
+
     def block(self, lane: Hashable, tenant: str, until: float) -> None:
         """The platform said Retry-After for this conversation: nothing before `until`."""
         conversation, _ = self._windows(lane, tenant)
@@ -97,5 +116,7 @@ class Pacer:
             del self._lanes[lane]
         for tenant in [k for k, w in self._tenants.items() if w.idle(now)]:
             del self._tenants[tenant]
+        for key in [k for k, w in self._started.items() if w.idle(now)]:
+            del self._started[key]
         for row_id in [r for r, (slot, _) in self._held.items() if slot < now - HELD_FOR]:
             del self._held[row_id]

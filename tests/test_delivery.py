@@ -7,6 +7,7 @@ recording platform double, on SQLite and PostgreSQL. Nothing here waits on a tim
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
@@ -34,13 +35,27 @@ from tests.doubles.recording_platform import RecordingPlatform
 from tests.procs.deliver import HttpSender
 from tests.test_delivery_reliability import pauses_that_have_ended
 
+ONE_A_SECOND = Pacing(per_conversation=(Limit(1, 1.0),))
+
 
 def test_one_conversation_is_spaced_and_different_ones_go_together() -> None:
-    pacer = Pacer(SLACK_PACING)
+    pacer = Pacer(ONE_A_SECOND)
     same = [pacer.reserve("D1", "T", 100.0, row_id=i) for i in range(3)]
     others = [pacer.reserve(f"D{i}", "T", 100.0, row_id=10 + i) for i in range(2, 6)]
     assert same == [100.0, 101.0, 102.0]
     assert others == [100.0] * 4
+    slack = Pacer(SLACK_PACING)
+    slots = [slack.reserve("D1", "T", 0.0, row_id=i) for i in range(3)]
+    assert all(1.0 <= b - a <= 1.1 for a, b in itertools.pairwise(slots))
+
+
+def test_actual_starts_keep_the_spacing_when_a_send_started_late() -> None:
+    pacer = Pacer(ONE_A_SECOND)
+    first, second = (pacer.reserve("D1", "T", 0.0, row_id=i) for i in range(2))
+    assert (first, second) == (0.0, 1.0)
+    assert pacer.start("D1", "T", 0.3) == 0.0  # the first went out 0.3 s late …
+    assert pacer.start("D1", "T", 1.0) == pytest.approx(0.3)  # … so the second waits for it
+    assert pacer.start("D1", "T", 1.3) == 0.0
 
 
 def test_teams_limits_apply_per_thread_and_per_tenant() -> None:
@@ -55,7 +70,7 @@ def test_teams_limits_apply_per_thread_and_per_tenant() -> None:
 
 
 def test_retry_after_blocks_that_conversation_and_held_slots_are_kept() -> None:
-    pacer = Pacer(SLACK_PACING)
+    pacer = Pacer(ONE_A_SECOND)
     pacer.block("D1", "T", until=30.0)
     assert pacer.reserve("D1", "T", 0.0, row_id=1) == 30.0
     assert pacer.reserve("D2", "T", 0.0, row_id=2) == 0.0
