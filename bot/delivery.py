@@ -180,6 +180,7 @@ class DeliveryWorker:
         for platform in self._platforms.values():
             platform.pacer.forget(self._monotonic())
         timeout = self.idle_seconds
+        self._wake.clear()  # before reading: a poke from now on is not missed
         try:
             async with self.db.transaction() as session:
                 due = await outbox.next_due(session, platforms=list(self.senders))
@@ -188,7 +189,6 @@ class DeliveryWorker:
             due = None
         if due is not None:
             timeout = min(timeout, max((due - self.clock()).total_seconds(), 0.05))
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
