@@ -31,13 +31,14 @@ import socket
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from adapters.delivery import Recipient, Sender, SendResult, pacing_for
 from bot.pacing import Pacer
 from conversations.messages import from_dict
 from storage import outbox, references
 from storage.database import Database
-from storage.models import OutboxMessage
+from storage.models import Identity, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ def backoff(attempts: int, first: float = 30.0) -> timedelta:
 def after_retry_after(seconds: float) -> timedelta:
     """Retry-After plus a little jitter (never less than the platform asked)."""
     return timedelta(seconds=seconds * random.uniform(1.0, 1.1) + random.uniform(0.0, 0.05))
+
+
+Found = tuple[Identity, dict[str, Any] | None] | None  # the recipient's identity and reference
 
 
 @dataclass
@@ -105,6 +109,8 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._came_online: set[tuple[str, str, str]] = set()
         self._in_flight: dict[asyncio.Task[None], bool] = {}  # task → sending (not pacing)
+        self._to_mark: list[tuple[OutboxMessage, asyncio.Future[None]]] = []
+        self._marker: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
         """Deliver now rather than at the next idle tick (new rows were queued)."""
@@ -119,7 +125,8 @@ class DeliveryWorker:
     def _monotonic() -> float:
         return asyncio.get_running_loop().time()
 
-    async def _claim(self, limit: int) -> list[OutboxMessage]:
+    async def _claim(self, limit: int) -> list[tuple[OutboxMessage, Found]]:
+        """Claim due rows and find their recipients, in one short transaction."""
         online, self._came_online = self._came_online, set()
         if online:
             async with self.db.transaction() as session:
@@ -128,7 +135,7 @@ class DeliveryWorker:
                         session, platform=platform, tenant=tenant, user_id=user_id, now=self.clock()
                     )
         async with self.db.transaction() as session:
-            return await outbox.claim(
+            rows = await outbox.claim(
                 session,
                 now=self.clock(),
                 worker=self.name,
@@ -136,9 +143,16 @@ class DeliveryWorker:
                 limit=limit,
                 lease=self.lease,
             )
+            found: dict[tuple[str, int], Found] = {}
+            for platform in {row.platform or "" for row in rows}:
+                people = [r.person_id for r in rows if r.platform == platform and r.person_id]
+                if people:
+                    reachable = await references.reachable_identities(session, people, platform)
+                    found.update({(platform, pid): f for pid, f in reachable.items()})
+        return [(row, found.get((row.platform or "", row.person_id or 0))) for row in rows]
 
-    def _spawn(self, row: OutboxMessage) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._deliver(row), name=f"deliver-{row.id}")
+    def _spawn(self, row: OutboxMessage, found: Found) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._deliver(row, found), name=f"deliver-{row.id}")
         self._in_flight[task] = False
         task.add_done_callback(self._in_flight.pop)
         return task
@@ -146,7 +160,7 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Claim one batch and deliver it (paced, concurrently); returns how many were claimed."""
         rows = await self._claim(self.batch)
-        tasks = [self._spawn(row) for row in rows]
+        tasks = [self._spawn(row, found) for row, found in rows]
         if tasks:
             await asyncio.gather(*tasks)
         return len(rows)
@@ -160,7 +174,7 @@ class DeliveryWorker:
                 if room > 0:
                     try:
                         rows = await self._claim(min(room, self.batch))
-                        claimed = len([self._spawn(row) for row in rows])
+                        claimed = len([self._spawn(row, found) for row, found in rows])
                     except Exception:
                         log.exception("delivery claim failed; retrying shortly")
                         await asyncio.sleep(1.0)
@@ -206,20 +220,20 @@ class DeliveryWorker:
                 log.warning("a send is still under way at shutdown; its row waits for its lease")
                 task.cancel()
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _deliver(self, row: OutboxMessage, found: Found) -> None:
         """One row, start to finish; never raises (a failure leaves the row to its lease)."""
         try:
-            await self._deliver_row(row)
+            await self._deliver_row(row, found)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("delivering outbox row %s failed; it is retried after its lease", row.id)
 
-    async def _deliver_row(self, row: OutboxMessage) -> None:
+    async def _deliver_row(self, row: OutboxMessage, found: Found) -> None:
         platform = self._platforms[row.platform or ""]
         acquired = False
         try:  # until the send starts, a stop hands the row straight back
-            ready = await self._prepare(row, platform)
+            ready = await self._prepare(row, platform, found)
             if ready is None:
                 return
             recipient, lane = ready
@@ -254,18 +268,10 @@ class DeliveryWorker:
         return (row.claimed_until - self.clock()).total_seconds() if row.claimed_until else 0.0
 
     async def _prepare(
-        self, row: OutboxMessage, platform: _Platform
+        self, row: OutboxMessage, platform: _Platform, found: Found
     ) -> tuple[Recipient, Hashable] | None:
-        """Find the recipient and wait for the pacing slot; None when the row was settled
-        or handed back instead (no identity; slot beyond what the lease allows)."""
-        async with self.db.transaction() as session:
-            found = (
-                await references.reachable_identity(
-                    session, row.person_id, platform.sender.platform
-                )
-                if row.person_id is not None
-                else None
-            )
+        """Wait for the recipient's pacing slot; None when the row was settled or handed
+        back instead (no identity; slot beyond what the lease allows)."""
         if found is None:
             await self._settle(row, SendResult("failed", "no identity on this platform"), None)
             return None
@@ -357,21 +363,42 @@ class DeliveryWorker:
             )
 
     async def _mark_sent(self, row: OutboxMessage) -> None:
-        """Record the delivery, retrying a database hiccup while our lease lasts: every
+        """Record the delivery. Rows delivered while a record is being written wait for it
+        and go in the next one together (group commit: fewer transactions under load,
+        no added delay when idle)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_mark.append((row, done))
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._write_marks())
+        await done
+
+    async def _write_marks(self) -> None:
+        while self._to_mark:
+            batch, self._to_mark = self._to_mark, []
+            try:
+                await self._mark_batch([row for row, _ in batch])
+            finally:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _mark_batch(self, rows: list[OutboxMessage]) -> None:
+        """Mark rows sent, retrying a database hiccup while their leases last: every
         failure here is a message the platform has, which would be sent again."""
+        ids = [row.id for row in rows]
+        leases = [row.claimed_until for row in rows if row.claimed_until is not None]
         for pause in (*MARK_SENT_RETRIES, None):
             try:
                 async with self.db.transaction() as session:
-                    if not await outbox.mark_sent(session, row.id, self.name, self.clock()):
-                        log.warning("outbox row %s was delivered after its lease ran out", row.id)
+                    marked = await outbox.mark_sent_many(session, ids, self.name, self.clock())
+                for row_id in sorted(set(ids) - marked):
+                    log.warning("outbox row %s was delivered after its lease ran out", row_id)
                 return
             except Exception:
-                if pause is None or (
-                    row.claimed_until is not None and self.clock() >= row.claimed_until
-                ):
+                if pause is None or (leases and self.clock() >= min(leases)):
                     log.exception(
-                        "could not record outbox row %s as sent; it will be sent again", row.id
+                        "could not record outbox rows %s as sent; they will be sent again", ids
                     )
                     return
-                log.warning("recording outbox row %s as sent failed; retrying", row.id)
+                log.warning("recording outbox rows as sent failed; retrying")
                 await asyncio.sleep(pause)

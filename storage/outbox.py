@@ -115,6 +115,24 @@ async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: da
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def mark_sent_many(
+    session: AsyncSession, message_ids: Sequence[int], worker: str, now: datetime
+) -> set[int]:
+    """`mark_sent` for several rows in one statement; returns the ids recorded."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(message_ids)),
+            OutboxMessage.status == "sending",
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
+
+
 async def release(
     session: AsyncSession,
     message_id: int,

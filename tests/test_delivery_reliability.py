@@ -55,7 +55,7 @@ async def start(db_url: str, target: str, *extra: str) -> asyncio.subprocess.Pro
 
 async def start_together(db_url: str, target: str, *extra: str) -> list[str]:
     """Two replicas released at the same moment, run to the end; their summaries."""
-    args = ("--wait-for-go", "--batch", "5", *extra)
+    args = ("--wait-for-go", "--batch", "5", "--in-flight", "10", *extra)
     processes = [await start(db_url, target, *args) for _ in range(2)]
     for process in processes:
         assert process.stdout is not None

@@ -1,7 +1,7 @@
 """One mentorbot replica as a real OS process: sweeps and delivers until nothing is left.
 
     python -m tests.procs.deliver --db URL --target URL [--lease S] [--concurrency N]
-        [--batch N] [--wait-for-go]
+        [--batch N] [--in-flight N] [--wait-for-go]
 
 It runs the engine's sweep every few tenths of a second (as the scheduler does every
 minute) and the delivery worker, sending through `HttpSender` to the recording
@@ -77,6 +77,7 @@ async def main(args: argparse.Namespace) -> int:
             send_budget=timedelta(seconds=1),
             first_backoff=0.2,
             batch=args.batch,
+            max_in_flight=args.in_flight,
         )
         if args.wait_for_go:
             print("ready", flush=True)
@@ -117,6 +118,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--max-seconds", type=float, default=90.0)
     p.add_argument("--batch", type=int, default=50)
+    p.add_argument("--in-flight", type=int, default=200)
     p.add_argument("--wait-for-go", action="store_true")
     return p.parse_args(argv)
 
