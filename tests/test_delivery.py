@@ -29,7 +29,7 @@ from bot.delivery import MAX_ATTEMPTS, DeliveryWorker, backoff
 from bot.pacing import Pacer
 from conversations.engine import Engine
 from conversations.messages import Message
-from storage import outbox
+from storage import outbox, references
 from storage.models import OutboxMessage
 from tests.doubles.recording_platform import RecordingPlatform
 from tests.procs.deliver import HttpSender
@@ -241,3 +241,20 @@ async def test_stopping_hands_back_rows_still_waiting_for_their_slot(
     (waiting,) = [r for r in await rows_of(engine) if r.status != "sent"]
     assert (waiting.status, waiting.attempts, waiting.claimed_by) == ("pending", 0, None)
     assert waiting.next_attempt_at <= utcnow() and len(platform.posted) == 1
+
+
+async def test_batch_storage_helpers_respect_the_claimant(engine: Engine) -> None:
+    users = await pauses_that_have_ended(engine, 3)
+    await engine.sweep(utcnow())
+    async with engine.db.transaction() as s:
+        rows = await outbox.claim(s, now=utcnow(), worker="w1", platforms=["local"])
+        found = await references.reachable_identities(
+            s, [r.person_id for r in rows if r.person_id], "local"
+        )
+    assert sorted(identity.user_id for identity, _ in found.values()) == users
+    async with engine.db.transaction() as s:
+        assert await outbox.mark_sent_many(s, [r.id for r in rows], "w2", utcnow()) == set()
+        assert await outbox.mark_sent_many(s, [r.id for r in rows[:2]], "w1", utcnow()) == {
+            r.id for r in rows[:2]
+        }
+        assert await outbox.counts(s) == {"sent": 2, "sending": 1}
