@@ -85,6 +85,9 @@ KNOWN_PACING = {"slack": SLACK_PACING, "teams": TEAMS_PACING}
 
 
 class Sender(Protocol):
+    """`send` must return within 30 s (keep HTTP timeouts below that): the worker never
+    starts a send its lease cannot cover, and treats one that outlives it as a retry."""
+
     platform: str
 
     async def send(self, recipient: Recipient, message: Message) -> SendResult: ...

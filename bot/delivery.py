@@ -1,10 +1,11 @@
 """The delivery worker: claims outbox rows and sends them through each platform's sender.
 
-Claim (short transaction) → send (no transaction held) → mark sent or release
-for a retry (another short transaction). Many rows are in flight at once: each
-platform has a `Pacer` that spaces sends per conversation and per tenant within
-the platform's limits, and a bound on concurrent sends, so throughput approaches
-what the platform allows while messages to different people go out together.
+Claim (short transaction, which also finds the recipients) → send (no transaction
+held) → mark sent or release for a retry (another short transaction). Many rows are
+in flight at once: each platform has a `Pacer` that spaces sends per conversation and
+per tenant within the platform's limits, and a bound on concurrent sends, so
+throughput approaches what the platform allows while different people's messages go
+out together.
 
 Nothing is dropped: a crash after the claim leaves the row `sending` until its
 lease runs out, then any worker sends it (flagged `maybe_delivered`, so a sender
@@ -15,7 +16,8 @@ only after MAX_ATTEMPTS real failures or a permanent one.
 
 Exactly once, and its limit: the platform may accept a message and the process die
 before `mark_sent` commits. Then the row is sent again after its lease. That window
-is one short transaction wide; it is retried on a database hiccup, a graceful stop
+is one short transaction wide (two under load: sends that finish while a record is
+being written go in the next one); it is retried on a database hiccup, a graceful stop
 finishes in-flight sends before exiting, and the row's idempotency key goes to the
 sender (`Recipient.key`) for platforms that can deduplicate or be checked.
 """
