@@ -93,7 +93,7 @@ async def test_two_replicas_sweeping_and_delivering_send_each_message_once(
     engine: Engine, db_url: str, platform: RecordingPlatform
 ) -> None:
     await pauses_that_have_ended(engine, PEOPLE)
-    platform.delay = 0.02
+    platform.gather_workers = 2  # nothing is answered until both replicas are sending
     await start_together(db_url, platform.url)
     assert len({r.worker for r in platform.requests}) == 2  # both replicas did deliver
     rows = await outbox_rows(engine)
@@ -109,7 +109,9 @@ async def test_a_platform_answering_429_and_500_still_gets_each_message_once(
     await pauses_that_have_ended(engine, PEOPLE)
     platform.script = (429, 500, 429)  # each key: rate limited, server error, limited, then ok
     platform.retry_after = 1
+    platform.gather_workers = 2
     await start_together(db_url, platform.url)
+    assert len({r.worker for r in platform.requests}) == 2
     rows = await outbox_rows(engine)
     assert {r.status for r in rows} == {"sent"} and len(rows) == PEOPLE
     assert set(platform.posted) == {r.idempotency_key for r in rows}

@@ -8,8 +8,9 @@ and, like a platform that honours idempotency keys, posts a key only once
 Misbehaviour, per key and by count (never by time, so tests do not depend on speed):
 `script` lists answers for a key's first requests — 429 (with Retry-After) or 500 —
 before it is accepted; `hang_after=N` accepts request N+1 onwards and then never
-answers, until `release()`, which is how a test catches a worker mid-send. `delay`
-holds every answer a little, so concurrent workers overlap more.
+answers, until `release()`, which is how a test catches a worker mid-send.
+`gather_workers=N` holds every request until N distinct workers (`X-Worker`) have
+sent one, so a test knows its replicas really deliver side by side.
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ class RecordingPlatform:
     script: tuple[int, ...] = ()
     retry_after: float = 1.0
     hang_after: int | None = None
-    delay: float = 0.0
+    gather_workers: int = 0
     requests: list[Request] = field(default_factory=list)
     posted: Counter[str] = field(default_factory=Counter)
     delivered: Counter[str] = field(default_factory=Counter)
     hanging: int = 0
     _seen: Counter[str] = field(default_factory=Counter)
     _release: asyncio.Event = field(default_factory=asyncio.Event)
+    _gathered: asyncio.Event = field(default_factory=asyncio.Event)
+    _workers: set[str] = field(default_factory=set)
     _runner: web.AppRunner | None = None
     url: str = ""
 
@@ -70,8 +73,13 @@ class RecordingPlatform:
         key = request.headers.get("Idempotency-Key", "")
         maybe = request.headers.get("X-Maybe-Delivered") == "1"
         worker = request.headers.get("X-Worker", "")
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.gather_workers:
+            self._workers.add(worker)
+            if len(self._workers) >= self.gather_workers:
+                self._gathered.set()
+            await self._gathered.wait()
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # the client gave up first: nothing posted
         attempt = self._seen[key]
         self._seen[key] += 1
         if not key or not isinstance(body.get("text"), str):

@@ -66,7 +66,7 @@ class HttpSender:
 async def main(args: argparse.Namespace) -> int:
     db = Database(args.db, pool_size=5)
     engine = Engine(db, Policy(program_name="Acme mentoring"))
-    timeout = aiohttp.ClientTimeout(total=5)
+    timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         worker = DeliveryWorker(
             db,
