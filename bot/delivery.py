@@ -1,36 +1,79 @@
 """The delivery worker: claims outbox rows and sends them through each platform's sender.
 
-Claim (short transaction) → send (no transaction held) → mark sent or release
-for a retry (another short transaction). A crash after the claim leaves the
-row `sending` until its lease runs out, then any worker sends it. Retries back
-off exponentially and honour a platform's Retry-After; an unreachable person
-(no open chat, no reference yet) is not a failure and does not use up attempts.
+Claim (short transaction, which also finds the recipients) → send (no transaction
+held) → mark sent or release for a retry (another short transaction). Many rows are
+in flight at once: each platform has a `Pacer` that spaces sends per conversation and
+per tenant within the platform's limits, and a bound on concurrent sends, so
+throughput approaches what the platform allows while different people's messages go
+out together.
+
+Nothing is dropped: a crash after the claim leaves the row `sending` until its
+lease runs out, then any worker sends it (flagged `maybe_delivered`, so a sender
+that can check the platform does). Transient failures back off exponentially with
+jitter; a platform's Retry-After is honoured and, like pacing and an unreachable
+person, never uses up an attempt. A row is given up (`dead`, logged as an error)
+only after MAX_ATTEMPTS real failures or a permanent one.
+
+Exactly once, and its limit: the platform may accept a message and the process die
+before `mark_sent` commits. Then the row is sent again after its lease. That window
+is one short transaction wide (two under load: sends that finish while a record is
+being written go in the next one); it is retried on a database hiccup, a graceful stop
+finishes in-flight sends before exiting, and the row's idempotency key goes to the
+sender (`Recipient.key`) for platforms that can deduplicate or be checked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import random
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from adapters.delivery import Recipient, Sender, SendResult
+from adapters.delivery import Recipient, Sender, SendResult, pacing_for
+from bot.pacing import Pacer
 from conversations.messages import from_dict
 from storage import outbox, references
 from storage.database import Database
-from storage.models import OutboxMessage
+from storage.models import Identity, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 UNREACHABLE_RETRY = timedelta(minutes=1)
+LEASE = timedelta(minutes=2)
+# A send is not started with less lease than this left: a sender's own HTTP timeout must
+# be shorter, so no other worker can take the row over while we are still sending it.
+SEND_BUDGET = timedelta(seconds=30)
+MARK_SENT_RETRIES = (0.2, 0.5, 1.0, 2.0, 5.0)
+STOP_GRACE_SECONDS = 10.0
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min … capped at an hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+def backoff(attempts: int, first: float = 30.0) -> timedelta:
+    """30 s, 1 min, 2 min … capped at an hour, with up to a quarter off at random so
+    rows that failed together do not retry together."""
+    wait = min(first * 2 ** max(attempts - 1, 0), 3600.0)
+    return timedelta(seconds=wait * random.uniform(0.75, 1.0))
+
+
+def after_retry_after(seconds: float) -> timedelta:
+    """Retry-After plus a little jitter (never less than the platform asked)."""
+    return timedelta(seconds=seconds * random.uniform(1.0, 1.1) + random.uniform(0.0, 0.05))
+
+
+Found = tuple[Identity, dict[str, Any] | None] | None  # the recipient's identity and reference
+
+
+@dataclass
+class _Platform:
+    sender: Sender
+    pacer: Pacer
+    sends: asyncio.Semaphore
 
 
 class DeliveryWorker:
@@ -42,15 +85,34 @@ class DeliveryWorker:
         *,
         idle_seconds: float = 5.0,
         batch: int = 50,
+        max_in_flight: int = 200,
+        lease: timedelta = LEASE,
+        send_budget: timedelta = SEND_BUDGET,
+        max_pacing_wait: float = 30.0,
+        first_backoff: float = 30.0,
     ) -> None:
         self.db = db
         self.senders = dict(senders)
         self.clock = clock
         self.idle_seconds = idle_seconds
         self.batch = batch
+        self.max_in_flight = max_in_flight
+        self.lease = lease
+        self.send_budget = send_budget
+        self.max_pacing_wait = max_pacing_wait
+        self.first_backoff = first_backoff
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._platforms = {
+            name: _Platform(
+                sender, Pacer(pacing_for(sender)), asyncio.Semaphore(pacing_for(sender).concurrency)
+            )
+            for name, sender in self.senders.items()
+        }
         self._wake = asyncio.Event()
         self._came_online: set[tuple[str, str, str]] = set()
+        self._in_flight: dict[asyncio.Task[None], bool] = {}  # task → sending (not pacing)
+        self._to_mark: list[tuple[OutboxMessage, asyncio.Future[None]]] = []
+        self._marker: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
         """Deliver now rather than at the next idle tick (new rows were queued)."""
@@ -61,89 +123,296 @@ class DeliveryWorker:
         self._came_online.add((platform, tenant, user_id))
         self._wake.set()
 
-    async def run_once(self) -> int:
-        """Claim and process one batch; returns how many rows were claimed."""
+    @staticmethod
+    def _monotonic() -> float:
+        return asyncio.get_running_loop().time()
+
+    async def _claim(self, limit: int) -> list[tuple[OutboxMessage, Found]]:
+        """Claim due rows and find their recipients, in one short transaction."""
         online, self._came_online = self._came_online, set()
-        async with self.db.transaction() as session:
-            for platform, tenant, user_id in online:
-                await outbox.hasten(
-                    session, platform=platform, tenant=tenant, user_id=user_id, now=self.clock()
-                )
+        if online:
+            async with self.db.transaction() as session:
+                for platform, tenant, user_id in online:
+                    await outbox.hasten(
+                        session, platform=platform, tenant=tenant, user_id=user_id, now=self.clock()
+                    )
         async with self.db.transaction() as session:
             rows = await outbox.claim(
                 session,
                 now=self.clock(),
                 worker=self.name,
                 platforms=list(self.senders),
-                limit=self.batch,
+                limit=limit,
+                lease=self.lease,
             )
-        for row in rows:
-            await self._deliver(row)
+            found: dict[tuple[str, int], Found] = {}
+            for platform in {row.platform or "" for row in rows}:
+                people = [r.person_id for r in rows if r.platform == platform and r.person_id]
+                if people:
+                    reachable = await references.reachable_identities(session, people, platform)
+                    found.update({(platform, pid): f for pid, f in reachable.items()})
+        return [(row, found.get((row.platform or "", row.person_id or 0))) for row in rows]
+
+    def _spawn(self, row: OutboxMessage, found: Found) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._deliver(row, found), name=f"deliver-{row.id}")
+        self._in_flight[task] = False
+        task.add_done_callback(self._in_flight.pop)
+        return task
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it (paced, concurrently); returns how many were claimed."""
+        rows = await self._claim(self.batch)
+        tasks = [self._spawn(row, found) for row, found in rows]
+        if tasks:
+            await asyncio.gather(*tasks)
         return len(rows)
 
-    async def _deliver(self, row: OutboxMessage) -> None:
-        sender = self.senders[row.platform or ""]
-        recipient: Recipient | None = None
-        if row.person_id is None and row.channel:
-            recipient = Recipient(sender.platform, "", "", None, channel=row.channel)
-        elif row.person_id is not None:
+    async def run(self) -> None:
+        """Deliver until cancelled; then finish sends under way and hand back the rest."""
+        try:
+            while True:
+                room = self.max_in_flight - len(self._in_flight)
+                claimed = 0
+                if room > 0:
+                    try:
+                        rows = await self._claim(min(room, self.batch))
+                        claimed = len([self._spawn(row, found) for row, found in rows])
+                    except Exception:
+                        log.exception("delivery claim failed; retrying shortly")
+                        await asyncio.sleep(1.0)
+                        continue
+                    if claimed == min(room, self.batch):
+                        await asyncio.sleep(0)  # let the new tasks start, then claim more
+                        continue
+                await self._idle(full=room <= 0)
+        finally:
+            await self._drain()
+
+    async def _idle(self, *, full: bool) -> None:
+        """Wait for a free slot (full), a poke, the next due row, or the idle tick."""
+        if full:
+            await asyncio.wait(list(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+            return
+        for platform in self._platforms.values():
+            platform.pacer.forget(self._monotonic())
+        timeout = self.idle_seconds
+        self._wake.clear()  # before reading: a poke from now on is not missed
+        try:
             async with self.db.transaction() as session:
-                found = await references.reachable_identity(session, row.person_id, sender.platform)
-            if found is not None:
-                identity, reference = found
-                recipient = Recipient(
-                    identity.platform, identity.tenant, identity.user_id, reference
-                )
-        if recipient is None:
-            result = SendResult("failed", "no identity on this platform")
-        else:
-            try:
-                result = await sender.send(recipient, from_dict(row.payload))
-            except Exception as err:  # a sender bug must not kill the worker
-                log.exception("sender %s raised for outbox row %s", sender.platform, row.id)
-                result = SendResult("retry", f"{type(err).__name__}: {err}")
-        now = self.clock()
-        async with self.db.transaction() as session:
-            if result.outcome == "delivered":
-                if not await outbox.mark_sent(session, row.id, self.name, now):
-                    log.warning("outbox row %s was delivered after its lease ran out", row.id)
+                due = await outbox.next_due(session, platforms=list(self.senders))
+        except Exception:
+            log.exception("could not read the next due time; waiting the idle tick")
+            due = None
+        if due is not None:
+            timeout = min(timeout, max((due - self.clock()).total_seconds(), 0.05))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _drain(self) -> None:
+        """At shutdown: rows still waiting for their pacing slot go back at once (another
+        worker may send them now); sends under way get a grace period to finish and be
+        marked, so a stop does not turn into a duplicate after the lease."""
+        waiting = [task for task, sending in self._in_flight.items() if not sending]
+        for task in waiting:
+            task.cancel()
+        tasks = list(self._in_flight)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                log.warning("a send is still under way at shutdown; its row waits for its lease")
+                task.cancel()
+
+    async def _deliver(self, row: OutboxMessage, found: Found) -> None:
+        """One row, start to finish; never raises (a failure leaves the row to its lease)."""
+        try:
+            await self._deliver_row(row, found)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivering outbox row %s failed; it is retried after its lease", row.id)
+
+    async def _deliver_row(self, row: OutboxMessage, found: Found) -> None:
+        platform = self._platforms[row.platform or ""]
+        acquired = False
+        try:  # until the send starts, a stop hands the row straight back
+            ready = await self._prepare(row, platform, found)
+            if ready is None:
                 return
-            if result.outcome == "unreachable":
-                await outbox.release(
-                    session,
-                    row.id,
-                    self.name,
-                    retry_at=now + UNREACHABLE_RETRY,
-                    error=result.detail,
-                    count_attempt=False,
-                )
+            recipient, lane = ready
+            await platform.sends.acquire()
+            acquired = True
+            pacer = platform.pacer
+            for _ in range(100):  # normally at most once: a few milliseconds
+                wait = pacer.start(lane, recipient.tenant, self._monotonic())
+                if not wait:
+                    break
+                await asyncio.sleep(wait)
+        except asyncio.CancelledError:
+            if acquired:
+                platform.sends.release()
+            await asyncio.shield(self._hand_back(row, self.clock(), "handed back at shutdown"))
+            raise
+        try:
+            if self._lease_left(row) < self.send_budget.total_seconds():
+                await self._hand_back(row, self.clock(), "lease too short to send safely")
                 return
-            dead = result.outcome == "failed" or row.attempts >= MAX_ATTEMPTS
-            wait = (
-                timedelta(seconds=result.retry_after)
-                if result.retry_after is not None
-                else backoff(row.attempts)
+            current = asyncio.current_task()
+            if current is not None and current in self._in_flight:
+                self._in_flight[current] = True
+            result = await self._send(platform.sender, recipient, row)
+            if result.outcome == "retry" and result.retry_after is not None:
+                platform.pacer.block(lane, recipient.tenant, self._monotonic() + result.retry_after)
+            await asyncio.shield(self._settle(row, result, recipient))
+        finally:
+            platform.sends.release()
+
+    def _lease_left(self, row: OutboxMessage) -> float:
+        return (row.claimed_until - self.clock()).total_seconds() if row.claimed_until else 0.0
+
+    async def _prepare(
+        self, row: OutboxMessage, platform: _Platform, found: Found
+    ) -> tuple[Recipient, Hashable] | None:
+        """Wait for the recipient's pacing slot; None when the row was settled or handed
+        back instead (no identity; slot beyond what the lease allows)."""
+        maybe_delivered = (row.last_error or "").startswith(outbox.LEASE_EXPIRED)
+        if row.person_id is None and row.channel:  # a channel post (a digest), not a DM
+            recipient = Recipient(
+                row.platform or "",
+                "",
+                "",
+                None,
+                channel=row.channel,
+                key=row.idempotency_key,
+                maybe_delivered=maybe_delivered,
             )
-            if dead:
-                log.error("giving up on outbox row %s (%s): %s", row.id, row.kind, result.detail)
+        elif found is not None:
+            identity, reference = found
+            recipient = Recipient(
+                identity.platform,
+                identity.tenant,
+                identity.user_id,
+                reference,
+                key=row.idempotency_key,
+                maybe_delivered=maybe_delivered,
+            )
+        else:
+            await self._settle(row, SendResult("failed", "no identity on this platform"), None)
+            return None
+        lane: Hashable = (recipient.tenant, recipient.channel or recipient.user_id)
+        now = self._monotonic()
+        slot = platform.pacer.reserve(lane, recipient.tenant, now, row_id=row.id)
+        allowed = min(
+            self.max_pacing_wait, self._lease_left(row) - self.send_budget.total_seconds()
+        )
+        if slot - now > allowed:
+            platform.pacer.hold(row.id, lane, slot)
+            await self._hand_back(row, self.clock() + timedelta(seconds=slot - now), "paced")
+            return None
+        await asyncio.sleep(max(slot - self._monotonic(), 0.0))
+        return recipient, lane
+
+    async def _send(self, sender: Sender, recipient: Recipient, row: OutboxMessage) -> SendResult:
+        """The sender's answer; a sender that raises or outlives the lease is a retry."""
+        try:
+            async with asyncio.timeout(max(self._lease_left(row) - 1.0, 1.0)):
+                return await sender.send(recipient, from_dict(row.payload))
+        except TimeoutError:
+            log.error("sender %s outlived the lease of outbox row %s", sender.platform, row.id)
+            return SendResult("retry", f"{outbox.LEASE_EXPIRED}: the send timed out")
+        except Exception as err:  # a sender bug must not kill the worker
+            log.exception("sender %s raised for outbox row %s", sender.platform, row.id)
+            return SendResult("retry", f"{type(err).__name__}: {err}")
+
+    async def _hand_back(self, row: OutboxMessage, at: datetime, why: str) -> None:
+        """Return a claimed row unsent, without using up an attempt."""
+        async with self.db.transaction() as session:
             await outbox.release(
-                session, row.id, self.name, retry_at=now + wait, error=result.detail, dead=dead
+                session, row.id, self.name, retry_at=at, error=why, count_attempt=False
             )
 
-    async def run(self) -> None:
-        """Deliver until cancelled."""
-        while True:
+    async def _settle(
+        self, row: OutboxMessage, result: SendResult, recipient: Recipient | None
+    ) -> None:
+        now = self.clock()
+        if result.outcome == "delivered":
+            await self._mark_sent(row)
+            return
+        if result.outcome == "unreachable":
+            retry_at, counted, dead = now + UNREACHABLE_RETRY, False, False
+        elif result.outcome == "retry" and result.retry_after is not None:
+            retry_at, counted, dead = now + after_retry_after(result.retry_after), False, False
+            log.info("outbox row %s: platform asked to wait %ss", row.id, result.retry_after)
+        else:
+            retry_at, counted = now + backoff(row.attempts, self.first_backoff), True
+            dead = result.outcome == "failed" or row.attempts >= MAX_ATTEMPTS
+            if dead:
+                log.error(
+                    "giving up on outbox row %s (%s) after %d attempt(s): %s",
+                    row.id,
+                    row.kind,
+                    row.attempts,
+                    result.detail,
+                )
+            else:
+                log.warning(
+                    "outbox row %s attempt %d failed, retrying at %s: %s",
+                    row.id,
+                    row.attempts,
+                    retry_at.isoformat(),
+                    result.detail,
+                )
+        error = result.detail or result.outcome
+        if recipient is not None and recipient.maybe_delivered:
+            # Still unknown whether the earlier send got through: the next try must know.
+            error = f"{outbox.LEASE_EXPIRED}; then: {error}"
+        async with self.db.transaction() as session:
+            await outbox.release(
+                session,
+                row.id,
+                self.name,
+                retry_at=retry_at,
+                error=error,
+                count_attempt=counted,
+                dead=dead,
+            )
+
+    async def _mark_sent(self, row: OutboxMessage) -> None:
+        """Record the delivery. Rows delivered while a record is being written wait for it
+        and go in the next one together (group commit: fewer transactions under load,
+        no added delay when idle)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_mark.append((row, done))
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._write_marks())
+        await done
+
+    async def _write_marks(self) -> None:
+        while self._to_mark:
+            batch, self._to_mark = self._to_mark, []
             try:
-                claimed = await self.run_once()
-            except asyncio.CancelledError:
-                raise
+                await self._mark_batch([row for row, _ in batch])
+            finally:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _mark_batch(self, rows: list[OutboxMessage]) -> None:
+        """Mark rows sent, retrying a database hiccup while their leases last: every
+        failure here is a message the platform has, which would be sent again."""
+        ids = [row.id for row in rows]
+        leases = [row.claimed_until for row in rows if row.claimed_until is not None]
+        for pause in (*MARK_SENT_RETRIES, None):
+            try:
+                async with self.db.transaction() as session:
+                    marked = await outbox.mark_sent_many(session, ids, self.name, self.clock())
+                for row_id in sorted(set(ids) - marked):
+                    log.warning("outbox row %s was delivered after its lease ran out", row_id)
+                return
             except Exception:
-                log.exception("delivery pass failed; retrying shortly")
-                claimed = 0
-            if claimed:
-                continue
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.idle_seconds)
-            except TimeoutError:
-                pass
+                if pause is None or (leases and self.clock() >= min(leases)):
+                    log.exception(
+                        "could not record outbox rows %s as sent; they will be sent again", ids
+                    )
+                    return
+                log.warning("recording outbox rows as sent failed; retrying")
+                await asyncio.sleep(pause)

@@ -1,8 +1,10 @@
 """APScheduler drives the sweep; the database, not the scheduler, holds the state.
 
 The job store is in memory on purpose: each replica runs its own timer, and the
-outbox's unique keys make concurrent sweeps harmless. Stopping lets a job that
-is running finish (each is one short transaction) instead of cancelling it.
+outbox's unique keys make concurrent sweeps harmless. Nothing else is kept: a sweep
+asks the database what is due as of `clock()`, so a missed or late run (a restart,
+a stopped replica) is caught up by the next one. Stopping lets a job that is
+running finish (each is one short transaction) instead of cancelling it.
 """
 
 from __future__ import annotations

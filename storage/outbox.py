@@ -5,7 +5,9 @@ sweep that runs twice (or on two replicas) cannot queue the same nudge twice.
 Claiming marks rows `sending` with a lease; on PostgreSQL the candidate rows
 are locked `FOR UPDATE SKIP LOCKED` so concurrent workers take disjoint rows;
 SQLite serialises writers, so the same statement is safe there. A row whose
-lease expired (its worker died between claim and send) is claimable again.
+lease expired (its worker died between claim and send) is claimable again, and
+comes back marked `LEASE_EXPIRED`: its earlier send may or may not have reached
+the platform.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Identity, OutboxMessage
+
+LEASE_EXPIRED = "lease expired mid-send; the earlier attempt's outcome is unknown"
 
 
 async def enqueue(
@@ -86,6 +90,9 @@ async def claim(
             claimed_until=now + lease,
             claimed_by=worker,
             attempts=OutboxMessage.attempts + 1,
+            last_error=case(
+                (OutboxMessage.status == "sending", LEASE_EXPIRED), else_=OutboxMessage.last_error
+            ),
         )
         .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
@@ -106,6 +113,24 @@ async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: da
         .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_sent_many(
+    session: AsyncSession, message_ids: Sequence[int], worker: str, now: datetime
+) -> set[int]:
+    """`mark_sent` for several rows in one statement; returns the ids recorded."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(message_ids)),
+            OutboxMessage.status == "sending",
+            OutboxMessage.claimed_by == worker,
+        )
+        .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars())
 
 
 async def release(
@@ -154,3 +179,23 @@ async def hasten(
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def next_due(session: AsyncSession, *, platforms: Sequence[str]) -> datetime | None:
+    """When the earliest waiting row for these platforms becomes claimable (None: none wait)."""
+    pending = select(func.min(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.status == "pending", OutboxMessage.platform.in_(list(platforms))
+    )
+    leased = select(func.min(OutboxMessage.claimed_until)).where(
+        OutboxMessage.status == "sending", OutboxMessage.platform.in_(list(platforms))
+    )
+    times = [t for t in (await session.scalar(pending), await session.scalar(leased)) if t]
+    return min(times) if times else None
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Rows by status (pending, sending, sent, dead): for operators, tests and benchmarks."""
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {str(status): int(n) for status, n in rows.all()}

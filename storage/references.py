@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,3 +54,23 @@ async def reachable_identity(
         return None
     identity, reference = row
     return identity, dict(reference) if reference is not None else None
+
+
+async def reachable_identities(
+    session: AsyncSession, person_ids: Sequence[int], platform: str
+) -> dict[int, tuple[Identity, dict[str, Any] | None]]:
+    """`reachable_identity` for many people in one query (the delivery worker's batch)."""
+    rows = await session.execute(
+        select(Identity, ConversationReference.reference)
+        .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
+        .where(Identity.person_id.in_(set(person_ids)), Identity.platform == platform)
+        .order_by(Identity.person_id, Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+    )
+    found: dict[int, tuple[Identity, dict[str, Any] | None]] = {}
+    for identity, reference in rows.all():
+        if identity.person_id not in found:
+            found[identity.person_id] = (
+                identity,
+                dict(reference) if reference is not None else None,
+            )
+    return found
