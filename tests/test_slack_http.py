@@ -348,9 +348,11 @@ async def _active_pair(bot: Bot, mentee: str, mentor: str) -> None:
             identity = await people.find_identity(session, key)
             assert identity is not None
             ids.append(identity.person_id)
+        program_id = bot.app[ENGINE_KEY].program_id
+        assert program_id is not None
         await followthrough.create_active_pair(
             session,
-            program_id=bot.app[ENGINE_KEY].program_id,
+            program_id=program_id,
             mentee_id=ids[0],
             mentor_id=ids[1],
             now=Clock().now,
