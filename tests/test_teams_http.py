@@ -21,7 +21,7 @@ from bot.config import load_settings
 from adapters.teams.files import CONSENT_CARD, FILE_INFO_CARD
 from conversations.events import Actor, Command, InboundEvent
 from conversations.ics import read_fields
-from conversations.messages import Message, to_dict
+from conversations.messages import File, Message, Text, to_dict
 from storage import followthrough, outbox
 from storage.database import Database
 from storage.models import Identity, OutboxMessage
@@ -511,3 +511,31 @@ async def test_a_declined_or_failed_upload_is_answered_and_a_channel_reply_has_n
     assert in_channel.of_type(CONSENT_CARD) == []
     assert "personal chat" in json.dumps(in_channel.card)
     assert connector.refused == []
+
+
+async def test_a_refused_consent_card_is_dropped_not_the_message(
+    bot: tuple[str, web.Application], connector: BotConnector, clock: Clock
+) -> None:
+    """If Teams will not take the file consent card (a 400), the words still arrive."""
+    url, app = bot
+    async with aiohttp.ClientSession() as session:
+        await post(session, url, message(connector.url, ana, "join mentee"))
+    [identity] = await identities(app)
+    invite = File("mentoring.ics", "text/calendar", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    note = Message("Your meeting is on Thu 3 Dec, 15:00.", (Text("Your meeting."), invite))
+    async with app[ENGINE_KEY].db.transaction() as s:
+        await outbox.enqueue(
+            s,
+            key="invite-1",
+            kind="meeting-scheduled",
+            payload=to_dict(note),
+            now=clock.now,
+            person_id=identity.person_id,
+            platform="teams",
+        )
+    connector.storm([400])
+    await deliver_until(app, lambda: all_sent(app))
+    last = connector.sent_to(ana.personal_chat)[-1]
+    assert last.text == note.text
+    assert last.of_type(CONSENT_CARD) == []
+    assert connector.attempts == 1 + 2  # the greeting reply, the refused send, the resend

@@ -128,7 +128,10 @@ class TeamsSender:
         for attempt in range(self.attempts):
             try:
                 await self.send_activity(reference, to_activity(message, files=files))
-                return SendResult("delivered", "" if files == bool(message.files()) else "no file")
+                return SendResult(
+                    "delivered",
+                    "" if files == bool(message.files()) else "without its file consent card",
+                )
             except Exception as err:
                 result = classify(err)
                 log.info("Teams send attempt %d: %s", attempt + 1, result.detail)
