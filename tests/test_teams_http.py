@@ -16,9 +16,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
+from adapters.teams.files import CONSENT_CARD, FILE_INFO_CARD
 from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
-from adapters.teams.files import CONSENT_CARD, FILE_INFO_CARD
 from conversations.events import Actor, Command, InboundEvent
 from conversations.ics import read_fields
 from conversations.messages import File, Message, Text, to_dict
