@@ -163,7 +163,9 @@ def parser() -> argparse.ArgumentParser:
     man.add_argument("platform", choices=["slack", "teams"])
     man.add_argument("--url", help="public https:// base URL of the bot")
     man.add_argument("--socket-mode", action="store_true", help="Slack: Socket Mode, no URL")
-    man.add_argument("--app-id", help="Teams: the bot's Microsoft App ID (default MICROSOFT_APP_ID)")
+    man.add_argument(
+        "--app-id", help="Teams: the bot's Microsoft App ID (default MICROSOFT_APP_ID)"
+    )
     man.add_argument("--out", help="Teams: where to write the zip (default mentorbot-teams.zip)")
     return p
 
