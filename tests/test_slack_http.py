@@ -21,9 +21,10 @@ from sqlalchemy import func, select
 from adapters.slack.listeners import SlackBot
 from bot.app import DB_KEY, ENGINE_KEY, SLACK_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
-from storage import people
+from conversations.ics import read_fields
+from storage import followthrough, people
 from storage.database import Database
-from storage.models import Identity, Profile
+from storage.models import Identity, OutboxMessage, Profile
 from tests.doubles.slack_api import (
     Signed,
     SlackApi,
@@ -336,3 +337,96 @@ async def test_the_events_url_verification_challenge_is_answered(bot: Bot) -> No
     )
     assert status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY" in answer
     assert bot.api.calls == []
+
+
+async def _active_pair(bot: Bot, mentee: str, mentor: str) -> None:
+    """An active pair of two Slack users who joined, as matching would make it."""
+    async with bot.app[DB_KEY].transaction() as session:
+        ids = []
+        for user in (mentee, mentor):
+            key = people.IdentityKey("slack", "T0001", user)
+            identity = await people.find_identity(session, key)
+            assert identity is not None
+            ids.append(identity.person_id)
+        program_id = bot.app[ENGINE_KEY].program_id
+        assert program_id is not None
+        await followthrough.create_active_pair(
+            session,
+            program_id=program_id,
+            mentee_id=ids[0],
+            mentor_id=ids[1],
+            now=Clock().now,
+        )
+
+
+async def _deliver_queued(bot: Bot) -> None:
+    worker = bot.app[WORKER_KEY]
+    worker.clock = Clock()
+    await worker.run_once()
+
+
+async def test_scheduling_uploads_the_ics_invite_to_both_people(bot: Bot) -> None:
+    """The slash command's answer is ephemeral (no file can ride in it): the invite is
+    uploaded into the DM with files.uploadV2; the partner's confirmation goes out as a DM
+    from the outbox, with the same invite uploaded after it."""
+    await bot.command("join mentee")
+    await bot.command("join mentor", user_id="U2", user_name="bob")
+    await _active_pair(bot, "U1", "U2")
+    reply = await bot.command("schedule 2026-12-03 15:00", response_url=bot.api.response_url())
+    assert "You scheduled a meeting with Bob Roe" in reply["text"]
+    lines = [e["text"] for b in reply["blocks"] if b["type"] == "context" for e in b["elements"]]
+    assert any("mentoring.ics" in line and "calendar invite" in line for line in lines)
+    await bot.slack.settle()
+    [mine] = bot.api.uploads()
+    assert (mine.channel, mine.filename) == ("DU1", "mentoring.ics")
+    fields = read_fields(mine.content.decode())
+    assert fields["DTSTART"] == "20261203T140000Z"  # 15:00 in Berlin
+    assert fields["METHOD"] == "REQUEST"
+    [ticket] = bot.api.called("files.getUploadURLExternal")
+    assert int(ticket.params["length"]) == len(mine.content)
+
+    await _deliver_queued(bot)
+    [dm] = [c for c in bot.api.delivered() if c.params["channel"] == "DU2"]
+    assert "Alice Doe scheduled a meeting with you" in dm.params["text"]
+    mine_again, theirs = bot.api.uploads()
+    assert mine_again == mine
+    assert (theirs.channel, theirs.filename) == ("DU2", "mentoring.ics")
+    assert theirs.content == mine.content  # one event, the same UID for both calendars
+    # The upload follows its message in the DM.
+    to_bob = [
+        c.method
+        for c in bot.api.calls
+        if "DU2" in (c.params.get("channel"), c.params.get("channel_id"))
+    ]
+    assert to_bob == ["chat.postMessage", "files.completeUploadExternal"]
+
+
+async def test_a_failed_upload_loses_neither_message(bot: Bot) -> None:
+    await bot.command("join mentee")
+    await bot.command("join mentor", user_id="U2", user_name="bob")
+    await _active_pair(bot, "U1", "U2")
+    bot.api.fail("upload", status=500, times=10)
+    reply = await bot.command("schedule 2026-12-03 15:00", response_url=bot.api.response_url())
+    assert "You scheduled a meeting with Bob Roe" in reply["text"]
+    await bot.slack.settle()
+    await _deliver_queued(bot)
+    assert bot.api.uploads() == []
+    assert bot.api.called("upload")  # it was tried
+    [dm] = [c for c in bot.api.delivered() if c.params["channel"] == "DU2"]
+    assert "scheduled a meeting with you" in dm.params["text"]
+    async with bot.app[DB_KEY].transaction() as session:
+        [row] = await session.scalars(select(OutboxMessage))
+        assert row.status == "sent"  # delivered once, not retried (that would post it twice)
+
+
+async def test_a_typed_dm_gets_the_invite_in_that_dm(bot: Bot) -> None:
+    await bot.command("join mentee")
+    await bot.command("join mentor", user_id="U2", user_name="bob")
+    await _active_pair(bot, "U1", "U2")
+    status, _ = await bot.post(direct_message(SECRET, "schedule 2026-12-03 15:00"))
+    assert status == 200
+    await bot.slack.settle()
+    [mine] = bot.api.uploads()
+    assert (mine.channel, mine.filename) == ("D0U1", "mentoring.ics")
+    posted = [c.method for c in bot.api.calls if c.params.get("channel") == "D0U1"]
+    assert posted == ["chat.postMessage"]  # the answer, in the DM it was typed in

@@ -28,6 +28,7 @@ from conversations.messages import (
     Context,
     Divider,
     Fields,
+    File,
     Form,
     Header,
     Input,
@@ -81,8 +82,19 @@ PROFILE_FORM = Form(
         Input("at", "Time", kind="time", value="15:30"),
     ),
 )
+INVITE = File(
+    "mentoring.ics", "text/calendar", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+)
 CASES: dict[str, Message] = {
     "status": STATUS,
+    "meeting_with_invite": Message(
+        "You scheduled a meeting with Bob: Thu 3 Dec, 15:00.",
+        (
+            Text("You scheduled a meeting with Bob: Thu 3 Dec, 15:00."),
+            INVITE,
+            Context("Add the invite to your calendar."),
+        ),
+    ),
     "plain_text_only": Message("Just text, no blocks & nothing else <3"),
     "form_in_a_message": Message(
         "Here is your profile.", (Text("Here is your profile."), PROFILE_FORM)

@@ -18,6 +18,7 @@ from conversations.messages import (
     Context,
     Divider,
     Fields,
+    File,
     Form,
     Header,
     Input,
@@ -87,7 +88,19 @@ FORM_WITH_ERRORS = Message(
 )
 
 
-@pytest.mark.parametrize(("name", "message"), [("status", STATUS), ("form", FORM_WITH_ERRORS)])
+MEETING = Message(
+    "You scheduled a meeting with Bo: Thu 3 Dec, 15:00.",
+    (
+        Text("You scheduled a meeting with Bo: Thu 3 Dec, 15:00."),
+        File("mentoring.ics", "text/calendar", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"),
+        Context("Add the invite to your calendar."),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), [("status", STATUS), ("form", FORM_WITH_ERRORS), ("meeting", MEETING)]
+)
 def test_cards_match_their_golden_json(name: str, message: Message) -> None:
     card = to_adaptive_card(message)
     path = GOLDEN / f"teams_card_{name}.json"
@@ -122,7 +135,7 @@ def check(element: dict[str, Any], ids: set[str]) -> None:
             check(item, ids)
 
 
-@pytest.mark.parametrize("message", [STATUS, FORM_WITH_ERRORS, Message("Plain words.")])
+@pytest.mark.parametrize("message", [STATUS, FORM_WITH_ERRORS, MEETING, Message("Plain words.")])
 def test_cards_are_valid_adaptive_cards_1_5(message: Message) -> None:
     card = to_adaptive_card(message)
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
@@ -174,3 +187,16 @@ def test_an_unknown_block_falls_back_to_the_text() -> None:
     body = to_adaptive_card(message)["body"]
     assert body[-1]["text"] == "Still readable."
     assert to_adaptive_card(Message("Only text."))["body"][0]["text"] == "Only text."
+
+
+def test_a_file_rides_beside_the_card_as_a_consent_card_in_a_personal_chat() -> None:
+    activity = to_activity(MEETING)
+    card, consent = activity["attachments"]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert consent["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
+    carried = consent["content"]["acceptContext"]["mentorbot_file"]
+    assert carried["content"] == MEETING.files()[0].content
+    assert consent["content"]["sizeInBytes"] == len(carried["content"].encode())
+    elsewhere = to_activity(MEETING, files=False)
+    assert len(elsewhere["attachments"]) == 1
+    assert "personal chat" in json.dumps(elsewhere["attachments"][0]["content"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,11 +16,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
+from adapters.teams.files import CONSENT_CARD, FILE_INFO_CARD
 from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
 from conversations.events import Actor, Command, InboundEvent
-from conversations.messages import Message, to_dict
-from storage import outbox
+from conversations.ics import read_fields
+from conversations.messages import File, Message, Text, to_dict
+from storage import followthrough, outbox
 from storage.database import Database
 from storage.models import Identity, OutboxMessage
 from tests.doubles.bot_connector import (
@@ -29,6 +32,7 @@ from tests.doubles.bot_connector import (
     BotConnector,
     TeamsUser,
     added_to_chat,
+    file_consent,
     installed,
     message,
     post,
@@ -422,3 +426,116 @@ async def test_a_person_named_in_teams_is_the_same_person_as_their_other_account
     assert "Manager: Bo" in connector.sent[-1].text
     by_user = {(i.platform, i.user_id): i for i in await identities(app)}
     assert by_user[("teams", bo.aad)].person_id == by_user[("local", "bo")].person_id
+
+
+ben = TeamsUser("Ben Okafor", email="ben@example.com")
+
+
+async def _pair_ana_with_ben(app: web.Application) -> None:
+    async with app[ENGINE_KEY].db.transaction() as session:
+        ids = {i.display_name: i.person_id for i in await session.scalars(select(Identity))}
+        program_id = app[ENGINE_KEY].program_id
+        assert program_id is not None
+        await followthrough.create_active_pair(
+            session,
+            program_id=program_id,
+            mentee_id=ids["Ana Lopez"],
+            mentor_id=ids["Ben Okafor"],
+            now=Clock().now,
+        )
+
+
+async def test_scheduling_offers_the_ics_invite_to_both_and_uploads_it_on_allow(
+    bot: tuple[str, web.Application], connector: BotConnector
+) -> None:
+    """Teams takes no .ics attachment (only images go inline): each confirmation carries a
+    file consent card holding the invite; Allow uploads it to OneDrive and shows it."""
+    url, app = bot
+    async with aiohttp.ClientSession() as session:
+        assert await post(session, url, message(connector.url, ana, "join mentee")) == 200
+        assert await post(session, url, message(connector.url, ben, "join mentor")) == 200
+        await _pair_ana_with_ben(app)
+        assert await post(session, url, message(connector.url, ana, "schedule 2026-12-03 15:00"))
+        mine = connector.sent_to(ana.personal_chat)[-1]
+        assert "You scheduled a meeting with Ben Okafor" in mine.text
+        assert connector.refused == []
+        [consent] = mine.of_type(CONSENT_CARD)
+        assert consent["name"] == "mentoring.ics"
+        card_text = json.dumps(mine.card)
+        assert "mentoring.ics" in card_text and "Allow" in card_text
+
+        await deliver_until(app, lambda: all_sent(app))
+        theirs = connector.sent_to(ben.personal_chat)[-1]
+        assert "Ana Lopez scheduled a meeting with you" in theirs.text
+        [their_consent] = theirs.of_type(CONSENT_CARD)
+        assert their_consent["content"] == consent["content"]  # the same event for both
+
+        invoke = file_consent(
+            connector.url, ben, their_consent, upload_url=connector.upload_url("mentoring.ics")
+        )
+        assert await post(session, url, invoke) == 200
+    uploaded = connector.uploaded["mentoring.ics"]
+    fields = read_fields(uploaded.decode())
+    assert fields["DTSTART"] == "20261203T140000Z"  # 15:00 in Berlin, where Ana is
+    assert consent["content"]["sizeInBytes"] == len(uploaded)
+    shown = connector.sent_to(ben.personal_chat)[-1]
+    [info] = shown.of_type(FILE_INFO_CARD)
+    assert info["name"] == "mentoring.ics" and info["content"]["fileType"] == "ics"
+
+
+async def test_a_declined_or_failed_upload_is_answered_and_a_channel_reply_has_no_consent_card(
+    bot: tuple[str, web.Application], connector: BotConnector
+) -> None:
+    url, app = bot
+    async with aiohttp.ClientSession() as session:
+        await post(session, url, message(connector.url, ana, "join mentee"))
+        await post(session, url, message(connector.url, ben, "join mentor"))
+        await _pair_ana_with_ben(app)
+        await post(session, url, message(connector.url, ana, "schedule 2026-12-03 15:00"))
+        [consent] = connector.sent_to(ana.personal_chat)[-1].of_type(CONSENT_CARD)
+        declined = file_consent(connector.url, ana, consent, accept=False)
+        assert await post(session, url, declined) == 200
+        assert "was not saved" in connector.sent_to(ana.personal_chat)[-1].text
+        nowhere = file_consent(
+            connector.url, ana, consent, upload_url="http://127.0.0.1:9/onedrive/x"
+        )
+        assert await post(session, url, nowhere) == 200
+        assert "could not save mentoring.ics" in connector.sent_to(ana.personal_chat)[-1].text
+        assert connector.uploaded == {}
+
+        await post(
+            session, url, message(connector.url, ana, "schedule 2026-12-04 10:00", channel=True)
+        )
+    in_channel = [s for s in connector.sent if s.conversation.startswith(CHANNEL_ID)][-1]
+    assert "moved the meeting" in in_channel.text
+    assert in_channel.of_type(CONSENT_CARD) == []
+    assert "personal chat" in json.dumps(in_channel.card)
+    assert connector.refused == []
+
+
+async def test_a_refused_consent_card_is_dropped_not_the_message(
+    bot: tuple[str, web.Application], connector: BotConnector, clock: Clock
+) -> None:
+    """If Teams will not take the file consent card (a 400), the words still arrive."""
+    url, app = bot
+    async with aiohttp.ClientSession() as session:
+        await post(session, url, message(connector.url, ana, "join mentee"))
+    [identity] = await identities(app)
+    invite = File("mentoring.ics", "text/calendar", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    note = Message("Your meeting is on Thu 3 Dec, 15:00.", (Text("Your meeting."), invite))
+    async with app[ENGINE_KEY].db.transaction() as s:
+        await outbox.enqueue(
+            s,
+            key="invite-1",
+            kind="meeting-scheduled",
+            payload=to_dict(note),
+            now=clock.now,
+            person_id=identity.person_id,
+            platform="teams",
+        )
+    connector.storm([400])
+    await deliver_until(app, lambda: all_sent(app))
+    last = connector.sent_to(ana.personal_chat)[-1]
+    assert last.text == note.text
+    assert last.of_type(CONSENT_CARD) == []
+    assert connector.attempts == 1 + 2  # the greeting reply, the refused send, the resend

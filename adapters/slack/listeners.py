@@ -17,6 +17,10 @@ How acks and work are split (measured with bench/slack_load.py):
   (or a DM), so Slack's 3-second limit holds whatever the database is doing.
 * Button clicks and events are acked at once (Slack ignores their response
   body) and handled in background tasks, which `close()` waits for.
+* A reply's files (an .ics invite) cannot ride in an ack or a response_url
+  answer (both are ephemeral): they are uploaded into the person's DM with the
+  bot, after the answer, in the background. A DM typed in the Messages tab gets
+  them in that same DM.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,13 +57,17 @@ from adapters.slack.translate import (
 )
 from conversations.engine import APOLOGY, Engine
 from conversations.events import Command, InboundEvent
-from conversations.messages import Message, Text
+from conversations.messages import File, Message, Text
 
 log = logging.getLogger(__name__)
 
 ANSWER_BUDGET = 2.0  # seconds of work before a command is acked with "One moment…"
 MODAL_TIMEOUT = 0.9  # views.open must not push the ack past Slack's 3 seconds
 HOME_COMMAND = "home"
+
+
+def files_of(replies: list[Message]) -> list[File]:
+    return [file for message in replies for file in message.files()]
 
 
 class SlackBot:
@@ -169,28 +177,56 @@ class SlackBot:
             bodies.extend(to_messages(message))
         return bodies
 
-    async def _dm(self, user_id: str, bodies: list[dict[str, Any]]) -> None:
+    async def _dm(
+        self, user_id: str, bodies: list[dict[str, Any]], files: Sequence[File] = ()
+    ) -> None:
         channel = await self.sender.dm_channel(user_id)
         for body in bodies:
             await self.client.chat_postMessage(channel=channel, **body)
+        await self.sender.upload(channel, files)
+
+    async def _files_by_dm(self, user_id: str, files: Sequence[File]) -> None:
+        """Upload files into the person's DM with the bot; a failure is logged, not raised
+        (the answer they belong to has gone out and says what they hold)."""
+        if not files:
+            return
+        try:
+            channel = await self.sender.dm_channel(user_id)
+        except Exception as err:
+            log.warning("no DM channel for %s, so its files were not uploaded: %s", user_id, err)
+            return
+        await self.sender.upload(channel, files)
+
+    async def _respond(
+        self, body: dict[str, Any], respond: AsyncRespond | None, bodies: list[dict[str, Any]]
+    ) -> bool:
+        """Answer through the response_url of the person's message; False if that failed."""
+        if respond is None or not body.get("response_url"):
+            return False
+        try:
+            for part in bodies:
+                response = await respond(response_type="ephemeral", replace_original=False, **part)
+                if response.status_code != 200:
+                    raise RuntimeError(f"response_url answered {response.status_code}")
+        except Exception as err:
+            log.warning("response_url failed (%s); answering by DM", err)
+            return False
+        return True
 
     async def _answer(
-        self, body: dict[str, Any], respond: AsyncRespond | None, bodies: list[dict[str, Any]]
+        self,
+        body: dict[str, Any],
+        respond: AsyncRespond | None,
+        bodies: list[dict[str, Any]],
+        files: Sequence[File] = (),
     ) -> None:
-        """Answer where the person is: the response_url of their message, else a DM."""
-        if respond is not None and body.get("response_url"):
-            try:
-                for part in bodies:
-                    response = await respond(
-                        response_type="ephemeral", replace_original=False, **part
-                    )
-                    if response.status_code != 200:
-                        raise RuntimeError(f"response_url answered {response.status_code}")
-                return
-            except Exception as err:
-                log.warning("response_url failed (%s); answering by DM", err)
+        """Answer where the person is (the response_url of their message, else a DM); the
+        files go to their DM either way, after the answer."""
         _, user_id, _ = team_and_user(body)
-        await self._dm(user_id, bodies)
+        if not bodies or await self._respond(body, respond, bodies):
+            await self._files_by_dm(user_id, files)
+        else:
+            await self._dm(user_id, bodies, files)
 
     # -- listeners (bolt passes arguments by name) --------------------------------------
 
@@ -205,23 +241,26 @@ class SlackBot:
             await ack()
             return
         await ack(response_type="ephemeral", **bodies[0])
-        if len(bodies) > 1:
-            self._spawn(self._answer(body, respond, bodies[1:]))
+        files = files_of(replies)
+        if len(bodies) > 1 or files:
+            self._spawn(self._answer(body, respond, bodies[1:], files))
 
     async def _answer_later(
         self, work: asyncio.Future[list[Message]], body: dict[str, Any], respond: AsyncRespond
     ) -> None:
         # The trigger_id has expired by now: forms show in the message.
-        await self._answer(body, respond, await self._bodies(await work, None))
+        replies = await work
+        await self._answer(body, respond, await self._bodies(replies, None), files_of(replies))
 
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         self._spawn(self._action(body, respond))
 
     async def _action(self, body: dict[str, Any], respond: AsyncRespond) -> None:
-        bodies = await self._bodies(await self._turn(body), body.get("trigger_id"))
+        replies = await self._turn(body)
+        bodies = await self._bodies(replies, body.get("trigger_id"))
         if bodies:
-            await self._answer(body, respond, bodies)
+            await self._answer(body, respond, bodies, files_of(replies))
         view = body.get("view") or {}
         if view.get("type") == "home":  # what was clicked may have changed the overview
             await self._publish_home(body, event_id=None)
@@ -245,11 +284,12 @@ class SlackBot:
         bodies = [b for m in rest for b in to_messages(m)]
         if bodies:
             _, user_id, _ = team_and_user(body)
-            self._spawn(self._dm(user_id, bodies))
+            self._spawn(self._dm(user_id, bodies, files_of(rest)))
 
     async def _dm_later(self, work: asyncio.Future[list[Message]], body: dict[str, Any]) -> None:
         _, user_id, _ = team_and_user(body)
-        await self._dm(user_id, [b for m in await work for b in to_messages(m)])
+        replies = await work
+        await self._dm(user_id, [b for m in replies for b in to_messages(m)], files_of(replies))
 
     async def on_home_opened(self, body: dict[str, Any]) -> None:
         event = body.get("event") or {}
@@ -272,5 +312,7 @@ class SlackBot:
         self._spawn(self._direct_message(body, str(event.get("channel", ""))))
 
     async def _direct_message(self, body: dict[str, Any], channel: str) -> None:
-        for part in await self._bodies(await self._turn(body), None):
+        replies = await self._turn(body)
+        for part in await self._bodies(replies, None):
             await self.client.chat_postMessage(channel=channel, **part)
+        await self.sender.upload(channel, files_of(replies))

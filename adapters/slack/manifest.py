@@ -18,6 +18,7 @@ BOT_SCOPES = (
     "chat:write",  # answers and DMs
     "chat:write.public",  # the digest in a public channel the bot was not invited to
     "im:write",  # conversations.open for DMs
+    "files:write",  # .ics meeting invites uploaded into the DM (files.uploadV2)
     "im:history",  # commands typed in the bot's Messages tab (message.im)
     "users:read",  # users.info: name and time zone
     "users:read.email",  # users.info: e-mail, to link a Slack and a Teams account

@@ -21,6 +21,7 @@ from conversations.messages import (
     Context,
     Divider,
     Fields,
+    File,
     Form,
     Header,
     Input,
@@ -178,6 +179,13 @@ def _context(text: str) -> dict[str, Any]:
     }
 
 
+def _file_line(file: File) -> dict[str, Any]:
+    """A file cannot ride in a message body: it is uploaded beside the message into the
+    person's DM with the bot (an ephemeral answer cannot carry one), so say where it is."""
+    kind = "calendar invite" if file.mime.startswith("text/calendar") else "file"
+    return _context(f"📎 {file.filename} ({kind}): sent as a file in your messages with the bot.")
+
+
 def _form_summary(form: Form) -> list[dict[str, Any]]:
     """A form inside a message (Slack only takes input in modals): its current values."""
     blocks = _text_blocks(f"*{form.title}*")
@@ -206,6 +214,8 @@ def block_kit(block: Block, message_text: str = "") -> list[dict[str, Any]]:
         return [_context(block.text)]
     if isinstance(block, Form):
         return _form_summary(block)
+    if isinstance(block, File):
+        return [_file_line(block)]
     return _text_blocks(message_text)  # a block type this renderer does not know yet
 
 

@@ -7,7 +7,9 @@ its sender's e-mail and mentioned people's ids come from the roster, and the
 engine's replies go back as text or Adaptive Cards (a reply the connector will
 not take, even after brief retries, waits in the outbox). Installing the bot
 (`installationUpdate`, `conversationUpdate`) records where the person can be
-reached, so messages queued for them go out. Nothing here answers 500.
+reached, so messages queued for them go out. A reply's files go beside its card as
+file consent cards in a personal chat (files.py); the `fileConsent/invoke` that
+answers one uploads the file and shows it. Nothing here answers 500.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.teams.auth import AuthError
 from adapters.teams.connector import BotAuthentication
+from adapters.teams.files import (
+    CONSENT_INVOKE,
+    NotAConsent,
+    file_info_activity,
+    read_consent,
+    upload,
+)
 from adapters.teams.render_adaptive_card import to_activity
 from adapters.teams.roster import Roster
 from adapters.teams.sender import TeamsSender, classify
@@ -92,8 +101,8 @@ class TeamsEndpoint:
             log.info("refused a Teams request (%d): %s", err.status, err.reason)
             headers = {"Retry-After": "30"} if err.status == 503 else None
             return web.json_response({"error": err.reason}, status=err.status, headers=headers)
-        if activity.type == "invoke":
-            return web.json_response({}, status=200)  # no invoke-based features (yet)
+        if activity.type == "invoke" and activity.name != CONSENT_INVOKE:
+            return web.json_response({}, status=200)  # no other invoke-based features (yet)
         try:
             await self.adapter.process_activity(
                 result, activity, lambda context: self.on_turn(context, body)
@@ -110,6 +119,32 @@ class TeamsEndpoint:
             await self._message(context, body)
         elif kind in ("conversationUpdate", "installationUpdate"):
             await self._installed(context, body)
+        elif kind == "invoke":
+            await self._file_consent(context, body)
+
+    async def _file_consent(self, context: TurnContext, body: dict[str, Any]) -> None:
+        """The person answered a file consent card: on Allow, upload the file to the URL
+        Teams opened in their OneDrive and show it in the chat; else say it was left out."""
+        try:
+            consent = read_consent(body)
+        except NotAConsent as err:
+            log.info("ignoring a file consent invoke: %s", err)
+            return
+        if not consent.accepted or consent.file is None:
+            reply = f"No problem: {consent.filename} was not saved. The message above has the time."
+            await context.send_activity(Activity(type="message", text=reply))
+            return
+        try:
+            await upload(consent.upload_url, consent.file)
+        except Exception as err:  # OneDrive refused or was unreachable: say so, keep going
+            log.warning("uploading %s to OneDrive failed: %s", consent.filename, err)
+            reply = (
+                f"I could not save {consent.filename} to your OneDrive just now. "
+                "The message above has the time."
+            )
+            await context.send_activity(Activity(type="message", text=reply))
+            return
+        await context.send_activity(Activity().deserialize(file_info_activity(consent)))
 
     async def _message(self, context: TurnContext, body: dict[str, Any]) -> None:
         sender = body.get("from") or {}
@@ -180,7 +215,9 @@ class TeamsEndpoint:
         for attempt in range(self.sender.attempts):
             try:
                 await self.sender.pacer.wait(conversation)
-                await context.send_activity(Activity().deserialize(to_activity(message)))
+                personal = is_personal(context.activity.serialize())
+                activity = to_activity(message, files=personal)
+                await context.send_activity(Activity().deserialize(activity))
                 return
             except Exception as err:
                 result = classify(err)

@@ -77,7 +77,7 @@ def build_manifest(
             {
                 "botId": app_guid,
                 "scopes": SCOPES,
-                "supportsFiles": False,
+                "supportsFiles": True,  # the .ics invite: file consent cards
                 "isNotificationOnly": False,
                 "commandLists": [{"scopes": SCOPES, "commands": commands}],
             }

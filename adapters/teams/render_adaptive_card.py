@@ -6,6 +6,9 @@ are the field names (Teams merges their values into the submitted data), with
 its submit button carrying the form id. An error on an input is shown under it,
 and the input keeps the value the person typed. A block this renderer does not
 know becomes the message's plain text; nothing here raises.
+
+A File block is a line on the card; the file itself rides beside the card as a
+FileConsentCard (files.py says why), in personal chats only.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import itertools
 import re
 from typing import Any
 
+from adapters.teams.files import consent_attachment, describe
 from conversations.messages import (
     Block,
     Button,
@@ -21,6 +25,7 @@ from conversations.messages import (
     Context,
     Divider,
     Fields,
+    File,
     Form,
     Header,
     Input,
@@ -130,7 +135,16 @@ def _form(form: Form) -> list[dict[str, Any]]:
     return [{"type": "Container", "items": items}]
 
 
-def _block(block: Block, fallback: str) -> list[dict[str, Any]]:
+def _file_line(file: File, attached: bool) -> str:
+    if attached:
+        return f"📎 {file.filename} ({describe(file)}): press Allow below to save it, then open it."
+    return (
+        f"📎 The {describe(file)} ({file.filename}) comes only in a personal chat with me: "
+        "ask there to have it."
+    )
+
+
+def _block(block: Block, fallback: str, files: bool = True) -> list[dict[str, Any]]:
     if isinstance(block, Header):
         return [_text(block.text, size="Large", weight="Bolder")]
     if isinstance(block, Text):
@@ -144,11 +158,14 @@ def _block(block: Block, fallback: str) -> list[dict[str, Any]]:
         return [{"type": "ActionSet", "actions": [button_action(b) for b in block.buttons]}]
     if isinstance(block, Form):
         return _form(block)
+    if isinstance(block, File):
+        return [_text(_file_line(block, files), isSubtle=True, size="Small")]
     return [_text(fallback)]
 
 
-def to_adaptive_card(message: Message) -> dict[str, Any]:
-    """The message as an Adaptive Card; its plain text is the card's fallback."""
+def to_adaptive_card(message: Message, *, files: bool = True) -> dict[str, Any]:
+    """The message as an Adaptive Card; its plain text is the card's fallback. `files`:
+    whether the message's files go beside the card (their lines say so)."""
     body: list[dict[str, Any]] = []
     separate = False
     for block in message.blocks:
@@ -156,7 +173,7 @@ def to_adaptive_card(message: Message) -> dict[str, Any]:
             separate = bool(body)
             continue
         try:
-            elements = _block(block, message.text)
+            elements = _block(block, message.text, files)
         except Exception:  # a malformed block still leaves a readable card
             elements = [_text(message.text)]
         if separate and elements:
@@ -174,17 +191,23 @@ def to_adaptive_card(message: Message) -> dict[str, Any]:
     }
 
 
-def to_activity(message: Message) -> dict[str, Any]:
+def to_activity(message: Message, *, files: bool = True) -> dict[str, Any]:
     """The Bot Framework message activity for a neutral message (JSON form).
 
     A message without blocks is plain text; with blocks it is one Adaptive Card
     (no text beside it, or Teams would show the words twice) and a summary for
-    notifications.
+    notifications. With `files` (a personal chat), each File block adds a
+    FileConsentCard after the card.
     """
     if not message.blocks:
         return {"type": "message", "text": message.text, "textFormat": "markdown"}
-    return {
+    card = {"contentType": CARD_CONTENT_TYPE, "content": to_adaptive_card(message, files=files)}
+    consents = [consent_attachment(f) for f in message.files()] if files else []
+    activity: dict[str, Any] = {
         "type": "message",
         "summary": message.text.split("\n", 1)[0][:200],
-        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": to_adaptive_card(message)}],
+        "attachments": [card, *consents],
     }
+    if consents:
+        activity["attachmentLayout"] = "list"
+    return activity

@@ -8,7 +8,9 @@ conversation are paced, and 429, 412, 502 and 504 (and other 5xx) are retried a
 few times in place with exponential backoff and jitter (while the waits are
 short), then handed back to the delivery worker as `retry` with a wait that is
 at least the Retry-After the connector asked for. Nobody to send to yet is `unreachable`,
-which keeps the message queued until the person talks to the bot.
+which keeps the message queued until the person talks to the bot. A message whose
+file consent cards the connector refuses (400) is sent again without them, so the
+card with the words still arrives.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ def retry_after_of(err: BaseException) -> float | None:
         return min(max(float(raw), 0.0), MAX_RETRY_AFTER) if raw is not None else None
     except ValueError:
         return None
+
+
+def _status(err: BaseException) -> int:
+    response = getattr(err, "response", None)
+    return int(getattr(response, "status_code", 0) or 0)
 
 
 def classify(err: BaseException) -> SendResult:
@@ -117,13 +124,21 @@ class TeamsSender:
         if not reference or not reference.get("serviceUrl"):
             return SendResult("unreachable", "the person has not talked to the bot in Teams yet")
         result = SendResult("retry")
+        files = bool(message.files())
         for attempt in range(self.attempts):
             try:
-                await self.send_activity(reference, to_activity(message))
-                return SendResult("delivered")
+                await self.send_activity(reference, to_activity(message, files=files))
+                return SendResult(
+                    "delivered",
+                    "" if files == bool(message.files()) else "without its file consent card",
+                )
             except Exception as err:
                 result = classify(err)
                 log.info("Teams send attempt %d: %s", attempt + 1, result.detail)
+                if files and _status(err) == 400:
+                    log.warning("Teams refused a message's file consent card: %s", err)
+                    files = False
+                    continue
                 if result.outcome != "retry":
                     return result
                 wait = self.backoff(attempt, result.retry_after)

@@ -10,6 +10,13 @@ It plays every Microsoft endpoint the Teams adapter talks to:
   our own RSA key (endorsed for msteams), and `sign()` to issue inbound tokens;
 - the bot's token endpoint (`/{tenant}/oauth2/v2.0/token` under `url`).
 
+Sends are checked as Teams checks attachments: a file attachment other than an
+image (`contentUrl` with any other type) is refused with 400 "Unknown attachment
+type", and so is a file consent card outside a personal chat; `refused` keeps them.
+A OneDrive upload session (`PUT /onedrive/{name}`, `upload_url()`) keeps what the
+bot uploads in `uploaded`, and `file_consent()` builds the invoke Teams sends when a
+person answers a file consent card.
+
 `storm([429, 429, 502, …])` makes the next sends fail with those statuses, in
 order; `keys_available = False` makes the key endpoint fail. Activities shaped
 as Teams sends them come from `message()`, `submit()` and `installed()`.
@@ -83,6 +90,13 @@ class Sent:
         return ""
 
     @property
+    def attachments(self) -> list[dict[str, Any]]:
+        return list(self.activity.get("attachments") or ())
+
+    def of_type(self, content_type: str) -> list[dict[str, Any]]:
+        return [a for a in self.attachments if a.get("contentType") == content_type]
+
+    @property
     def card(self) -> dict[str, Any] | None:
         for attachment in self.activity.get("attachments") or ():
             if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
@@ -114,6 +128,31 @@ class Sent:
         return dict(data)
 
 
+KNOWN_CARDS = frozenset(
+    {
+        "application/vnd.microsoft.card.adaptive",
+        "application/vnd.microsoft.card.hero",
+        "application/vnd.microsoft.card.thumbnail",
+        "application/vnd.microsoft.teams.card.file.consent",
+        "application/vnd.microsoft.teams.card.file.info",
+    }
+)
+
+
+def _refusal(conversation: str, activity: dict[str, Any]) -> str:
+    """Why Teams would refuse the activity's attachments ("" when it would not)."""
+    for attachment in activity.get("attachments") or ():
+        kind = str(attachment.get("contentType") or "")
+        if (
+            kind == "application/vnd.microsoft.teams.card.file.consent"
+            and not conversation.startswith("a:")
+        ):
+            return "File consent cards are only supported in personal chats"
+        if kind not in KNOWN_CARDS and not kind.startswith("image/"):
+            return "Unknown attachment type"
+    return ""
+
+
 def _b64(number: int) -> str:
     raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -124,6 +163,8 @@ class BotConnector:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "double-key-1"
         self.sent: list[Sent] = []
+        self.refused: list[tuple[dict[str, Any], str]] = []  # (activity, why)
+        self.uploaded: dict[str, bytes] = {}  # OneDrive file name → bytes
         self.created: list[dict[str, Any]] = []
         self.attempts = 0
         self.members: dict[str, dict[str, Any]] = {}
@@ -143,6 +184,7 @@ class BotConnector:
         app.router.add_post("/v3/conversations/{cid}/activities", self._send)
         app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._send)
         app.router.add_get("/v3/conversations/{cid}/members/{mid}", self._member)
+        app.router.add_put("/onedrive/{name}", self._onedrive)
         app.router.add_get("/openid/.well-known/openidconfiguration", self._metadata)
         app.router.add_get("/openid/keys", self._keys)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
@@ -215,10 +257,29 @@ class BotConnector:
                 headers=headers,
             )
         activity = await request.json()
+        why = _refusal(request.match_info["cid"], activity)
+        if why:
+            self.refused.append((activity, why))
+            return web.json_response({"error": {"code": "BadArgument", "message": why}}, status=400)
         self.sent.append(
             Sent(request.match_info["cid"], activity, request.headers.get("Authorization"))
         )
         return web.json_response({"id": f"sent-{next(self._ids)}"})
+
+    def upload_url(self, name: str) -> str:
+        return f"{self.url}/onedrive/{name}"
+
+    async def _onedrive(self, request: web.Request) -> web.Response:
+        """An upload session as OneDrive takes it: the whole file in one Content-Range."""
+        body = await request.read()
+        expected = f"bytes 0-{len(body) - 1}/{len(body)}"
+        if request.headers.get("Content-Range") != expected:
+            return web.json_response({"error": {"code": "invalidRange"}}, status=400)
+        name = request.match_info["name"]
+        self.uploaded[name] = body
+        return web.json_response(
+            {"id": f"item-{name}", "name": name, "size": len(body)}, status=201
+        )
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -370,6 +431,37 @@ def submit(service_url: str, user: TeamsUser, data: dict[str, Any]) -> dict[str,
     activity["value"] = data
     activity["replyToId"] = "1732530000000"
     activity["channelData"] = {"tenant": {"id": TENANT}, "source": {"name": "message"}}
+    return activity
+
+
+def file_consent(
+    service_url: str,
+    user: TeamsUser,
+    consent_card: dict[str, Any],
+    *,
+    accept: bool = True,
+    upload_url: str = "",
+) -> dict[str, Any]:
+    """The invoke Teams posts when the user presses Allow (or Decline) on a file consent
+    card: the card's accept (or decline) context comes back, with an upload session."""
+    activity = _base(service_url, user, personal(user))
+    content = consent_card["content"]
+    name = str(consent_card.get("name") or "file")
+    value: dict[str, Any] = {
+        "type": "fileUpload",
+        "action": "accept" if accept else "decline",
+        "context": content["acceptContext" if accept else "declineContext"],
+    }
+    if accept:
+        value["uploadInfo"] = {
+            "contentUrl": f"https://acme-my.sharepoint.com/personal/me/Documents/Applications/{name}",
+            "fileType": name.rsplit(".", 1)[-1],
+            "name": name,
+            "uploadUrl": upload_url,
+            "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C8C",
+        }
+    activity.update(type="invoke", name="fileConsent/invoke", value=value, replyToId="sent-1")
+    activity.pop("text", None)
     return activity
 
 

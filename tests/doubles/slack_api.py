@@ -3,8 +3,11 @@
 `SlackApi` is an aiohttp server on 127.0.0.1 (random port) that answers the
 Web API methods the bot uses, records every call, and can be told to fail:
 HTTP 429 with Retry-After, HTTP 500, or `{"ok": false, "error": …}`. It also
-serves `response_url`s (`/respond/<id>`), recorded like any call. Point
-SLACK_API_URL at `api.url`.
+serves `response_url`s (`/respond/<id>`), recorded like any call, and the
+files.uploadV2 flow: files.getUploadURLExternal hands out an upload URL
+(`/upload/<file id>`, whose POSTed bytes are kept; fail it as method "upload"),
+and files.completeUploadExternal shares the file into `channel_id` (`uploads()`).
+Point SLACK_API_URL at `api.url`.
 
 The request builders (`slash_command`, `block_actions`, `view_submission`,
 `event_callback`) build bodies exactly as Slack documents them, and `sign`
@@ -53,6 +56,17 @@ class Call:
 
 
 @dataclass
+class Upload:
+    """A file that went through the whole files.uploadV2 flow."""
+
+    file_id: str
+    filename: str
+    title: str
+    channel: str
+    content: bytes
+
+
+@dataclass
 class Failure:
     status: int = 200
     error: str | None = None
@@ -68,6 +82,8 @@ class SlackApi:
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    _pending_files: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → name, bytes
+    _uploads: list[Upload] = field(default_factory=list)
     _socket: web.WebSocketResponse | None = None
     _socket_open: asyncio.Event = field(default_factory=asyncio.Event)
     _socket_acked: asyncio.Event = field(default_factory=asyncio.Event)
@@ -112,6 +128,10 @@ class SlackApi:
 
     def posted_texts(self) -> list[str]:
         return [str(c.params.get("text", "")) for c in self.delivered()]
+
+    def uploads(self) -> list[Upload]:
+        """Files completed into a channel, in order."""
+        return list(self._uploads)
 
     def response_url(self, name: str = "r1") -> str:
         return f"{self.url}respond/{name}"
@@ -183,7 +203,54 @@ class SlackApi:
             return {"ok": True, "url": "ws" + self.url.removeprefix("http") + "socket"}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             return {"ok": True, "view": {"id": f"V{next(self._ts)}"}}
+        if method == "files.getUploadURLExternal":
+            if not params.get("filename") or not str(params.get("length", "")).isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._ts):06d}"
+            self._pending_files[file_id] = {
+                "filename": str(params["filename"]),
+                "length": int(params["length"]),
+                "content": None,
+            }
+            return {"ok": True, "upload_url": f"{self.url}upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            return self._complete(params)
         return {"ok": True}
+
+    def _complete(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Slack's checks: every file was uploaded with the announced length; a channel."""
+        files = json.loads(str(params.get("files") or "[]"))
+        channel = str(params.get("channel_id") or "")
+        done: list[dict[str, Any]] = []
+        for item in files:
+            pending = self._pending_files.get(str(item.get("id")))
+            if pending is None or pending["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            if len(pending["content"]) != pending["length"]:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            done.append({"id": item["id"], "name": pending["filename"]})
+        for item in files:
+            pending = self._pending_files.pop(str(item["id"]))
+            if channel:
+                title = str(item.get("title") or pending["filename"])
+                upload = Upload(item["id"], pending["filename"], title, channel, pending["content"])
+                self._uploads.append(upload)
+        return {"ok": True, "files": done}
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """The upload URL: Slack takes the raw bytes (or a multipart `file` part)."""
+        file_id = request.match_info["file_id"]
+        body = await request.read()
+        self.calls.append(Call("upload", {"file_id": file_id}, dict(request.headers)))
+        failure = self._failure("upload")
+        if failure is not None:
+            self.calls[-1].status = failure.status if failure.status != 200 else 500
+            return web.Response(status=self.calls[-1].status, text="upload failed")
+        pending = self._pending_files.get(file_id)
+        if pending is None:
+            return web.Response(status=404, text="no such upload")
+        pending["content"] = body
+        return web.Response(text=f"OK - {len(body)}")
 
     async def respond(self, request: web.Request) -> web.Response:
         params = await self._params(request)
@@ -235,6 +302,7 @@ class SlackApi:
         app.router.add_post("/api/{method}", self.api)
         app.router.add_get("/api/{method}", self.api)
         app.router.add_post("/respond/{name}", self.respond)
+        app.router.add_post("/upload/{file_id}", self.upload)
         app.router.add_get("/socket", self.socket)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
