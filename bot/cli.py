@@ -1,4 +1,4 @@
-"""`mentorbot` on the command line: run | migrate | sweep | chat | demo.
+"""`mentorbot` on the command line: run | migrate | sweep | digest | simulate | chat | demo.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -23,6 +25,9 @@ from bot.app import build_app
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import seed
+from conversations.chart import WeekBar, trend_png
+from conversations.digest import digest_message, to_json
+from conversations.digest_sweep import run_digest
 from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -121,6 +126,34 @@ async def _sweep(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_db(settings, work)
 
 
+async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    now = parse_now(args.now, settings)
+
+    async def work(db: Database) -> int:
+        digest, items = await run_digest(db, settings.policy, now, post=not args.no_post)
+        if args.chart:
+            Path(args.chart).write_bytes(
+                trend_png([WeekBar(w.due, w.held, w.rate) for w in digest.trend])
+            )
+        if args.json:
+            print(json.dumps(to_json(digest), indent=2))
+            return 0
+        print(digest_message(digest, chart=False).text)
+        if args.no_post:
+            print("(preview only: nothing posted)")
+        elif items:
+            for item in items:
+                print(f"{'queued' if item.queued else 'already queued'}: {item.text}")
+        else:
+            print(
+                "Nothing posted: no digest channel in app.yaml (digest.slack_channel, "
+                "digest.teams_channel) and no admin using the local chat, or already posted."
+            )
+        return 0
+
+    return await _with_db(settings, work)
+
+
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         console = Console(Engine(db, settings.policy), args.as_user, utcnow)
@@ -159,6 +192,11 @@ def parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in the terminal as a local user")
     chat.add_argument("--as", dest="as_user", required=True, metavar="NAME", help="e.g. alice")
     chat.add_argument("line", nargs="*", help='one command to run, e.g. "/mentor status"')
+    digest = sub.add_parser("digest", help="compute HR's weekly digest as of --now and post it")
+    digest.add_argument("--now", help="ISO date-time (program time zone); default: now")
+    digest.add_argument("--json", action="store_true", help="print the figures as JSON")
+    digest.add_argument("--no-post", action="store_true", help="preview only, post nothing")
+    digest.add_argument("--chart", metavar="FILE", help="also write the trend chart PNG here")
     sub.add_parser("demo", help="seed a sample organisation of 30 people")
     return p
 
@@ -176,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "sweep":
             return asyncio.run(_sweep(settings, args))
+        if args.command == "digest":
+            return asyncio.run(_digest(settings, args))
         if args.command == "chat":
             return asyncio.run(_chat(settings, args))
         return asyncio.run(_demo(settings))

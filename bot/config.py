@@ -14,12 +14,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.digest_config import parse_digest, parse_objective
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
 CADENCES = ("weekly", "biweekly", "monthly")
 PRIVACY = ("named", "aggregate")
-TOP_KEYS = ("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins")
+TOP_KEYS = (
+    "program",
+    "timezone",
+    "cadence",
+    "mentor_capacity",
+    "privacy",
+    "admins",
+    "digest",
+    "objective_target",
+)
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
 
@@ -108,6 +118,8 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
         admins=frozenset([*admins, *extra]),
         mentor_capacity_default=capacity if isinstance(capacity, int) else 2,
         privacy=str(privacy),
+        digest=parse_digest(data.get("digest"), problems, _unknown),
+        objective_target=parse_objective(data.get("objective_target"), problems, _unknown),
     )
 
 

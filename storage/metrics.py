@@ -102,7 +102,7 @@ async def participants(
         select(func.count()).where(_participating(program_id, at), is_mentee, ~has_pair)
     )
     new = await session.scalar(
-        select(func.count()).where(_participating(program_id, at), Profile.joined_at >= since)
+        select(func.count()).where(_participating(program_id, at), Profile.joined_at > since)
     )
     objective = 0
     if objective_departments:
@@ -153,18 +153,18 @@ async def pairs_by_state(session: AsyncSession, program_id: int, at: datetime) -
 async def pair_flow(
     session: AsyncSession, program_id: int, since: datetime, until: datetime
 ) -> tuple[int, int]:
-    """Pairs that became active, and pairs that ended or completed, in [since, until)."""
+    """Pairs that became active, and pairs that ended or completed, in (since, until]."""
     started = await session.scalar(
         select(func.count()).where(
-            Pair.program_id == program_id, Pair.activated_at >= since, Pair.activated_at < until
+            Pair.program_id == program_id, Pair.activated_at > since, Pair.activated_at <= until
         )
     )
     ended = await session.scalar(
         select(func.count()).where(
             Pair.program_id == program_id,
             Pair.activated_at.is_not(None),
-            Pair.ended_at >= since,
-            Pair.ended_at < until,
+            Pair.ended_at > since,
+            Pair.ended_at <= until,
         )
     )
     return int(started or 0), int(ended or 0)
@@ -179,12 +179,12 @@ class MeetingWindow:
 async def meetings(
     session: AsyncSession, program_id: int, since: datetime, until: datetime
 ) -> MeetingWindow:
-    """Meetings due in [since, until): those scheduled in it (not cancelled), plus one for
+    """Meetings due in (since, until]: those scheduled in it (not cancelled), plus one for
     every pair that was lapsed during it with nothing scheduled; held: those of the first
     kind that were held."""
     in_window = and_(
-        Meeting.scheduled_at >= since,
-        Meeting.scheduled_at < until,
+        Meeting.scheduled_at > since,
+        Meeting.scheduled_at <= until,
         Meeting.status != "cancelled",
     )
     rows = await session.execute(
@@ -201,8 +201,8 @@ async def meetings(
     lapsed = await session.scalar(
         select(func.count(func.distinct(Lapse.pair_id))).where(
             Lapse.program_id == program_id,
-            Lapse.began_at < until,
-            or_(Lapse.closed_at.is_(None), Lapse.closed_at >= since),
+            Lapse.began_at <= until,
+            or_(Lapse.closed_at.is_(None), Lapse.closed_at > since),
             ~met_in_window,
         )
     )
@@ -283,7 +283,7 @@ async def lapses(
     session: AsyncSession, program_id: int, since: datetime, until: datetime
 ) -> Lapses:
     """Lapses open at `until` by ladder step, those flagged at risk, lapses begun and
-    pairs recovered in [since, until)."""
+    pairs recovered in (since, until]."""
     rows = await session.execute(
         select(Lapse.step, func.count())
         .where(Lapse.program_id == program_id, _open_lapse(until))
@@ -300,15 +300,15 @@ async def lapses(
     )
     begun = await session.scalar(
         select(func.count()).where(
-            Lapse.program_id == program_id, Lapse.began_at >= since, Lapse.began_at < until
+            Lapse.program_id == program_id, Lapse.began_at > since, Lapse.began_at <= until
         )
     )
     recovered = await session.scalar(
         select(func.count()).where(
             Lapse.program_id == program_id,
             Lapse.outcome == "recovered",
-            Lapse.closed_at >= since,
-            Lapse.closed_at < until,
+            Lapse.closed_at > since,
+            Lapse.closed_at <= until,
         )
     )
     return Lapses(by_step, int(at_risk or 0), int(begun or 0), int(recovered or 0))
@@ -317,7 +317,7 @@ async def lapses(
 async def ratings(
     session: AsyncSession, program_id: int, since: datetime, until: datetime
 ) -> tuple[float | None, int]:
-    """The average meeting rating given in [since, until) across the program, and how many."""
+    """The average meeting rating given in (since, until] across the program, and how many."""
     row = (
         await session.execute(
             select(func.avg(MeetingFeedback.rating), func.count(MeetingFeedback.rating))
@@ -327,8 +327,8 @@ async def ratings(
             .where(
                 Pair.program_id == program_id,
                 MeetingFeedback.rating.is_not(None),
-                MeetingFeedback.created_at >= since,
-                MeetingFeedback.created_at < until,
+                MeetingFeedback.created_at > since,
+                MeetingFeedback.created_at <= until,
             )
         )
     ).one()
@@ -396,7 +396,7 @@ async def recognised_mentors(
         .where(
             Pair.program_id == program_id,
             Meeting.status == "held",
-            Meeting.scheduled_at >= since,
+            Meeting.scheduled_at > since,
             Meeting.scheduled_at <= at,
             Person.forgotten_at.is_(None),
             ~mentor_lapsed,
