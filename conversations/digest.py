@@ -154,15 +154,9 @@ async def _figures(
     for step in range(1, len(policy.follow.lapse_ladder) + 1):
         figures[f"lapses.step_{step}"] = lapses.by_step.get(step, 0)
     if target is not None:
-        share = (
-            round(people.objective_count / people.mentees_total, 3)
-            if people.mentees_total
-            else None
-        )
-        figures["objective.share"] = share
-        figures["objective.progress"] = (
-            None if share is None or target.share <= 0 else round(share / target.share, 3)
-        )
+        share = people.objective_count / people.mentees_total if people.mentees_total else None
+        figures["objective.share"] = None if share is None else round(share, 3)
+        figures["objective.progress"] = None if share is None else round(share / target.share, 3)
     return figures
 
 

@@ -43,7 +43,7 @@ async def _median(session: AsyncSession, values: Select[Any]) -> float | None:
         func.count().over().label("n"),
     ).subquery()
     middle = select(ranked.c.v).where(
-        or_(ranked.c.rn == (ranked.c.n + 1) / 2, ranked.c.rn == (ranked.c.n + 2) / 2)
+        or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
     )
     found = [float(v) for v in await session.scalars(middle) if v is not None]
     return sum(found) / len(found) if found else None
