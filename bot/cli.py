@@ -41,8 +41,15 @@ def setup_logging() -> None:
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_third_party_loggers()
+
+
+def quiet_third_party_loggers() -> None:
+    """Chatty libraries stay quiet even at LOG_LEVEL=DEBUG; aiosqlite would log every SQL
+    statement with its parameters, private notes included, and a note must never reach a log."""
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:

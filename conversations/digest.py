@@ -26,6 +26,8 @@ from storage.models import Program
 
 WEEK = timedelta(days=7)
 TREND_WEEKS = 12
+# Fewer ratings than this in a week and the average is not shown: it would expose them.
+MIN_RATINGS = 3
 Figure = float | int | None
 
 # The flat keys of `figures`, `previous` and `change` in the JSON, in display order.
@@ -148,7 +150,7 @@ async def _figures(
         "lapses.at_risk": lapses.at_risk,
         "lapses.begun": lapses.begun,
         "lapses.recovered": lapses.recovered,
-        "ratings.average": average,
+        "ratings.average": average if count >= MIN_RATINGS else None,
         "ratings.count": count,
     }
     for step in range(1, len(policy.follow.lapse_ladder) + 1):
@@ -312,8 +314,12 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         ),
         (
             "Average rating",
-            f"{_num(f['ratings.average'])} / 5 from {f['ratings.count']} rating(s)"
-            f"{_delta(d, 'ratings.average')}",
+            (
+                f"{_num(f['ratings.average'])} / 5 from {f['ratings.count']} rating(s)"
+                if f["ratings.average"] is not None
+                else f"{f['ratings.count']} rating(s): too few to show an average"
+            )
+            + _delta(d, "ratings.average"),
         ),
     ]
     if d.objective is not None:

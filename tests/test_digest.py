@@ -87,7 +87,8 @@ async def test_first_week_figures_are_exact(chat: Chat) -> None:
     assert f["meetings.median_days_to_first"] == 1.0
     assert f["meetings.pairs_not_met_yet"] == 1
     assert (f["lapses.open"], f["lapses.at_risk"], f["lapses.recovered"]) == (0, 0, 0)
-    assert (f["ratings.average"], f["ratings.count"]) == (4.5, 2)
+    # Two ratings are too few to show an average without exposing individuals.
+    assert (f["ratings.average"], f["ratings.count"]) == (None, 2)
     # Sales mentees: alice and erin (department matched without regard to case) of three.
     assert (f["objective.share"], f["objective.progress"]) == (0.667, 1.333)
     # A week earlier the program had just started: the same people, nothing held yet.
@@ -112,8 +113,11 @@ async def lapse_and_recover(chat: Chat) -> None:
         await chat.engine.sweep(datetime(2026, 12, day, 10, 0, tzinfo=UTC))
     chat.now = datetime(2026, 12, 24, 11, 0, tzinfo=UTC)
     assert "meeting again" in await chat.text("alice", "met")
+    await chat.submit("alice", "checkin", {"pair": "1", "rating": "4", "next": ""})
     chat.now = datetime(2026, 12, 27, 10, 0, tzinfo=UTC)
-    await chat.say("alice", "met")
+    for user, rating in (("alice", "3"), ("bob", "5")):
+        await chat.say(user, "met")
+        await chat.submit(user, "checkin", {"pair": "1", "rating": rating, "next": ""})
 
 
 async def test_lapses_recoveries_recognition_and_at_risk(chat: Chat) -> None:
@@ -129,7 +133,7 @@ async def test_lapses_recoveries_recognition_and_at_risk(chat: Chat) -> None:
         0.667,
     )
     assert f["meetings.median_days_since_last"] == 18.0  # 1.0 and 35.04 days
-    assert f["ratings.count"] == 0  # nobody rated this week
+    assert (f["ratings.average"], f["ratings.count"]) == (4.0, 3)
     # The week before both pairs were lapsed and met not at all.
     assert (digest.previous["meetings.due"], digest.previous["meetings.held"]) == (2, 0)
     assert digest.previous["lapses.open"] == 2 and digest.previous["lapses.at_risk"] == 0
