@@ -15,20 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.digest_config import parse_digest, parse_objective
+from bot.follow_config import follow_through
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
 CADENCES = ("weekly", "biweekly", "monthly")
 PRIVACY = ("named", "aggregate")
 TOP_KEYS = (
-    "program",
-    "timezone",
-    "cadence",
-    "mentor_capacity",
-    "privacy",
-    "admins",
-    "digest",
-    "objective_target",
+    *("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins"),
+    *("meetings", "term", "lapse"),
+    *("digest", "objective_target"),
 )
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
@@ -118,6 +114,7 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
         admins=frozenset([*admins, *extra]),
         mentor_capacity_default=capacity if isinstance(capacity, int) else 2,
         privacy=str(privacy),
+        follow=follow_through(data, problems),
         digest=parse_digest(data.get("digest"), problems, _unknown),
         objective_target=parse_objective(data.get("objective_target"), problems, _unknown),
     )

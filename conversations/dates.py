@@ -39,6 +39,8 @@ def parse_date(phrase: str, now: datetime, tz: str) -> date:
         return today
     if text == "tomorrow":
         return today + timedelta(days=1)
+    if text == "yesterday":
+        return today - timedelta(days=1)
     match = re.fullmatch(r"in (\d{1,3}|a|an|one|two|three|four) (days?|weeks?|months?)", text)
     if match:
         words = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from conversations.dates import format_moment, start_of_day
 from conversations.follow_policy import cadence_interval
@@ -80,11 +81,13 @@ def plan(pair: Pair, meeting: Meeting | None, policy: Policy) -> list[Step]:
             steps.append(Step(end + follow.checkin_after, "checkin"))
     waiting_for_meeting = meeting is not None and meeting.checkin_sent_at is None
     began = lapse_start(pair, policy)
-    if began is not None and not waiting_for_meeting and pair.lapse_step < len(follow.lapse_ladder):
-        at = began + follow.lapse_ladder[pair.lapse_step].after
-        if meeting is not None and meeting.checkin_sent_at is not None:
-            at = max(at, meeting.checkin_sent_at + follow.lapse_grace)
-        steps.append(Step(at, "lapse", pair.lapse_step))
+    if began is not None and not waiting_for_meeting:
+        # Every rung still ahead: a sweep that comes late acts once, for the highest one due.
+        for index in range(pair.lapse_step, len(follow.lapse_ladder)):
+            at = began + follow.lapse_ladder[index].after
+            if meeting is not None and meeting.checkin_sent_at is not None:
+                at = max(at, meeting.checkin_sent_at + follow.lapse_grace)
+            steps.append(Step(at, "lapse", index))
     if pair.term_end is not None:
         end = start_of_day(pair.term_end, policy.default_timezone)
         if pair.renewal_asked_at is None:
@@ -105,7 +108,7 @@ def suggest_next(pair: Pair, policy: Policy, now: datetime, tz: str) -> datetime
     interval = cadence_interval(pair.cadence, policy.cadence)
     last = pair.last_meeting_at
     base = (last or now) + interval
-    local = base.astimezone(start_of_day(base.date(), tz).tzinfo)
+    local = base.astimezone(ZoneInfo(tz))
     hour, minute = (local.hour, local.minute) if last else (10, 0)
     moment = start_of_day(local.date(), tz).replace(hour=hour, minute=minute)
     while moment <= now:
@@ -117,7 +120,7 @@ def suggest_next(pair: Pair, policy: Policy, now: datetime, tz: str) -> datetime
 
 def suggestion_phrase(moment: datetime, tz: str) -> str:
     """How the suggestion is pre-filled: a form the date parser reads back exactly."""
-    local = moment.astimezone(start_of_day(moment.date(), tz).tzinfo)
+    local = moment.astimezone(ZoneInfo(tz))
     return f"{local:%Y-%m-%d %H:%M}"
 
 
@@ -169,7 +172,7 @@ def agenda_prompt(
         blocks.append(Text("*Agenda so far*\n" + "\n".join(f"• {a}" for a in agenda)))
     lines.append("Questions to think about:\n" + "\n".join(f"- {q}" for q in questions))
     blocks.append(Text("*Questions to think about*\n" + "\n".join(f"• {q}" for q in questions)))
-    lines.append(f"Add a point with `/mentor agenda add TEXT with {'@' + partner}`.")
+    lines.append("Add a point with `/mentor agenda add TEXT`.")
     blocks.append(
         Buttons(
             (
@@ -223,7 +226,7 @@ def checkin_message(pair: Pair, meeting: Meeting, partner: str, tz: str) -> Mess
 
 
 def lapse_message(pair: Pair, partner: str, tz: str, since: datetime, final: bool) -> Message:
-    when = f"{since.astimezone(start_of_day(since.date(), tz).tzinfo):%a %d %b}"
+    when = f"{since.astimezone(ZoneInfo(tz)):%a %d %b}"
     if final:
         text = (
             f"You and {partner} haven't met since {when}. Shall we end this pairing, or end it "
@@ -255,6 +258,7 @@ class _Sweep:
         self.outgoing: list[store.Outgoing] = []
         self.items: list[tuple[str, str, int, str]] = []
         self.people: dict[int, store.Recipient] = {}
+        self.lapses: dict[int, Lapse] = {}
 
     def tz(self, person_id: int) -> str:
         found = self.people.get(person_id)
@@ -264,9 +268,13 @@ class _Sweep:
         found = self.people.get(person_id)
         return found.name if found else "your partner"
 
+    def away(self, person_id: int) -> bool:
+        found = self.people.get(person_id)
+        return found is not None and found.away
+
     def send(self, person_id: int, key: str, kind: str, msg: Message, summary: str) -> None:
         found = self.people.get(person_id)
-        if found is None or found.platform is None:
+        if found is None or found.platform is None or found.away:
             return
         self.outgoing.append(store.Outgoing(key, kind, person_id, found.platform, to_dict(msg)))
         self.items.append((key, kind, person_id, summary))
@@ -284,12 +292,17 @@ class _Sweep:
         self.people = await store.recipients(
             ctx.session, [x for p in pairs for x in (p.mentee_id, p.mentor_id)], ctx.program.id
         )
+        # Changed in memory, written back in a few bulk statements: a sweep's round trips
+        # do not grow with the number of pairs due.
+        store.detach(ctx.session, [*pairs, *meetings.values(), *lapses.values()])
+        self.lapses = lapses
         for pair in pairs:
             meeting = meetings.get(pair.id)
-            self.advance(pair, meeting, agendas.get(pair.id, []), commitments, lapses)
-            refresh_due(
-                pair, meeting if meeting and meeting.status == "scheduled" else None, ctx.policy
-            )
+            self.advance(pair, meeting, agendas.get(pair.id, []), commitments)
+            refresh_due(pair, meeting, ctx.policy)
+        await store.save_sweep(
+            ctx.session, pairs, list(meetings.values()), list(self.lapses.values())
+        )
         new = await store.enqueue_many(ctx.session, self.outgoing, ctx.now)
         return [DueItem(k, kind, pid, text, k in new) for k, kind, pid, text in self.items]
 
@@ -299,10 +312,15 @@ class _Sweep:
         meeting: Meeting | None,
         agenda: list[str],
         commitments: dict[int, list[Commitment]],
-        lapses: dict[int, Lapse],
     ) -> None:
         now, policy = self.ctx.now, self.ctx.policy
         due = [s for s in plan(pair, meeting, policy) if s.at <= now]
+        if any(self.away(p) for p in (pair.mentee_id, pair.mentor_id)):
+            # Someone is paused or left: no nudges, and silence is not counted against the
+            # pair; the clock restarts from now (meeting messages to the other still go).
+            if any(s.kind == "lapse" for s in due):
+                pair.silent_since = now
+            due = [s for s in due if s.kind != "lapse"]
         lapse_steps = [s for s in due if s.kind == "lapse"]
         for step in due:
             if step.kind == "resume":
@@ -311,9 +329,15 @@ class _Sweep:
                 meeting.agenda_prompted_at = now
                 if now < meeting.scheduled_at:
                     self.prompt(pair, meeting, agenda, commitments.get(pair.id, []))
+                    if agenda and policy.follow.mentor_agenda_lead is None:
+                        self.brief(pair, meeting, agenda)  # set before the meeting was
                     if meeting.scheduled_at - policy.follow.agenda_reminder <= now:
                         meeting.agenda_reminded_at = now  # the prompt already asks
-            elif step.kind == "agenda-reminder" and meeting is not None:
+            elif (
+                step.kind == "agenda-reminder"
+                and meeting is not None
+                and meeting.agenda_reminded_at is None  # unless the prompt just went out
+            ):
                 meeting.agenda_reminded_at = now
                 if now < meeting.scheduled_at and not agenda:
                     self.remind(pair, meeting)
@@ -325,12 +349,12 @@ class _Sweep:
                 meeting.checkin_sent_at = now
                 self.checkin(pair, meeting)
             elif step.kind == "lapse" and step is lapse_steps[-1]:
-                self.lapse(pair, lapse_steps, lapses.get(pair.id))
+                self.lapse(pair, lapse_steps, self.lapses.get(pair.id))
             elif step.kind == "renewal":
                 pair.renewal_asked_at = now
                 self.renewal(pair)
             elif step.kind == "term-end":
-                self.complete(pair, lapses.get(pair.id))
+                self.complete(pair, self.lapses.get(pair.id))
                 return
 
     def prompt(
@@ -417,7 +441,7 @@ class _Sweep:
                 began_at=began,
                 step=0,
             )
-            store.add(self.ctx.session, lapse)
+            self.lapses[pair.id] = lapse
         step = due[-1]
         action = ladder[step.index].action
         skipped = [ladder[s.index].action for s in due[:-1]]

@@ -8,7 +8,7 @@ message text and never raises. Messages round-trip through JSON (`to_dict`,
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ButtonStyle = Literal["default", "primary", "danger"]
@@ -134,11 +134,20 @@ class Message:
         return [btn for b in self.blocks if isinstance(b, Buttons) for btn in b.buttons]
 
 
+def _plain(value: Any) -> Any:
+    """dataclasses.asdict without its deep copies (sweeps serialise thousands of messages)."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
+
+
 def to_dict(message: Message) -> dict[str, Any]:
     """JSON-able form: {"text": …, "blocks": [{"type": "header", …}, …]}."""
     return {
         "text": message.text,
-        "blocks": [{"type": _NAMES[type(b)], **asdict(b)} for b in message.blocks],
+        "blocks": [{"type": _NAMES[type(b)], **_plain(b)} for b in message.blocks],
     }
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,8 +130,8 @@ async def agenda_items(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
         .order_by(AgendaItem.id)
     )
     result: dict[int, list[str]] = {}
-    for pair_id, text in rows.all():
-        result.setdefault(pair_id, []).append(text)
+    for pair_id, item in rows.all():
+        result.setdefault(pair_id, []).append(item)
     return result
 
 
@@ -194,6 +194,7 @@ class Recipient:
     name: str
     timezone: str | None
     platform: str | None
+    away: bool = False  # paused or left the program: no reminders for now
 
 
 async def recipients(
@@ -204,7 +205,7 @@ async def recipients(
     if not ids:
         return {}
     people = await session.execute(
-        select(Person.id, Person.display_name, Profile.timezone)
+        select(Person.id, Person.display_name, Profile.timezone, Profile.status)
         .outerjoin(Profile, and_(Profile.person_id == Person.id, Profile.program_id == program_id))
         .where(Person.id.in_(ids))
     )
@@ -219,9 +220,11 @@ async def recipients(
         if person_id not in best or key >= best[person_id][0]:
             best[person_id] = (key, platform, tz)
     result = {}
-    for person_id, name, profile_tz in people.all():
+    for person_id, name, profile_tz, status in people.all():
         _, found_platform, identity_tz = best.get(person_id, (0.0, None, None))
-        result[person_id] = Recipient(person_id, name, profile_tz or identity_tz, found_platform)
+        result[person_id] = Recipient(
+            person_id, name, profile_tz or identity_tz, found_platform, status in ("paused", "left")
+        )
     return result
 
 
@@ -258,15 +261,14 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[Outgoing], now: dat
     ]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    new: set[str] = set()
-    for start in range(0, len(values), 500):
-        stmt = (
-            insert(OutboxMessage)
-            .values(values[start : start + 500])
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(OutboxMessage.idempotency_key)
-        )
-        new.update(await session.scalars(stmt))
+    # One cached statement, executed for many rows (SQLAlchemy batches it into multi-row
+    # INSERT … RETURNING), so neither compiling nor round trips grow with the batch.
+    stmt = (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.idempotency_key)
+    )
+    new: set[str] = set(await session.scalars(stmt, values))
     return new
 
 
@@ -338,3 +340,93 @@ async def save_review(
         session.add(existing)
     existing.rating, existing.goals_achieved = rating, goals_achieved
     existing.keep_in_touch = keep_in_touch
+
+
+def detach(session: AsyncSession, rows: Sequence[Any]) -> None:
+    """Stop tracking rows the sweep will change in memory and write back with `save_sweep`."""
+    for row in rows:
+        session.expunge(row)
+
+
+_PAIR_COLUMNS = (
+    ("state", "varchar"),
+    ("paused_until", "timestamp"),
+    ("silent_since", "timestamp"),
+    ("due_at", "timestamp"),
+    ("lapse_step", "int"),
+    ("at_risk_since", "timestamp"),
+    ("renewal_asked_at", "timestamp"),
+    ("ended_at", "timestamp"),
+    ("end_reason", "text"),
+    ("next_meeting_at", "timestamp"),
+)
+_MEETING_COLUMNS = (
+    ("agenda_prompted_at", "timestamp"),
+    ("agenda_reminded_at", "timestamp"),
+    ("mentor_briefed_at", "timestamp"),
+    ("checkin_sent_at", "timestamp"),
+)
+
+
+def _naive(value: Any) -> Any:
+    return value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) else value
+
+
+async def _update_many(
+    session: AsyncSession, model: Any, rows: Sequence[Any], columns: tuple[tuple[str, str], ...]
+) -> None:
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement, one round trip, one cached plan: arrays unnested into a join.
+        names = ["id", *(name for name, _ in columns)]
+        casts = ["int", *(kind for _, kind in columns)]
+        arrays = ", ".join(f"CAST(:{n} AS {c}[])" for n, c in zip(names, casts, strict=True))
+        sets = ", ".join(f"{n} = v.{n}" for n, _ in columns)
+        sql = (
+            f"UPDATE {model.__tablename__} AS t SET {sets} "
+            f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE t.id = v.id"
+        )
+        params = {n: [_naive(getattr(r, n)) for r in rows] for n in names}
+        await session.execute(text(sql), params)
+        return
+    await session.execute(
+        update(model),
+        [{"id": r.id, **{n: getattr(r, n) for n, _ in columns}} for r in rows],
+    )
+
+
+async def save_sweep(
+    session: AsyncSession,
+    pairs: Sequence[Pair],
+    meetings: Sequence[Meeting],
+    lapses: Sequence[Lapse],
+) -> None:
+    """Write back what a sweep changed on detached pairs, meetings and lapses, in bulk."""
+    await _update_many(session, Pair, pairs, _PAIR_COLUMNS)
+    await _update_many(session, Meeting, meetings, _MEETING_COLUMNS)
+    if not lapses:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Lapse)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["pair_id", "cycle"],
+        set_={"step": stmt.excluded.step, "at_risk_at": stmt.excluded.at_risk_at},
+    )
+    await session.execute(
+        stmt,
+        [
+            {
+                "pair_id": lapse.pair_id,
+                "program_id": lapse.program_id,
+                "cycle": lapse.cycle,
+                "began_at": lapse.began_at,
+                "step": lapse.step,
+                "at_risk_at": lapse.at_risk_at,
+                "closed_at": lapse.closed_at,
+                "outcome": lapse.outcome,
+            }
+            for lapse in lapses
+        ],
+    )

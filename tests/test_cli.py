@@ -146,3 +146,25 @@ def test_run_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, output
     assert "local web chat" in output and "stopped cleanly" in output
     assert "Traceback" not in output
+
+
+async def test_sweep_prints_follow_through_items_readably(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    from conversations.engine import Engine
+    from conversations.policy import Policy
+    from tests.followthrough_kit import make_pair
+    from tests.harness import Chat
+
+    pair_id = await make_pair(Chat(Engine(db, Policy())))
+    env = {"DATABASE_URL": db_url, "MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
+    dry = mentorbot("sweep", "--now", "2026-12-10T09:00", "--dry-run", env=env, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert (
+        f"would queue: lapse-nudge-mentee for person 1 [lapse:{pair_id}:0:1]: lapse step 1 "
+        "(nudge mentee) to alice: no meeting with bob since 23 Nov"
+    ) in dry.stdout
+    real = mentorbot("sweep", "--now", "2026-12-10T09:00", env=env, cwd=tmp_path)
+    assert "queued: lapse-nudge-mentee" in real.stdout and "would" not in real.stdout
+    again = mentorbot("sweep", "--now", "2026-12-10T09:01", env=env, cwd=tmp_path)
+    assert "0 item(s) due" in again.stdout

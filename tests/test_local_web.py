@@ -121,3 +121,22 @@ async def test_proactive_messages_reach_an_open_stream(
             break
         await asyncio.sleep(0.05)
     assert [(r.kind, r.status) for r in rows] == [("pause-ended", "sent")]
+
+
+async def test_a_meeting_invite_reaches_the_web_chat_as_a_file_block(
+    served: tuple[str, web.Application], clock: Clock
+) -> None:
+    from tests.followthrough_kit import make_pair
+    from tests.harness import Chat
+
+    url, app = served
+    await make_pair(Chat(app[ENGINE_KEY], now=clock.now))
+    async with aiohttp.ClientSession() as session:
+        status, body = await post(session, url, {"user": "alice", "text": "schedule tomorrow 3pm"})
+        async with session.get(url + "/static/chat.js") as r:
+            script = await r.text()
+    assert status == 200
+    [file] = [b for b in body["replies"][0]["blocks"] if b["type"] == "file"]
+    assert file["filename"] == "mentoring.ics" and file["mime"] == "text/calendar"
+    assert "DTSTART:20261124T140000Z" in file["content"]
+    assert 'case "file"' in script and "download" in script  # rendered as a download link

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from conversations.commands.join import JOIN_BUTTONS
 from conversations.commands.profile import current_value
+from conversations.follow_status import follow_up
 from conversations.grammar import ParsedLine
 from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
 from conversations.profile_fields import FIELDS
@@ -70,11 +71,7 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
             pair.state, ""
         )
         if pair.state == "active":
-            detail = (
-                f"next meeting {when(turn, pair.next_meeting_at)}"
-                if pair.next_meeting_at
-                else "no next meeting set"
-            )
+            detail = await follow_up(turn, pair)
         pair_lines.append(f"• {relation} ({detail})")
     if pair_lines:
         lines.append("Pairs:")

@@ -1,0 +1,37 @@
+"""What `status` says about an active pair: agreement, next meeting, agenda, commitments."""
+
+from __future__ import annotations
+
+from conversations.dates import format_moment
+from conversations.turn import Turn
+from storage import followthrough as store
+from storage.models import Pair
+
+
+async def follow_up(turn: Turn, pair: Pair) -> str:
+    """`next meeting Tue 01 Dec 2026, 15:00 (Europe/Berlin); agenda: 2 points; …`."""
+    parts: list[str] = []
+    if pair.agreement_confirmed_at is None:
+        parts.append("agreement to confirm: `/mentor agreement`")
+    if pair.next_meeting_at is None:
+        parts.append("no next meeting set: `/mentor schedule WHEN`")
+    elif pair.next_meeting_at < turn.now:
+        parts.append(
+            f"meeting on {format_moment(pair.next_meeting_at, turn.timezone)}: "
+            "did it happen? `/mentor met`"
+        )
+    else:
+        parts.append(f"next meeting {format_moment(pair.next_meeting_at, turn.timezone)}")
+    agenda = (await store.agenda_items(turn.session, [pair.id])).get(pair.id, [])
+    if pair.next_meeting_at is not None:
+        parts.append(f"agenda: {len(agenda)} point(s)" if agenda else "no agenda yet")
+    mine = [
+        c
+        for c in (await store.open_commitments(turn.session, [pair.id])).get(pair.id, [])
+        if c.person_id == turn.person.id
+    ]
+    if mine:
+        parts.append(f"your open commitments: {'; '.join(c.text for c in mine[:3])}")
+    if pair.paused_until is not None:
+        parts.append(f"paused until {format_moment(pair.paused_until, turn.timezone)}")
+    return "; ".join(parts)

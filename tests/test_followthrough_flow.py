@@ -1,0 +1,414 @@
+"""The follow-through engine end to end: events and sweeps in, messages out, time passed in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from conversations.ics import read_fields
+from conversations.messages import to_dict
+from storage import followthrough as store
+from storage.models import Lapse, OutboxMessage
+from tests.followthrough_kit import agree_both, get_pair, inbox, keys, make_pair
+from tests.harness import Chat
+
+# Mon 23 Nov 2026, 09:00 UTC (the harness default).
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+async def sweep_kinds(chat: Chat) -> list[str]:
+    return [item.kind for item in await chat.engine.sweep(chat.now)]
+
+
+async def test_agreement_is_proposed_to_both_and_confirmed_by_both(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    for user in ("alice", "bob"):
+        [prompt] = await inbox(chat, user, "agreement")
+        assert "Get ready to lead a team" in prompt.text  # goals from the mentee's profile
+        assert "every two weeks" in prompt.text  # cadence default from the policy
+        assert "stays between us" in prompt.text
+        assert [b.label for b in prompt.buttons()] == ["I agree", "Change terms"]
+    pair = await get_pair(chat, pair_id)
+    assert pair.term_end is not None and pair.term_end.isoformat() == "2027-05-23"
+    alice_prompt = (await inbox(chat, "alice", "agreement"))[0]
+    reply = await chat.click("alice", alice_prompt, "I agree")
+    assert "Waiting for bob" in reply[0].text
+    assert (await get_pair(chat, pair_id)).agreement_confirmed_at is None
+    bob_prompt = (await inbox(chat, "bob", "agreement"))[0]
+    reply = await chat.click("bob", bob_prompt, "I agree")
+    assert "Agreement confirmed with alice" in reply[0].text
+    assert "schedule WHEN with @alice" in reply[0].text
+    assert (await get_pair(chat, pair_id)).agreement_confirmed_at == chat.now
+    [note] = await inbox(chat, "alice", "agreement-confirmed")
+    assert "bob agreed too" in note.text
+
+
+async def test_changing_the_terms_asks_the_other_person_again(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    await chat.click("bob", (await inbox(chat, "bob", "agreement"))[0], "I agree")
+    form_reply = await chat.say("alice", "agreement edit")
+    form = form_reply[0].form()
+    assert form is not None and form.form_id == "agreement"
+    reply = await chat.submit(
+        "alice",
+        "agreement",
+        {"pair": str(pair_id), "goals": "Lead a team of five", "cadence": "weekly", "term": "3"},
+    )
+    assert "sent to bob to confirm" in reply[0].text
+    pair = await get_pair(chat, pair_id)
+    assert (pair.cadence, pair.goals, pair.term_end.isoformat() if pair.term_end else "") == (
+        "weekly",
+        "Lead a team of five",
+        "2027-02-23",
+    )
+    assert pair.mentor_agreed_at is None and pair.mentee_agreed_at is not None
+    latest = (await inbox(chat, "bob", "agreement"))[-1]
+    assert "alice proposed new terms" in latest.text and "every week" in latest.text
+    await chat.click("bob", latest, "I agree")
+    assert (await get_pair(chat, pair_id)).agreement_confirmed_at is not None
+    bad = await chat.submit("alice", "agreement", {"pair": str(pair_id), "cadence": "daily"})
+    assert "Pick weekly, biweekly or monthly" in bad[0].text and bad[0].form() is not None
+
+
+async def test_schedule_confirms_to_both_in_their_own_time_zone_with_an_invite(chat: Chat) -> None:
+    await make_pair(chat)
+    await agree_both(chat)
+    [reply] = await chat.say("alice", "schedule tomorrow 3pm")
+    # Alice is in Berlin (UTC+1): 15:00 there is 14:00 UTC and 09:00 in New York.
+    assert "Tue 24 Nov 2026, 15:00 (Europe/Berlin)" in reply.text
+    [invite] = reply.files()
+    fields = read_fields(invite.content)
+    assert fields["DTSTART"] == "20261124T140000Z" and fields["DTEND"] == "20261124T144500Z"
+    assert fields["METHOD"] == "REQUEST" and fields["SEQUENCE"] == "0"
+    [theirs] = await inbox(chat, "bob", "meeting-scheduled")
+    assert "Tue 24 Nov 2026, 09:00 (America/New_York)" in theirs.text
+    assert "alice scheduled a meeting with you" in theirs.text
+    assert read_fields(theirs.files()[0].content)["UID"] == fields["UID"]
+    status = await chat.text("bob", "status")
+    assert "next meeting Tue 24 Nov 2026, 09:00 (America/New_York)" in status
+
+
+async def test_reschedule_keeps_the_uid_and_cancel_sends_a_cancellation(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    first = (await chat.say("alice", "schedule 2026-12-03 15:00"))[0].files()[0]
+    moved = await chat.say("bob", "reschedule next tue 10:00 with @alice")
+    assert "You moved the meeting with alice to Tue 01 Dec 2026, 10:00 (America/New_York)" in (
+        moved[0].text
+    )
+    moved_fields = read_fields(moved[0].files()[0].content)
+    assert moved_fields["UID"] == read_fields(first.content)["UID"]
+    assert moved_fields["SEQUENCE"] == "1" and moved_fields["DTSTART"] == "20261201T150000Z"
+    pair = await get_pair(chat, pair_id)
+    assert pair.next_meeting_at == datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+    cancelled = await chat.say("alice", "schedule cancel")
+    assert "You cancelled the meeting with bob" in cancelled[0].text
+    assert read_fields(cancelled[0].files()[0].content)["METHOD"] == "CANCEL"
+    assert "bob" in cancelled[0].text
+    [note] = await inbox(chat, "bob", "meeting-cancelled")
+    assert "alice cancelled the meeting with you" in note.text
+    assert (await get_pair(chat, pair_id)).next_meeting_at is None
+    assert "no next meeting" in await chat.text("alice", "status")
+
+
+async def test_schedule_refuses_what_it_cannot_use_and_says_the_right_form(chat: Chat) -> None:
+    await make_pair(chat)
+    past = await chat.text("alice", "schedule yesterday 10:00")
+    assert "in the past" in past
+    no_time = await chat.text("alice", "schedule tomorrow")
+    assert "no time of day" in no_time and "tomorrow 3pm" in no_time
+    garbage = await chat.text("alice", "schedule whenever suits")
+    assert "couldn't read" in garbage and "Europe/Berlin" in garbage
+    stranger = await chat.text("alice", "schedule tomorrow 3pm with @carol")
+    assert "not paired with @carol" in stranger
+    await chat.say("dora", "join mentee")
+    assert "no active mentoring pair" in await chat.text("dora", "schedule tomorrow 3pm")
+    form = (await chat.say("alice", "schedule"))[0].form()
+    assert form is not None and form.inputs[1].value  # a suggestion from the cadence
+
+
+async def test_meeting_cycle_prompt_checkin_commitment_next_prompt(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    await agree_both(chat)
+    await chat.say("alice", "commit sketch my team charter")
+    await chat.say("alice", "schedule 2026-11-26 15:00")  # 14:00 UTC, Thu
+    meeting_at = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+
+    chat.now = meeting_at - timedelta(hours=24, minutes=1)
+    assert "agenda-prompt" not in await sweep_kinds(chat)
+    chat.now = meeting_at - timedelta(hours=24)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
+    assert await sweep_kinds(chat) == []  # nothing twice
+    [prompt] = await inbox(chat, "alice", "agenda-prompt")
+    assert "Thu 26 Nov 2026, 15:00 (Europe/Berlin)" in prompt.text
+    assert "Get ready to lead a team" in prompt.text and "sketch my team charter" in prompt.text
+    assert "Questions to think about" in prompt.text
+    assert await inbox(chat, "bob", "agenda-prompt") == []  # the mentee runs the meeting
+
+    form_reply = await chat.click("alice", prompt, "Set the agenda")
+    assert form_reply[0].form() is not None
+    await chat.submit("alice", "agenda", {"pair": str(pair_id), "items": "my first hire\nfeedback"})
+    [brief] = await inbox(chat, "bob", "mentor-agenda")
+    assert (
+        "1. my first hire\n2. feedback" in brief.text and "09:00 (America/New_York)" in brief.text
+    )
+
+    chat.now = meeting_at - timedelta(hours=2)
+    assert await sweep_kinds(chat) == []  # an agenda is set: no reminder
+    chat.now = meeting_at + timedelta(minutes=45 + 59)
+    assert await sweep_kinds(chat) == []
+    chat.now = meeting_at + timedelta(minutes=45 + 60)
+    assert await sweep_kinds(chat) == ["checkin", "checkin"]
+    [ask] = await inbox(chat, "bob", "checkin")
+    assert "Did you meet alice" in ask.text
+    assert [b.label for b in ask.buttons()] == ["Yes", "Reschedule", "Skip this time"]
+
+    yes = await chat.click("alice", (await inbox(chat, "alice", "checkin"))[0], "Yes")
+    form = yes[0].form()
+    assert form is not None and form.form_id == "checkin"
+    suggestion = next(i.value for i in form.inputs if i.name == "next")
+    assert suggestion == "2026-12-10 15:00"  # two weeks on, same local time
+    saved = await chat.submit(
+        "alice",
+        "checkin",
+        {
+            "pair": str(pair_id),
+            "rating": "5",
+            "note": "SECRET-NOTE: nervous about the reorg",
+            "commitment": "read The Manager's Path",
+            "next": suggestion,
+        },
+    )
+    assert "Saved rating 5/5, your private note, your commitment" in saved[0].text
+    assert "Thu 10 Dec 2026, 15:00 (Europe/Berlin)" in saved[1].text
+    pair = await get_pair(chat, pair_id)
+    assert pair.last_meeting_at == meeting_at
+    assert pair.next_meeting_at == datetime(2026, 12, 10, 14, 0, tzinfo=UTC)
+    assert "No agenda" in await chat.text("alice", "agenda")  # discussed, so cleared
+
+    chat.now = datetime(2026, 12, 9, 14, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
+    second = (await inbox(chat, "alice", "agenda-prompt"))[-1]
+    assert "read The Manager's Path" in second.text and "sketch my team charter" in second.text
+
+    # Bob's side of all this never shows Alice's private note.
+    async with chat.engine.db.transaction() as session:
+        rows = await session.scalars(select(OutboxMessage))
+        everything = [row for row in rows]
+    bob_id = (await get_pair(chat, pair_id)).mentor_id
+    for row in everything:
+        if row.person_id == bob_id:
+            assert "SECRET-NOTE" not in str(row.payload)
+    for line in ("status", "agenda", "commit", "met", "agreement"):
+        for message in await chat.say("bob", line):
+            assert "SECRET-NOTE" not in str(to_dict(message))
+
+
+async def test_mentee_without_an_agenda_gets_one_reminder(chat: Chat) -> None:
+    await make_pair(chat)
+    await chat.say("alice", "schedule 2026-11-30 10:00")  # 09:00 UTC
+    meeting_at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    chat.now = meeting_at - timedelta(hours=24)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
+    chat.now = meeting_at - timedelta(hours=2)
+    assert await sweep_kinds(chat) == ["agenda-reminder"]
+    chat.now += timedelta(minutes=30)
+    assert await sweep_kinds(chat) == []
+    [reminder] = await inbox(chat, "alice", "agenda-reminder")
+    assert "has no agenda yet" in reminder.text
+
+
+async def test_a_meeting_set_at_short_notice_gets_the_prompt_but_not_a_second_reminder(
+    chat: Chat,
+) -> None:
+    await make_pair(chat)
+    await chat.say("alice", "schedule 10:30")  # 09:30 UTC, 30 minutes from now
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
+    chat.now += timedelta(minutes=10)
+    assert await sweep_kinds(chat) == []
+
+
+async def test_silence_climbs_the_ladder_on_its_days(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    # biweekly (14 d) + grace (3 d) → lapsed on day 17; then +4, +8, +14, +21 days.
+    expected = {
+        17: ["lapse-nudge-mentee"],
+        21: ["lapse-nudge-both", "lapse-nudge-both"],
+        25: ["lapse-nudge-mentor"],
+        31: ["lapse-at-risk"],
+        38: ["lapse-end-or-rematch", "lapse-end-or-rematch"],
+    }
+    for day in range(1, 45):
+        chat.now = START + timedelta(days=day)
+        assert await sweep_kinds(chat) == expected.get(day, []), day
+    assert await keys(chat, f"lapse:{pair_id}:") == [
+        f"lapse:{pair_id}:0:1",
+        f"lapse:{pair_id}:0:2:mentee",
+        f"lapse:{pair_id}:0:2:mentor",
+        f"lapse:{pair_id}:0:3",
+        f"lapse:{pair_id}:0:5:mentee",
+        f"lapse:{pair_id}:0:5:mentor",
+    ]
+    [nudge] = await inbox(chat, "alice", "lapse-nudge-mentee")
+    assert "haven't met since Mon 23 Nov" in nudge.text
+    assert [b.label for b in nudge.buttons()] == ["Reschedule", "Pause until a date", "End"]
+    [last] = await inbox(chat, "bob", "lapse-end-or-rematch")
+    assert [b.label for b in last.buttons()] == [
+        "Schedule a meeting",
+        "End",
+        "End and rematch me",
+    ]
+    pair = await get_pair(chat, pair_id)
+    assert pair.at_risk_since == START + timedelta(days=31) and pair.lapse_step == 5
+
+
+async def test_a_lapsed_pair_that_meets_again_recovers_and_the_ladder_resets(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    chat.now = START + timedelta(days=21)
+    await chat.engine.sweep(chat.now)
+    assert (await get_pair(chat, pair_id)).lapse_step == 2
+    reply = await chat.text("bob", "met with @alice")
+    assert "Good to see you two meeting again" in reply
+    pair = await get_pair(chat, pair_id)
+    assert (pair.lapse_step, pair.lapse_cycle, pair.last_meeting_at) == (0, 1, chat.now)
+    async with chat.engine.db.transaction() as session:
+        [lapse] = list(await session.scalars(select(Lapse)))
+        assert (lapse.outcome, lapse.step, lapse.closed_at) == ("recovered", 2, chat.now)
+        counts = await store.lapse_counts(
+            session, pair.program_id, START, START + timedelta(days=60)
+        )
+        assert counts == {"lapsed": 1, "recovered": 1, "at_risk": 0}
+    # The silence clock restarts at the meeting: the next lapse is a new cycle, 17 days on.
+    met_at = chat.now
+    chat.now = met_at + timedelta(days=17) - timedelta(minutes=1)
+    assert await sweep_kinds(chat) == []
+    chat.now = met_at + timedelta(days=17)
+    assert await sweep_kinds(chat) == ["lapse-nudge-mentee"]
+    assert (await keys(chat, f"lapse:{pair_id}:1:")) == [f"lapse:{pair_id}:1:1"]
+
+
+async def test_a_scheduled_meeting_holds_the_ladder_until_its_checkin(chat: Chat) -> None:
+    await make_pair(chat)
+    await chat.say("alice", "schedule 2026-12-14 10:00")  # after the day-17 lapse point
+    for day in range(1, 21):
+        chat.now = START + timedelta(days=day)
+        assert not any(k.startswith("lapse") for k in await sweep_kinds(chat)), day
+
+
+async def test_skip_asks_for_the_next_date(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    await chat.say("alice", "schedule 2026-11-24 10:00")
+    chat.now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    await chat.engine.sweep(chat.now)
+    ask = (await inbox(chat, "bob", "checkin"))[0]
+    reply = await chat.click("bob", ask, "Skip this time")
+    assert "skipped this time" in reply[0].text and reply[0].form() is not None
+    assert (await get_pair(chat, pair_id)).next_meeting_at is None
+
+
+async def test_pausing_a_pair_from_a_nudge_and_its_automatic_end(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    chat.now = START + timedelta(days=17)
+    await chat.engine.sweep(chat.now)
+    nudge = (await inbox(chat, "alice", "lapse-nudge-mentee"))[0]
+    form_reply = await chat.click("alice", nudge, "Pause until a date")
+    assert form_reply[0].form() is not None
+    reply = await chat.submit("alice", "pair-pause", {"pair": str(pair_id), "until": "2027-01-04"})
+    assert "until Mon 04 Jan 2027" in reply[0].text
+    assert "paused your mentoring meetings" in (await inbox(chat, "bob", "pair-paused"))[0].text
+    chat.now = datetime(2027, 1, 3, 22, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == []
+    chat.now = datetime(2027, 1, 4, 0, 0, tzinfo=UTC)  # midnight in Berlin was 23:00 UTC
+    assert await sweep_kinds(chat) == ["pair-resumed", "pair-resumed"]
+    pair = await get_pair(chat, pair_id)
+    assert pair.state == "active" and pair.silent_since == chat.now
+
+
+async def test_end_with_a_review_tells_the_partner(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    form = (await chat.say("alice", "end with @bob rematch"))[0].form()
+    assert form is not None and form.form_id == "end"
+    reply = await chat.submit(
+        "alice",
+        "end",
+        {
+            "pair": str(pair_id),
+            "rating": "4",
+            "goals": "partly",
+            "keep_in_touch": "yes",
+            "rematch": "yes",
+        },
+    )
+    assert "has ended" in reply[0].text and "back in the pool" in reply[0].text
+    pair = await get_pair(chat, pair_id)
+    assert (pair.state, pair.end_reason, pair.due_at) == ("ended", "rematch", None)
+    [note] = await inbox(chat, "bob", "pair-ended")
+    assert "alice ended your mentoring pairing" in note.text
+    assert "partly" not in note.text
+    assert "no active mentoring pair" in await chat.text("alice", "schedule tomorrow 3pm")
+
+
+async def test_renewal_near_the_term_end_and_completion_invites_the_mentee_to_mentor(
+    chat: Chat,
+) -> None:
+    pair_id = await make_pair(chat)
+    pair = await get_pair(chat, pair_id)
+    assert pair.term_end is not None
+    await chat.say("alice", "met")  # keep the ladder quiet for the test's focus
+    async with chat.engine.db.transaction() as session:
+        row = await store.get_pair(session, pair_id)
+        assert row is not None
+        row.lapse_step = 99  # past the end of the ladder
+        row.due_at = chat.now
+    chat.now = datetime(2027, 5, 9, 0, 0, tzinfo=UTC)  # 14 days before 23 May (UTC program)
+    assert await sweep_kinds(chat) == ["renewal", "renewal"]
+    chat.now = datetime(2027, 5, 23, 0, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == ["term-complete", "term-complete"]
+    [done] = await inbox(chat, "alice", "term-complete")
+    assert "Become a mentor" in [b.label for b in done.buttons()]
+    assert "Become a mentor" not in [
+        b.label for b in (await inbox(chat, "bob", "term-complete"))[0].buttons()
+    ]
+    assert (await get_pair(chat, pair_id)).state == "completed"
+
+
+async def test_renew_extends_the_term(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    reply = await chat.text("bob", "renew")
+    assert "until Tue 23 Nov 2027" in reply
+    assert (await get_pair(chat, pair_id)).term_end.isoformat() == "2027-11-23"  # type: ignore[union-attr]
+
+
+async def test_dry_run_sweep_changes_nothing(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    chat.now = START + timedelta(days=17)
+    items = await chat.engine.sweep(chat.now, dry_run=True)
+    assert [i.kind for i in items] == ["lapse-nudge-mentee"]
+    assert "lapse step 1 (nudge mentee) to alice" in items[0].text
+    assert (await get_pair(chat, pair_id)).lapse_step == 0
+    assert await sweep_kinds(chat) == ["lapse-nudge-mentee"]
+
+
+async def test_a_paused_person_gets_no_nudges_and_the_silence_clock_waits(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    await chat.say("bob", "pause until 2026-12-20")
+    chat.now = START + timedelta(days=17)
+    assert await sweep_kinds(chat) == []
+    assert (await get_pair(chat, pair_id)).silent_since == chat.now
+    await chat.say("alice", "schedule 2026-12-15 10:00")
+    chat.now = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]  # Alice is not paused
+    assert await inbox(chat, "bob", "mentor-agenda") == []
+
+
+async def test_an_agenda_set_before_the_meeting_was_scheduled_reaches_the_mentor(
+    chat: Chat,
+) -> None:
+    await make_pair(chat)
+    await chat.say("alice", "agenda add how to say no")
+    assert await inbox(chat, "bob", "mentor-agenda") == []  # no meeting to brief for yet
+    await chat.say("alice", "schedule 2026-11-30 10:00")
+    chat.now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == ["agenda-prompt", "mentor-agenda"]
+    [brief] = await inbox(chat, "bob", "mentor-agenda")
+    assert "alice's agenda" in brief.text and "how to say no" in brief.text
