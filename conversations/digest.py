@@ -112,20 +112,22 @@ def _rate(held: int, due: int) -> float | None:
 
 
 async def _figures(
-    session: AsyncSession, program_id: int, policy: Policy, at: datetime
+    session: AsyncSession,
+    program_id: int,
+    policy: Policy,
+    at: datetime,
+    window: metrics.MeetingWindow,
 ) -> dict[str, Figure]:
     since = at - WEEK
     target = policy.objective_target
     people = await metrics.participants(
         session, program_id, at, since, target.departments if target else ()
     )
-    states = await metrics.pairs_by_state(session, program_id, at)
-    started, ended = await metrics.pair_flow(session, program_id, since, at)
-    window = await metrics.meetings(session, program_id, since, at)
-    since_last = await metrics.median_days_since_meeting(session, program_id, at)
-    to_first, not_met = await metrics.median_days_to_first_meeting(session, program_id, at)
+    pairs = await metrics.pairs(session, program_id, since, at)
+    timing = await metrics.timing(session, program_id, at)
     lapses = await metrics.lapses(session, program_id, since, at)
     average, count = await metrics.ratings(session, program_id, since, at)
+    states = pairs.by_state
     figures: dict[str, Figure] = {
         "participants.total": sum(people.by_role.values()),
         "participants.mentors": people.by_role.get("mentor", 0),
@@ -138,14 +140,14 @@ async def _figures(
         "pairs.paused": states.get("paused", 0),
         "pairs.completed": states.get("completed", 0),
         "pairs.ended": states.get("ended", 0),
-        "pairs.started_this_week": started,
-        "pairs.ended_this_week": ended,
+        "pairs.started_this_week": pairs.started,
+        "pairs.ended_this_week": pairs.ended,
         "meetings.due": window.due,
         "meetings.held": window.held,
         "meetings.follow_through_rate": _rate(window.held, window.due),
-        "meetings.median_days_since_last": since_last,
-        "meetings.median_days_to_first": to_first,
-        "meetings.pairs_not_met_yet": not_met,
+        "meetings.median_days_since_last": timing.median_days_since_last,
+        "meetings.median_days_to_first": timing.median_days_to_first,
+        "meetings.pairs_not_met_yet": timing.not_met_yet,
         "lapses.open": sum(lapses.by_step.values()),
         "lapses.at_risk": lapses.at_risk,
         "lapses.begun": lapses.begun,
@@ -166,13 +168,12 @@ async def compute_digest(
     session: AsyncSession, program: Program, policy: Policy, now: datetime
 ) -> Digest:
     """The digest for the week ending at `now`, compared with the week before."""
-    figures = await _figures(session, program.id, policy, now)
-    previous = await _figures(session, program.id, policy, now - WEEK)
-    trend: list[TrendWeek] = []
-    for weeks_back in range(TREND_WEEKS - 1, -1, -1):
-        end = now - weeks_back * WEEK
-        window = await metrics.meetings(session, program.id, end - WEEK, end)
-        trend.append(TrendWeek(end - WEEK, window.due, window.held))
+    weeks = await metrics.meeting_weeks(session, program.id, now, TREND_WEEKS)
+    figures = await _figures(session, program.id, policy, now, weeks[-1])
+    previous = await _figures(session, program.id, policy, now - WEEK, weeks[-2])
+    trend = [
+        TrendWeek(now - (TREND_WEEKS - i) * WEEK, w.due, w.held) for i, w in enumerate(weeks)
+    ]
     named = policy.privacy != "aggregate"
     recognition = await metrics.recognised_mentors(session, program.id, now) if named else []
     at_risk = (

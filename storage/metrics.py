@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile
 
+WEEK = timedelta(days=7)
 RECOGNITION_WINDOW = timedelta(days=28)
 RECOGNITION_MIN_MEETINGS = 2
 
@@ -76,6 +77,10 @@ class Participants:
     mentees_total: int
 
 
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
 async def participants(
     session: AsyncSession,
     program_id: int,
@@ -84,90 +89,90 @@ async def participants(
     objective_departments: Sequence[str] = (),
 ) -> Participants:
     """People taking part at `at` by role; mentees with no pair; joined since `since`;
-    and how many mentees come from the objective's departments."""
-    rows = await session.execute(
-        select(Profile.role, func.count()).where(_participating(program_id, at)).group_by(
-            Profile.role
+    and how many mentees come from the objective's departments. One statement."""
+    paired = (
+        select(Pair.mentee_id)
+        .where(
+            Pair.program_id == program_id,
+            Pair.proposed_at <= at,
+            or_(Pair.ended_at.is_(None), Pair.ended_at > at),
         )
+        .distinct()
+        .subquery()
     )
-    by_role = {str(role): int(n) for role, n in rows.all()}
     is_mentee = Profile.role.in_(("mentee", "both"))
-    has_pair = exists().where(
-        Pair.mentee_id == Profile.person_id,
-        Pair.program_id == program_id,
-        Pair.proposed_at <= at,
-        or_(Pair.ended_at.is_(None), Pair.ended_at > at),
-    )
-    waiting = await session.scalar(
-        select(func.count()).where(_participating(program_id, at), is_mentee, ~has_pair)
-    )
-    new = await session.scalar(
-        select(func.count()).where(_participating(program_id, at), Profile.joined_at > since)
-    )
-    objective = 0
-    if objective_departments:
-        wanted = [d.lower() for d in objective_departments]
-        objective = int(
-            await session.scalar(
-                select(func.count()).where(
-                    _participating(program_id, at),
-                    is_mentee,
-                    func.lower(Profile.department).in_(wanted),
-                )
-            )
-            or 0
+    wanted = [d.lower() for d in objective_departments] or [""]
+    rows = await session.execute(
+        select(
+            Profile.role,
+            func.count(),
+            _count_if(and_(is_mentee, paired.c.mentee_id.is_(None))),
+            _count_if(Profile.joined_at > since),
+            _count_if(and_(is_mentee, func.lower(Profile.department).in_(wanted))),
         )
+        .outerjoin(paired, paired.c.mentee_id == Profile.person_id)
+        .where(_participating(program_id, at))
+        .group_by(Profile.role)
+    )
+    by_role: dict[str, int] = {}
+    waiting = new = objective = 0
+    for role, n, alone, joined, matching in rows.all():
+        by_role[str(role)] = int(n)
+        waiting, new, objective = waiting + int(alone), new + int(joined), objective + int(matching)
     return Participants(
         by_role=by_role,
-        waiting=int(waiting or 0),
-        new=int(new or 0),
-        objective_count=objective,
+        waiting=waiting,
+        new=new,
+        objective_count=objective if objective_departments else 0,
         mentees_total=by_role.get("mentee", 0) + by_role.get("both", 0),
     )
 
 
-async def pairs_by_state(session: AsyncSession, program_id: int, at: datetime) -> dict[str, int]:
-    """Pairs in each state as of `at`: ended ones by how they ended, open ones as active
-    (or paused, if they are paused now), proposals not yet answered as proposed."""
+@dataclass(frozen=True)
+class PairCounts:
+    by_state: dict[str, int]
+    started: int
+    ended: int
+
+
+async def pairs(
+    session: AsyncSession, program_id: int, since: datetime, at: datetime
+) -> PairCounts:
+    """Pairs in each state as of `at` (ended ones by how they ended, open ones as active, or
+    paused if they are paused now, unanswered proposals as proposed), and the pairs that
+    became active and that ended in (since, at]. One statement."""
     state = case(
         (and_(Pair.ended_at.is_not(None), Pair.ended_at <= at), Pair.state),
         (_open_pair(at), case((Pair.state == "paused", "paused"), else_="active")),
         else_="proposed",
     )
     rows = await session.execute(
-        select(state, func.count())
+        select(
+            state,
+            func.count(),
+            _count_if(and_(Pair.activated_at > since, Pair.activated_at <= at)),
+            _count_if(
+                and_(Pair.activated_at.is_not(None), Pair.ended_at > since, Pair.ended_at <= at)
+            ),
+        )
         .where(
             Pair.program_id == program_id,
             Pair.proposed_at <= at,
-            or_(
-                Pair.activated_at.is_not(None),
-                Pair.ended_at.is_(None),
-                Pair.ended_at > at,
-            ),
+            # a proposal declined or expired before it began is not a pair
+            or_(Pair.activated_at.is_not(None), Pair.ended_at.is_(None), Pair.ended_at > at),
         )
         .group_by(state)
     )
-    return {str(s): int(n) for s, n in rows.all()}
+    by_state: dict[str, int] = {}
+    started = ended = 0
+    for name, n, began, finished in rows.all():
+        by_state[str(name)] = int(n)
+        started, ended = started + int(began), ended + int(finished)
+    return PairCounts(by_state, started, ended)
 
 
-async def pair_flow(
-    session: AsyncSession, program_id: int, since: datetime, until: datetime
-) -> tuple[int, int]:
-    """Pairs that became active, and pairs that ended or completed, in (since, until]."""
-    started = await session.scalar(
-        select(func.count()).where(
-            Pair.program_id == program_id, Pair.activated_at > since, Pair.activated_at <= until
-        )
-    )
-    ended = await session.scalar(
-        select(func.count()).where(
-            Pair.program_id == program_id,
-            Pair.activated_at.is_not(None),
-            Pair.ended_at > since,
-            Pair.ended_at <= until,
-        )
-    )
-    return int(started or 0), int(ended or 0)
+async def pairs_by_state(session: AsyncSession, program_id: int, at: datetime) -> dict[str, int]:
+    return (await pairs(session, program_id, at, at)).by_state
 
 
 @dataclass(frozen=True)
@@ -176,95 +181,122 @@ class MeetingWindow:
     held: int
 
 
+async def meeting_weeks(
+    session: AsyncSession, program_id: int, until: datetime, weeks: int
+) -> list[MeetingWindow]:
+    """Meetings due and held in each of the `weeks` weeks ending at `until`, oldest first.
+
+    Due in a week (since, until]: the meetings scheduled in it (not cancelled), plus one
+    for every pair that was lapsed during it with nothing scheduled in it; held: those of
+    the first kind that were held. Two statements, whatever the number of weeks.
+    """
+    bounds = [(until - (k + 1) * WEEK, until - k * WEEK) for k in range(weeks)]
+    bucket = case(
+        *((Meeting.scheduled_at > since, k) for k, (since, _) in enumerate(bounds)),
+        else_=-1,
+    )
+    rows = await session.execute(
+        select(bucket, func.count(), _count_if(Meeting.status == "held"))
+        .select_from(Meeting)
+        .join(Pair, Pair.id == Meeting.pair_id)
+        .where(
+            Pair.program_id == program_id,
+            Meeting.scheduled_at > bounds[-1][0],
+            Meeting.scheduled_at <= until,
+            Meeting.status != "cancelled",
+        )
+        .group_by(bucket)
+    )
+    scheduled = {int(k): (int(n), int(h)) for k, n, h in rows.all()}
+    per_week = []
+    for k, (since, end) in enumerate(bounds):
+        met = exists().where(
+            Meeting.pair_id == Lapse.pair_id,
+            Meeting.scheduled_at > since,
+            Meeting.scheduled_at <= end,
+            Meeting.status != "cancelled",
+        )
+        per_week.append(
+            select(literal(k), func.count(func.distinct(Lapse.pair_id))).where(
+                Lapse.program_id == program_id,
+                Lapse.began_at <= end,
+                or_(Lapse.closed_at.is_(None), Lapse.closed_at > since),
+                ~met,
+            )
+        )
+    lapsed = {int(k): int(n) for k, n in (await session.execute(union_all(*per_week))).all()}
+    return [
+        MeetingWindow(
+            due=scheduled.get(k, (0, 0))[0] + lapsed.get(k, 0), held=scheduled.get(k, (0, 0))[1]
+        )
+        for k in reversed(range(weeks))
+    ]
+
+
 async def meetings(
     session: AsyncSession, program_id: int, since: datetime, until: datetime
 ) -> MeetingWindow:
-    """Meetings due in (since, until]: those scheduled in it (not cancelled), plus one for
-    every pair that was lapsed during it with nothing scheduled; held: those of the first
-    kind that were held."""
-    in_window = and_(
-        Meeting.scheduled_at > since,
-        Meeting.scheduled_at <= until,
-        Meeting.status != "cancelled",
-    )
-    rows = await session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((Meeting.status == "held", 1), else_=0)), 0),
-        )
-        .select_from(Meeting)
-        .join(Pair, Pair.id == Meeting.pair_id)
-        .where(Pair.program_id == program_id, in_window)
-    )
-    scheduled, held = rows.one()
-    met_in_window = exists().where(Meeting.pair_id == Lapse.pair_id, in_window)
-    lapsed = await session.scalar(
-        select(func.count(func.distinct(Lapse.pair_id))).where(
-            Lapse.program_id == program_id,
-            Lapse.began_at <= until,
-            or_(Lapse.closed_at.is_(None), Lapse.closed_at > since),
-            ~met_in_window,
-        )
-    )
-    return MeetingWindow(due=int(scheduled or 0) + int(lapsed or 0), held=int(held or 0))
+    """Meetings due and held in the week (until - 7 days, until]."""
+    del since  # always the week before `until`; kept for a readable call site
+    return (await meeting_weeks(session, program_id, until, 1))[0]
 
 
-def _last_held(at: datetime) -> Any:
+def _held_by_pair(at: datetime) -> Any:
+    """Each pair's first and last held meeting up to `at`: one grouped scan, not a lookup
+    per pair."""
     return (
-        select(func.max(Meeting.scheduled_at))
-        .where(Meeting.pair_id == Pair.id, Meeting.status == "held", Meeting.scheduled_at <= at)
-        .correlate(Pair)
-        .scalar_subquery()
+        select(
+            Meeting.pair_id.label("pair_id"),
+            func.min(Meeting.scheduled_at).label("first"),
+            func.max(Meeting.scheduled_at).label("last"),
+        )
+        .where(Meeting.status == "held", Meeting.scheduled_at <= at)
+        .group_by(Meeting.pair_id)
+        .subquery()
     )
 
 
-async def median_days_since_meeting(
-    session: AsyncSession, program_id: int, at: datetime
-) -> float | None:
-    """Over pairs open at `at`: the median time since their last held meeting (or since they
-    started, if they have not met yet), in days."""
-    last = func.coalesce(_last_held(at), Pair.activated_at)
-    median = await _median(
+@dataclass(frozen=True)
+class Timing:
+    median_days_since_last: float | None
+    median_days_to_first: float | None
+    not_met_yet: int
+
+
+async def timing(session: AsyncSession, program_id: int, at: datetime) -> Timing:
+    """Over pairs open at `at`: the median days since their last held meeting (or since
+    they started); over pairs that met by `at`: the median days from start to the first
+    meeting; and how many open pairs have not met yet."""
+    held = _held_by_pair(at)
+    last = func.coalesce(held.c.last, Pair.activated_at)
+    open_pairs = (
+        select(_epoch(session, last))
+        .select_from(Pair)
+        .outerjoin(held, held.c.pair_id == Pair.id)
+        .where(Pair.program_id == program_id, _open_pair(at))
+    )
+    median_last = await _median(session, open_pairs)
+    gap = _epoch(session, held.c.first) - _epoch(session, Pair.activated_at)
+    median_first = await _median(
         session,
-        select(_epoch(session, last)).where(Pair.program_id == program_id, _open_pair(at)),
-    )
-    if median is None:
-        return None
-    return round(at.timestamp() / 86400.0 - median / 86400.0, 1)
-
-
-async def median_days_to_first_meeting(
-    session: AsyncSession, program_id: int, at: datetime
-) -> tuple[float | None, int]:
-    """Median days from a pair's start to its first held meeting, over pairs that had one
-    by `at`; and how many open pairs have not met yet."""
-    first = (
-        select(func.min(Meeting.scheduled_at))
-        .where(Meeting.pair_id == Pair.id, Meeting.status == "held", Meeting.scheduled_at <= at)
-        .correlate(Pair)
-        .scalar_subquery()
-    )
-    gap = _epoch(session, first) - _epoch(session, Pair.activated_at)
-    median = await _median(
-        session,
-        select(gap).where(
-            Pair.program_id == program_id,
-            Pair.activated_at.is_not(None),
-            Pair.activated_at <= at,
-            first.is_not(None),
-        ),
+        select(gap)
+        .select_from(Pair)
+        .join(held, held.c.pair_id == Pair.id)
+        .where(Pair.program_id == program_id, Pair.activated_at.is_not(None)),
     )
     never = await session.scalar(
-        select(func.count()).where(
-            Pair.program_id == program_id,
-            _open_pair(at),
-            ~exists().where(
-                Meeting.pair_id == Pair.id, Meeting.status == "held", Meeting.scheduled_at <= at
-            ),
-        )
+        select(func.count())
+        .select_from(Pair)
+        .outerjoin(held, held.c.pair_id == Pair.id)
+        .where(Pair.program_id == program_id, _open_pair(at), held.c.pair_id.is_(None))
     )
-    days = None if median is None else round(max(median, 0.0) / 86400.0, 1)
-    return days, int(never or 0)
+    since_last = (
+        None
+        if median_last is None
+        else round(at.timestamp() / 86400.0 - median_last / 86400.0, 1)
+    )
+    to_first = None if median_first is None else round(max(median_first, 0.0) / 86400.0, 1)
+    return Timing(since_last, to_first, int(never or 0))
 
 
 @dataclass(frozen=True)
@@ -283,35 +315,32 @@ async def lapses(
     session: AsyncSession, program_id: int, since: datetime, until: datetime
 ) -> Lapses:
     """Lapses open at `until` by ladder step, those flagged at risk, lapses begun and
-    pairs recovered in (since, until]."""
+    pairs recovered in (since, until]. One statement."""
+    is_open = _open_lapse(until)
     rows = await session.execute(
-        select(Lapse.step, func.count())
-        .where(Lapse.program_id == program_id, _open_lapse(until))
+        select(
+            Lapse.step,
+            _count_if(is_open),
+            _count_if(and_(is_open, Lapse.at_risk_at.is_not(None), Lapse.at_risk_at <= until)),
+            _count_if(and_(Lapse.began_at > since, Lapse.began_at <= until)),
+            _count_if(
+                and_(
+                    Lapse.outcome == "recovered",
+                    Lapse.closed_at > since,
+                    Lapse.closed_at <= until,
+                )
+            ),
+        )
+        .where(Lapse.program_id == program_id, Lapse.began_at <= until)
         .group_by(Lapse.step)
     )
-    by_step = {int(step): int(n) for step, n in rows.all()}
-    at_risk = await session.scalar(
-        select(func.count()).where(
-            Lapse.program_id == program_id,
-            _open_lapse(until),
-            Lapse.at_risk_at.is_not(None),
-            Lapse.at_risk_at <= until,
-        )
-    )
-    begun = await session.scalar(
-        select(func.count()).where(
-            Lapse.program_id == program_id, Lapse.began_at > since, Lapse.began_at <= until
-        )
-    )
-    recovered = await session.scalar(
-        select(func.count()).where(
-            Lapse.program_id == program_id,
-            Lapse.outcome == "recovered",
-            Lapse.closed_at > since,
-            Lapse.closed_at <= until,
-        )
-    )
-    return Lapses(by_step, int(at_risk or 0), int(begun or 0), int(recovered or 0))
+    by_step: dict[int, int] = {}
+    at_risk = begun = recovered = 0
+    for step, n, risky, new, back in rows.all():
+        if int(n):
+            by_step[int(step)] = int(n)
+        at_risk, begun, recovered = at_risk + int(risky), begun + int(new), recovered + int(back)
+    return Lapses(by_step, at_risk, begun, recovered)
 
 
 async def ratings(
