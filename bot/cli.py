@@ -12,7 +12,10 @@ import json
 import logging
 import os
 import sys
+import tempfile
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,6 +28,8 @@ from bot.app import build_app
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import seed
+from bot.simulate import ADMIN as SIM_ADMIN
+from bot.simulate import simulate
 from conversations.chart import WeekBar, trend_png
 from conversations.digest import digest_message, to_json
 from conversations.digest_sweep import run_digest
@@ -161,6 +166,28 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_db(settings, work)
 
 
+async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    if args.people < 2 or args.weeks < 1:
+        raise ConfigError("simulate needs --people 2 or more and --weeks 1 or more.")
+    policy = replace(settings.policy, admins=settings.policy.admins | {f"local:{SIM_ADMIN}"})
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database or f"sqlite:///{folder}/simulation.db"
+        db = Database(url)
+        try:
+            await upgrade(db)
+            began = time.monotonic()
+            stats = await simulate(
+                db, Engine(db, policy), args.people, args.weeks, args.seed, print
+            )
+            print(
+                f"\nSimulated {args.people} people over {args.weeks} weeks on {db.describe()}: "
+                f"{stats.commands} chat commands in {time.monotonic() - began:.0f} s."
+            )
+        finally:
+            await db.dispose()
+    return 0
+
+
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         console = Console(Engine(db, settings.policy), args.as_user, utcnow)
@@ -204,6 +231,13 @@ def parser() -> argparse.ArgumentParser:
     digest.add_argument("--json", action="store_true", help="print the figures as JSON")
     digest.add_argument("--no-post", action="store_true", help="preview only, post nothing")
     digest.add_argument("--chart", metavar="FILE", help="also write the trend chart PNG here")
+    sim = sub.add_parser("simulate", help="run a synthetic organisation through the lifecycle")
+    sim.add_argument("--people", type=int, default=200, help="how many people (default 200)")
+    sim.add_argument("--weeks", type=int, default=12, help="how many weeks (default 12)")
+    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sim.add_argument(
+        "--database", help="database URL (default: a throwaway SQLite file, never DATABASE_URL)"
+    )
     sub.add_parser("demo", help="seed a sample organisation of 30 people")
     return p
 
@@ -223,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_sweep(settings, args))
         if args.command == "digest":
             return asyncio.run(_digest(settings, args))
+        if args.command == "simulate":
+            return asyncio.run(_simulate(settings, args))
         if args.command == "chat":
             return asyncio.run(_chat(settings, args))
         return asyncio.run(_demo(settings))

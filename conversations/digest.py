@@ -257,7 +257,7 @@ def _delta(digest: Digest, key: str, pct: bool = False) -> str:
         return ""
     if pct:
         points = round(change * 100)
-        return " (±0 pts)" if points == 0 else f" ({points:+d} pts)"
+        return " (±0 pts)" if points == 0 else f" ({points:+d} pts)".replace("-", "−")
     if change == 0:
         return " (±0)"
     shown = f"{change:+.1f}" if isinstance(change, float) and not change.is_integer() else (
