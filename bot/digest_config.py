@@ -35,8 +35,7 @@ def parse_digest(raw: Any, problems: list[str], unknown: Unknown) -> DigestSched
         return DigestSchedule()
     if not isinstance(raw, dict):
         problems.append(
-            '`digest` must be a mapping, e.g. {day: monday, time: "09:00", '
-            "slack_channel: C123}."
+            '`digest` must be a mapping, e.g. {day: monday, time: "09:00", slack_channel: C123}.'
         )
         return DigestSchedule()
     for key in raw:
@@ -56,7 +55,9 @@ def parse_digest(raw: Any, problems: list[str], unknown: Unknown) -> DigestSched
     if match:
         at = time(int(match[1]), int(match[2]))
     else:
-        problems.append(f'`digest.time` must be HH:MM on a 24-hour clock, e.g. "09:00" (got {clock!r}).')
+        problems.append(
+            f'`digest.time` must be HH:MM on a 24-hour clock, e.g. "09:00" (got {clock!r}).'
+        )
     zone = raw.get("timezone")
     if zone is not None:
         try:

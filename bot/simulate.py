@@ -89,9 +89,7 @@ class Simulation:
     async def match(self) -> None:
         """Greedy pairing through `admin pair` (stand-in for the matcher)."""
         mentors = [
-            n
-            for n, r in self.role.items()
-            if r in ("mentor", "both") and self.load.get(n, 0) < 2
+            n for n, r in self.role.items() if r in ("mentor", "both") and self.load.get(n, 0) < 2
         ]
         self.rng.shuffle(mentors)
         still_waiting = []
@@ -114,9 +112,7 @@ class Simulation:
         moment = (self.now + timedelta(days=days)).replace(hour=15, minute=0)
         if moment.weekday() >= 5:
             moment += timedelta(days=7 - moment.weekday())
-        reply = await self.say(
-            pair.mentee, f"schedule {moment:%Y-%m-%d} 15:00 with @{pair.mentor}"
-        )
+        reply = await self.say(pair.mentee, f"schedule {moment:%Y-%m-%d} 15:00 with @{pair.mentor}")
         if "scheduled" in reply[0].text or "moved" in reply[0].text:
             pair.meeting = moment
         else:

@@ -8,6 +8,7 @@ a standard 8-bit truecolour PNG, so every chat client can show it.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from collections.abc import Sequence
@@ -129,7 +130,7 @@ def trend_png(weeks: Sequence[WeekBar], width: int = 480, height: int = 200) -> 
         if week.rate is not None:
             rate = max(0.0, min(1.0, week.rate))
             points.append((x0 + bar // 2, bottom - int(rate * (bottom - top))))
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         canvas.line(x0, y0, x1, y1, RATE, thick=2)
     for x, y in points:
         canvas.rect(x - 2, y - 2, x + 2, y + 2, RATE)

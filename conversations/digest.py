@@ -171,9 +171,7 @@ async def compute_digest(
     weeks = await metrics.meeting_weeks(session, program.id, now, TREND_WEEKS)
     figures = await _figures(session, program.id, policy, now, weeks[-1])
     previous = await _figures(session, program.id, policy, now - WEEK, weeks[-2])
-    trend = [
-        TrendWeek(now - (TREND_WEEKS - i) * WEEK, w.due, w.held) for i, w in enumerate(weeks)
-    ]
+    trend = [TrendWeek(now - (TREND_WEEKS - i) * WEEK, w.due, w.held) for i, w in enumerate(weeks)]
     named = policy.privacy != "aggregate"
     recognition = await metrics.recognised_mentors(session, program.id, now) if named else []
     at_risk = (
@@ -260,8 +258,10 @@ def _delta(digest: Digest, key: str, pct: bool = False) -> str:
         return " (±0 pts)" if points == 0 else f" ({points:+d} pts)".replace("-", "−")
     if change == 0:
         return " (±0)"
-    shown = f"{change:+.1f}" if isinstance(change, float) and not change.is_integer() else (
-        f"{change:+.0f}"
+    shown = (
+        f"{change:+.1f}"
+        if isinstance(change, float) and not change.is_integer()
+        else (f"{change:+.0f}")
     )
     return f" ({shown.replace('-', '−')})"
 
@@ -269,9 +269,7 @@ def _delta(digest: Digest, key: str, pct: bool = False) -> str:
 def _fields(d: Digest) -> list[tuple[str, str]]:
     f = d.figures
     steps = [
-        f"step {n}: {f[key]}"
-        for n in range(1, 20)
-        if (key := f"lapses.step_{n}") in f and f[key]
+        f"step {n}: {f[key]}" for n in range(1, 20) if (key := f"lapses.step_{n}") in f and f[key]
     ]
     rows = [
         (
@@ -368,9 +366,7 @@ def digest_message(digest: Digest, *, chart: bool = True) -> Message:
     period = f"Week {start} – {end}"
     rows = _fields(digest)
     people = _people_lines(digest)
-    text = "\n".join(
-        [title, period, *(f"{label}: {value}" for label, value in rows), *people]
-    )
+    text = "\n".join([title, period, *(f"{label}: {value}" for label, value in rows), *people])
     blocks: list[Block] = [Header(title), Context(period), Fields(tuple(rows))]
     if people:
         blocks.append(Text("\n".join(people)))

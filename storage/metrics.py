@@ -291,9 +291,7 @@ async def timing(session: AsyncSession, program_id: int, at: datetime) -> Timing
         .where(Pair.program_id == program_id, _open_pair(at), held.c.pair_id.is_(None))
     )
     since_last = (
-        None
-        if median_last is None
-        else round(at.timestamp() / 86400.0 - median_last / 86400.0, 1)
+        None if median_last is None else round(at.timestamp() / 86400.0 - median_last / 86400.0, 1)
     )
     to_first = None if median_first is None else round(max(median_first, 0.0) / 86400.0, 1)
     return Timing(since_last, to_first, int(never or 0))
@@ -489,4 +487,3 @@ async def pair_rows(session: AsyncSession, program_id: int) -> list[PairRow]:
         .order_by(Pair.id)
     )
     return [PairRow(*row) for row in rows.all()]
-

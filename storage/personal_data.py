@@ -84,9 +84,7 @@ async def export(session: AsyncSession, person_id: int) -> dict[str, Any]:
         select(MeetingFeedback).where(MeetingFeedback.person_id == person_id)
     )
     agenda = await session.scalars(select(AgendaItem).where(AgendaItem.author_id == person_id))
-    commitments = await session.scalars(
-        select(Commitment).where(Commitment.person_id == person_id)
-    )
+    commitments = await session.scalars(select(Commitment).where(Commitment.person_id == person_id))
     notes = await session.scalars(
         select(PrivateNote).where(PrivateNote.owner_id == person_id).order_by(PrivateNote.id)
     )

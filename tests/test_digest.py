@@ -195,9 +195,7 @@ async def test_the_sweep_posts_the_digest_once_a_week_to_channels_and_local_admi
     assert again == []
     # Too late to catch up: a sweep three days after the slot posts nothing for that week.
     late = [
-        i
-        for i in await engine.sweep(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
-        if i.kind == "digest"
+        i for i in await engine.sweep(datetime(2026, 12, 3, 9, 0, tzinfo=UTC)) if i.kind == "digest"
     ]
     assert late == []
     async with db.transaction() as session:

@@ -46,7 +46,12 @@ def test_digest_json_has_the_documented_stable_keys(
     assert set(data["previous"]) == set(data["change"]) == set(data["figures"])
     assert data["figures"]["participants.total"] == 2
     assert data["as_of"] == "2030-01-07T09:00:00+00:00"
-    assert len(data["trend"]) == 12 and set(data["trend"][0]) == {"week_start", "due", "held", "rate"}
+    assert len(data["trend"]) == 12 and set(data["trend"][0]) == {
+        "week_start",
+        "due",
+        "held",
+        "rate",
+    }
     # Documented in the README, key by key.
     readme = (ROOT / "README.md").read_text()
     for key in [*TOP_KEYS, *BASE_KEYS]:
@@ -85,7 +90,7 @@ def test_digest_settings_are_validated_with_the_key_they_resemble(tmp_path: Path
     message = str(caught.value)
     assert "digest.`dya` is not a setting. Did you mean `day`?" in message
     assert "Did you mean `monday`?" in message
-    assert '`digest.time` must be HH:MM' in message
+    assert "`digest.time` must be HH:MM" in message
     assert "`digest.timezone` must be an IANA name" in message
     assert "objective_target.`departmens` is not a setting. Did you mean `departments`?" in message
     config.write_text(

@@ -183,7 +183,7 @@ async def test_forget_me_asks_first_then_erases_and_tells_the_partner(
 ) -> None:
     await setup_pair(chat)
     await chat.say("alice", f"met {SECRET}")
-    await chat.say("alice", "profile set goals=\"public speaking\" department=Sales")
+    await chat.say("alice", 'profile set goals="public speaking" department=Sales')
     ask = await chat.say("alice", "forget-me")
     assert "cannot be undone" in ask[0].text
     assert [b.label for b in ask[0].buttons()] == ["Yes, forget me", "Export my data first"]

@@ -133,7 +133,9 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
     for pair in await pairs_of(turn.session, mentee_id, turn.program.id):
         if pair.mentor_id == mentor_id:
             raise Refusal(f"{mentee} and {mentor} are already paired.")
-    pair = await pair_people(turn.session, turn.policy, turn.program, mentee_id, mentor_id, turn.now)
+    pair = await pair_people(
+        turn.session, turn.policy, turn.program, mentee_id, mentor_id, turn.now
+    )
     await audit.record(
         turn.session,
         actor_id=turn.person.id,
@@ -204,9 +206,7 @@ async def _export(turn: Turn) -> list[Message]:
 
 async def _digest(turn: Turn) -> list[Message]:
     digest = await compute_digest(turn.session, turn.program, turn.policy, turn.now)
-    await audit.record(
-        turn.session, actor_id=turn.person.id, action="admin.digest", now=turn.now
-    )
+    await audit.record(turn.session, actor_id=turn.person.id, action="admin.digest", now=turn.now)
     preview = digest_message(digest)
     note = "Preview of this week's digest as of now (not posted)."
     return [Message(f"{note}\n{preview.text}", (Context(note), *preview.blocks))]
