@@ -104,6 +104,9 @@ async def seed(db: Database, people: int, rng: random.Random) -> int:
         if rng.random() > 0.8:
             continue  # waiting for a match
         pair_id += 1
+        mentor = rng.choice(mentors)
+        while mentor == mentee:
+            mentor = rng.choice(mentors)
         activated = start + timedelta(days=rng.uniform(0, 70))
         fate = rng.random()
         state = "active" if fate < 0.85 else ("paused" if fate < 0.9 else "ended")
@@ -134,7 +137,7 @@ async def seed(db: Database, people: int, rng: random.Random) -> int:
                 "id": pair_id,
                 "program_id": program_id,
                 "mentee_id": mentee,
-                "mentor_id": rng.choice(mentors),
+                "mentor_id": mentor,
                 "state": state,
                 "proposed_at": activated,
                 "activated_at": activated,

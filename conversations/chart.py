@@ -57,9 +57,13 @@ class Canvas:
             self.pixels[i : i + 3] = bytes(colour)
 
     def rect(self, x0: int, y0: int, x1: int, y1: int, colour: RGB) -> None:
+        left, right = max(0, min(x0, x1)), min(self.width - 1, max(x0, x1))
+        if left > right:
+            return
+        run = bytes(colour) * (right - left + 1)
         for y in range(max(0, min(y0, y1)), min(self.height, max(y0, y1) + 1)):
-            for x in range(max(0, min(x0, x1)), min(self.width, max(x0, x1) + 1)):
-                self.dot(x, y, colour)
+            start = (y * self.width + left) * 3
+            self.pixels[start : start + len(run)] = run
 
     def line(self, x0: int, y0: int, x1: int, y1: int, colour: RGB, thick: int = 1) -> None:
         steps = max(abs(x1 - x0), abs(y1 - y0), 1)

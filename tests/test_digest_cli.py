@@ -104,3 +104,23 @@ def test_digest_settings_are_validated_with_the_key_they_resemble(tmp_path: Path
     assert policy.objective_target is not None
     assert policy.objective_target.share == 0.3
     assert policy.objective_target.label == "Mentees from Sales, Support"
+
+
+def test_simulate_runs_an_organisation_and_prints_each_weeks_digest(tmp_path: Path) -> None:
+    env = {"MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
+    result = mentorbot(
+        "simulate", "--people", "16", "--weeks", "3", "--seed", "2", env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert [line for line in out.splitlines() if line.startswith("=== Week")] == [
+        "=== Week 1 ===",
+        "=== Week 2 ===",
+        "=== Week 3 ===",
+    ]
+    week3 = out.split("=== Week 3 ===", 1)[1]
+    assert "Participants: " in week3 and "held of" in week3
+    assert "Simulated 16 people over 3 weeks" in out
+    assert not list(tmp_path.iterdir())  # a throwaway database, never the working one
+    bad = mentorbot("simulate", "--people", "1", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "--people 2 or more" in bad.stderr
