@@ -111,22 +111,17 @@ def _rate(held: int, due: int) -> float | None:
     return round(held / due, 3) if due else None
 
 
-async def _figures(
-    session: AsyncSession,
-    program_id: int,
+def _figures(
     policy: Policy,
-    at: datetime,
+    people: metrics.Participants,
+    pairs: metrics.PairCounts,
     window: metrics.MeetingWindow,
+    timing: metrics.Timing,
+    lapses: metrics.Lapses,
+    rated: tuple[float | None, int],
 ) -> dict[str, Figure]:
-    since = at - WEEK
     target = policy.objective_target
-    people = await metrics.participants(
-        session, program_id, at, since, target.departments if target else ()
-    )
-    pairs = await metrics.pairs(session, program_id, since, at)
-    timing = await metrics.timing(session, program_id, at)
-    lapses = await metrics.lapses(session, program_id, since, at)
-    average, count = await metrics.ratings(session, program_id, since, at)
+    average, count = rated
     states = pairs.by_state
     figures: dict[str, Figure] = {
         "participants.total": sum(people.by_role.values()),
@@ -168,9 +163,24 @@ async def compute_digest(
     session: AsyncSession, program: Program, policy: Policy, now: datetime
 ) -> Digest:
     """The digest for the week ending at `now`, compared with the week before."""
-    weeks = await metrics.meeting_weeks(session, program.id, now, TREND_WEEKS)
-    figures = await _figures(session, program.id, policy, now, weeks[-1])
-    previous = await _figures(session, program.id, policy, now - WEEK, weeks[-2])
+    pid, target = program.id, policy.objective_target
+    ats = (now, now - WEEK)  # this week, and last week for the comparison
+    weeks = await metrics.meeting_weeks(session, pid, now, TREND_WEEKS)
+    people = await metrics.participants(session, pid, ats, target.departments if target else ())
+    timing = await metrics.timing(session, pid, ats)
+    rated = await metrics.ratings(session, pid, ats)
+    figures, previous = [
+        _figures(
+            policy,
+            people[i],
+            await metrics.pairs(session, pid, at - WEEK, at),
+            weeks[-1 - i],
+            timing[i],
+            await metrics.lapses(session, pid, at - WEEK, at),
+            rated[i],
+        )
+        for i, at in enumerate(ats)
+    ]
     trend = [TrendWeek(now - (TREND_WEEKS - i) * WEEK, w.due, w.held) for i, w in enumerate(weeks)]
     named = policy.privacy != "aggregate"
     recognition = await metrics.recognised_mentors(session, program.id, now) if named else []

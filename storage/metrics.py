@@ -50,16 +50,6 @@ async def _median(session: AsyncSession, values: Select[Any]) -> float | None:
     return sum(found) / len(found) if found else None
 
 
-def _participating(program_id: int, at: datetime) -> ColumnElement[bool]:
-    return and_(
-        Profile.program_id == program_id,
-        Profile.role.is_not(None),
-        Profile.joined_at.is_not(None),
-        Profile.joined_at <= at,
-        or_(Profile.left_at.is_(None), Profile.left_at > at),
-    )
-
-
 def _open_pair(at: datetime) -> ColumnElement[bool]:
     return and_(
         Pair.activated_at.is_not(None),
@@ -84,48 +74,81 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
 async def participants(
     session: AsyncSession,
     program_id: int,
-    at: datetime,
-    since: datetime,
+    ats: Sequence[datetime],
     objective_departments: Sequence[str] = (),
-) -> Participants:
-    """People taking part at `at` by role; mentees with no pair; joined since `since`;
-    and how many mentees come from the objective's departments. One statement."""
+) -> list[Participants]:
+    """For each moment `at`: people taking part by role, mentees with no pair, people who
+    joined in the week before, and mentees from the objective's departments. One
+    statement for all the moments (one scan of profiles, one of pairs)."""
     paired = (
-        select(Pair.mentee_id)
-        .where(
-            Pair.program_id == program_id,
-            Pair.proposed_at <= at,
-            or_(Pair.ended_at.is_(None), Pair.ended_at > at),
+        select(
+            Pair.mentee_id.label("mentee_id"),
+            *(
+                func.max(
+                    case(
+                        (
+                            and_(
+                                Pair.proposed_at <= at,
+                                or_(Pair.ended_at.is_(None), Pair.ended_at > at),
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ).label(f"p{i}")
+                for i, at in enumerate(ats)
+            ),
         )
-        .distinct()
+        .where(Pair.program_id == program_id)
+        .group_by(Pair.mentee_id)
         .subquery()
     )
     is_mentee = Profile.role.in_(("mentee", "both"))
     wanted = [d.lower() for d in objective_departments] or [""]
-    rows = await session.execute(
-        select(
-            Profile.role,
-            func.count(),
-            _count_if(and_(is_mentee, paired.c.mentee_id.is_(None))),
-            _count_if(Profile.joined_at > since),
-            _count_if(and_(is_mentee, func.lower(Profile.department).in_(wanted))),
+    from_objective = and_(is_mentee, func.lower(Profile.department).in_(wanted))
+    columns: list[Any] = []
+    for i, at in enumerate(ats):
+        taking_part = and_(
+            Profile.joined_at <= at, or_(Profile.left_at.is_(None), Profile.left_at > at)
         )
-        .outerjoin(paired, paired.c.mentee_id == Profile.person_id)
-        .where(_participating(program_id, at))
-        .group_by(Profile.role)
-    )
-    by_role: dict[str, int] = {}
-    waiting = new = objective = 0
-    for role, n, alone, joined, matching in rows.all():
-        by_role[str(role)] = int(n)
-        waiting, new, objective = waiting + int(alone), new + int(joined), objective + int(matching)
-    return Participants(
-        by_role=by_role,
-        waiting=waiting,
-        new=new,
-        objective_count=objective if objective_departments else 0,
-        mentees_total=by_role.get("mentee", 0) + by_role.get("both", 0),
-    )
+        alone = func.coalesce(paired.c[f"p{i}"], 0) == 0
+        columns += [
+            _count_if(taking_part),
+            _count_if(and_(taking_part, is_mentee, alone)),
+            _count_if(and_(taking_part, Profile.joined_at > at - WEEK)),
+            _count_if(and_(taking_part, from_objective)),
+        ]
+    rows = (
+        await session.execute(
+            select(Profile.role, *columns)
+            .outerjoin(paired, paired.c.mentee_id == Profile.person_id)
+            .where(
+                Profile.program_id == program_id,
+                Profile.role.is_not(None),
+                Profile.joined_at.is_not(None),
+            )
+            .group_by(Profile.role)
+        )
+    ).all()
+    out = []
+    for i in range(len(ats)):
+        by_role: dict[str, int] = {}
+        waiting = new = objective = 0
+        for row in rows:
+            n, unpaired, joined, matching = (int(v) for v in row[1 + 4 * i : 5 + 4 * i])
+            if n:
+                by_role[str(row[0])] = n
+            waiting, new, objective = waiting + unpaired, new + joined, objective + matching
+        out.append(
+            Participants(
+                by_role=by_role,
+                waiting=waiting,
+                new=new,
+                objective_count=objective if objective_departments else 0,
+                mentees_total=by_role.get("mentee", 0) + by_role.get("both", 0),
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -241,21 +264,6 @@ async def meetings(
     return (await meeting_weeks(session, program_id, until, 1))[0]
 
 
-def _held_by_pair(at: datetime) -> Any:
-    """Each pair's first and last held meeting up to `at`: one grouped scan, not a lookup
-    per pair."""
-    return (
-        select(
-            Meeting.pair_id.label("pair_id"),
-            func.min(Meeting.scheduled_at).label("first"),
-            func.max(Meeting.scheduled_at).label("last"),
-        )
-        .where(Meeting.status == "held", Meeting.scheduled_at <= at)
-        .group_by(Meeting.pair_id)
-        .subquery()
-    )
-
-
 @dataclass(frozen=True)
 class Timing:
     median_days_since_last: float | None
@@ -263,38 +271,79 @@ class Timing:
     not_met_yet: int
 
 
-async def timing(session: AsyncSession, program_id: int, at: datetime) -> Timing:
-    """Over pairs open at `at`: the median days since their last held meeting (or since
-    they started); over pairs that met by `at`: the median days from start to the first
-    meeting; and how many open pairs have not met yet."""
-    held = _held_by_pair(at)
-    last = func.coalesce(held.c.last, Pair.activated_at)
-    open_pairs = (
-        select(_epoch(session, last))
+def _held_by_pair(ats: Sequence[datetime]) -> Any:
+    """Each pair's first and last held meeting up to each moment: one grouped scan of
+    the held meetings, not a lookup per pair."""
+    columns: list[Any] = []
+    for i, at in enumerate(ats):
+        upto = case((Meeting.scheduled_at <= at, Meeting.scheduled_at))
+        columns += [func.min(upto).label(f"first{i}"), func.max(upto).label(f"last{i}")]
+    return (
+        select(Meeting.pair_id.label("pair_id"), *columns)
+        .where(Meeting.status == "held", Meeting.scheduled_at <= max(ats))
+        .group_by(Meeting.pair_id)
+        .subquery()
+    )
+
+
+def _days_since(at: datetime, median_epoch: float | None) -> float | None:
+    if median_epoch is None:
+        return None
+    return round(at.timestamp() / 86400.0 - float(median_epoch) / 86400.0, 1)
+
+
+def _days(median_seconds: float | None) -> float | None:
+    return None if median_seconds is None else round(max(float(median_seconds), 0.0) / 86400.0, 1)
+
+
+async def timing(session: AsyncSession, program_id: int, ats: Sequence[datetime]) -> list[Timing]:
+    """For each moment `at`: over pairs open then, the median days since their last held
+    meeting (or since they started); over pairs that had met by then, the median days from
+    start to first meeting; and how many open pairs had not met yet.
+
+    On PostgreSQL one statement (percentile_cont) covers every moment; SQLite, which has
+    no percentile aggregate, ranks with window functions, a few statements per moment.
+    """
+    held = _held_by_pair(ats)
+    base = (
+        select()
         .select_from(Pair)
         .outerjoin(held, held.c.pair_id == Pair.id)
-        .where(Pair.program_id == program_id, _open_pair(at))
+        .where(Pair.program_id == program_id)
     )
-    median_last = await _median(session, open_pairs)
-    gap = _epoch(session, held.c.first) - _epoch(session, Pair.activated_at)
-    median_first = await _median(
-        session,
-        select(gap)
-        .select_from(Pair)
-        .join(held, held.c.pair_id == Pair.id)
-        .where(Pair.program_id == program_id, Pair.activated_at.is_not(None)),
-    )
-    never = await session.scalar(
-        select(func.count())
-        .select_from(Pair)
-        .outerjoin(held, held.c.pair_id == Pair.id)
-        .where(Pair.program_id == program_id, _open_pair(at), held.c.pair_id.is_(None))
-    )
-    since_last = (
-        None if median_last is None else round(at.timestamp() / 86400.0 - median_last / 86400.0, 1)
-    )
-    to_first = None if median_first is None else round(max(median_first, 0.0) / 86400.0, 1)
-    return Timing(since_last, to_first, int(never or 0))
+    if session.get_bind().dialect.name == "postgresql":
+        columns: list[Any] = []
+        for i, at in enumerate(ats):
+            first, last = held.c[f"first{i}"], held.c[f"last{i}"]
+            since = _epoch(session, func.coalesce(last, Pair.activated_at))
+            gap = _epoch(session, first) - _epoch(session, Pair.activated_at)
+            columns += [
+                func.percentile_cont(0.5).within_group(since).filter(_open_pair(at)),
+                func.percentile_cont(0.5)
+                .within_group(gap)
+                .filter(and_(first.is_not(None), Pair.activated_at.is_not(None))),
+                func.count().filter(and_(_open_pair(at), last.is_(None))),
+            ]
+        row = (await session.execute(base.add_columns(*columns))).one()
+        return [
+            Timing(_days_since(at, row[3 * i]), _days(row[3 * i + 1]), int(row[3 * i + 2]))
+            for i, at in enumerate(ats)
+        ]
+    out = []
+    for i, at in enumerate(ats):
+        first, last = held.c[f"first{i}"], held.c[f"last{i}"]
+        since = _epoch(session, func.coalesce(last, Pair.activated_at))
+        median_last = await _median(session, base.add_columns(since).where(_open_pair(at)))
+        gap = _epoch(session, first) - _epoch(session, Pair.activated_at)
+        median_first = await _median(
+            session,
+            base.add_columns(gap).where(first.is_not(None), Pair.activated_at.is_not(None)),
+        )
+        never = await session.scalar(
+            base.add_columns(func.count()).where(_open_pair(at), last.is_(None))
+        )
+        out.append(Timing(_days_since(at, median_last), _days(median_first), int(never or 0)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -342,25 +391,40 @@ async def lapses(
 
 
 async def ratings(
-    session: AsyncSession, program_id: int, since: datetime, until: datetime
-) -> tuple[float | None, int]:
-    """The average meeting rating given in (since, until] across the program, and how many."""
+    session: AsyncSession, program_id: int, ats: Sequence[datetime]
+) -> list[tuple[float | None, int]]:
+    """For each moment: the average meeting rating given in the week before it across the
+    program, and how many. One statement for all the moments."""
+    columns: list[Any] = []
+    for at in ats:
+        given = case(
+            (
+                and_(MeetingFeedback.created_at > at - WEEK, MeetingFeedback.created_at <= at),
+                MeetingFeedback.rating,
+            )
+        )
+        columns += [func.avg(given), func.count(given)]
     row = (
         await session.execute(
-            select(func.avg(MeetingFeedback.rating), func.count(MeetingFeedback.rating))
+            select(*columns)
             .select_from(MeetingFeedback)
             .join(Meeting, Meeting.id == MeetingFeedback.meeting_id)
             .join(Pair, Pair.id == Meeting.pair_id)
             .where(
                 Pair.program_id == program_id,
                 MeetingFeedback.rating.is_not(None),
-                MeetingFeedback.created_at > since,
-                MeetingFeedback.created_at <= until,
+                MeetingFeedback.created_at > min(ats) - WEEK,
+                MeetingFeedback.created_at <= max(ats),
             )
         )
     ).one()
-    average, count = row
-    return (None if average is None else round(float(average), 2)), int(count or 0)
+    return [
+        (
+            None if row[2 * i] is None else round(float(row[2 * i]), 2),
+            int(row[2 * i + 1] or 0),
+        )
+        for i in range(len(ats))
+    ]
 
 
 @dataclass(frozen=True)
@@ -407,13 +471,11 @@ async def recognised_mentors(
     and no pair of theirs lapsed now. Names and meeting counts, most meetings first."""
     since = at - RECOGNITION_WINDOW
     held = func.count(Meeting.id)
-    mentor_lapsed = (
-        select(literal(1))
+    lapsed_mentors = (
+        select(Pair.mentor_id)
         .select_from(Lapse)
         .join(Pair, Pair.id == Lapse.pair_id)
-        .where(Pair.mentor_id == Person.id, _open_lapse(at))
-        .correlate(Person)
-        .exists()
+        .where(Lapse.program_id == program_id, _open_lapse(at))
     )
     rows = await session.execute(
         select(Person.display_name, held)
@@ -426,7 +488,7 @@ async def recognised_mentors(
             Meeting.scheduled_at > since,
             Meeting.scheduled_at <= at,
             Person.forgotten_at.is_(None),
-            ~mentor_lapsed,
+            Pair.mentor_id.not_in(lapsed_mentors),
         )
         .group_by(Person.id, Person.display_name)
         .having(held >= RECOGNITION_MIN_MEETINGS)

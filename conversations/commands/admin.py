@@ -62,7 +62,7 @@ async def pair_people(
 async def _stats(turn: Turn) -> list[Message]:
     now, pid = turn.now, turn.program.id
     await audit.record(turn.session, actor_id=turn.person.id, action="admin.stats", now=now)
-    who = await metrics.participants(turn.session, pid, now, now - timedelta(days=7))
+    (who,) = await metrics.participants(turn.session, pid, [now])
     states = await metrics.pairs_by_state(turn.session, pid, now)
     window = await metrics.meetings(turn.session, pid, now - timedelta(days=7), now)
     lapses = await metrics.lapses(turn.session, pid, now - timedelta(days=7), now)
