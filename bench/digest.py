@@ -222,9 +222,10 @@ async def run(url: str, args: argparse.Namespace) -> None:
     db = Database(url)
     try:
         await upgrade(db)
-        began = time.perf_counter()
-        await seed(db, args.people, random.Random(args.seed))
-        print(f"seeding took {time.perf_counter() - began:.1f} s")
+        if not args.reuse:
+            began = time.perf_counter()
+            await seed(db, args.people, random.Random(args.seed))
+            print(f"seeding took {time.perf_counter() - began:.1f} s")
         policy = Policy(
             program_name="Bench program",
             objective_target=ObjectiveTarget("Mentees from Sales", ("Sales",), 0.25),
@@ -271,16 +272,22 @@ async def main() -> int:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database")
+    parser.add_argument("--reuse", metavar="NAME", help="time a database kept by --keep")
     parser.add_argument("--profile", action="store_true", help="time each metrics query")
     parser.add_argument("--chart", help="write the sample digest's chart PNG here")
     args = parser.parse_args()
-    name = f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
-    await _admin(args.postgres, f'CREATE DATABASE "{name}"')
+    name = args.reuse or f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
+    if not args.reuse:
+        await _admin(args.postgres, f'CREATE DATABASE "{name}"')
     try:
         url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
         await run(url, args)
     finally:
-        await _admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if args.keep:
+            print(f"kept database {name} (--reuse {name} runs again without seeding)")
+        else:
+            await _admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 

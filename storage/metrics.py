@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile
 
 WEEK = timedelta(days=7)
+NOT_CANCELLED = ("scheduled", "held", "skipped")
 RECOGNITION_WINDOW = timedelta(days=28)
 RECOGNITION_MIN_MEETINGS = 2
 
@@ -30,7 +31,7 @@ RECOGNITION_MIN_MEETINGS = 2
 def _epoch(session: AsyncSession, column: Any) -> ColumnElement[Any]:
     """Seconds since 1970 of a stored UTC datetime, in the session's dialect."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", column)
+        return func.date_part("epoch", column)  # double precision; EXTRACT gives numeric
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 
@@ -226,31 +227,70 @@ async def meeting_weeks(
             Pair.program_id == program_id,
             Meeting.scheduled_at > bounds[-1][0],
             Meeting.scheduled_at <= until,
-            Meeting.status != "cancelled",
+            Meeting.status.in_(NOT_CANCELLED),  # an IN list can use (status, scheduled_at)
         )
         .group_by(bucket)
     )
     scheduled = {int(k): (int(n), int(h)) for k, n, h in rows.all()}
-    per_week = []
-    for k, (since, end) in enumerate(bounds):
-        met = exists().where(
-            Meeting.pair_id == Lapse.pair_id,
-            Meeting.scheduled_at > since,
-            Meeting.scheduled_at <= end,
-            Meeting.status != "cancelled",
+    # Lapsed pairs with nothing scheduled in a week: the lapses overlapping the span, each
+    # with a flag per week saying whether its pair had a meeting then. One statement.
+    lapsed_pairs = select(Lapse.pair_id).where(
+        Lapse.program_id == program_id,
+        Lapse.began_at <= until,
+        or_(Lapse.closed_at.is_(None), Lapse.closed_at > bounds[-1][0]),
+    )
+    met = (
+        select(
+            Meeting.pair_id.label("pair_id"),
+            *(
+                func.max(
+                    case((and_(Meeting.scheduled_at > since, Meeting.scheduled_at <= end), 1))
+                ).label(f"m{k}")
+                for k, (since, end) in enumerate(bounds)
+            ),
         )
-        per_week.append(
-            select(literal(k), func.count(func.distinct(Lapse.pair_id))).where(
+        .where(
+            Meeting.pair_id.in_(lapsed_pairs),
+            Meeting.scheduled_at > bounds[-1][0],
+            Meeting.scheduled_at <= until,
+            Meeting.status.in_(NOT_CANCELLED),
+        )
+        .group_by(Meeting.pair_id)
+        .subquery()
+    )
+    counts = (
+        await session.execute(
+            select(
+                *(
+                    func.count(
+                        func.distinct(
+                            case(
+                                (
+                                    and_(
+                                        Lapse.began_at <= end,
+                                        or_(Lapse.closed_at.is_(None), Lapse.closed_at > since),
+                                        met.c[f"m{k}"].is_(None),
+                                    ),
+                                    Lapse.pair_id,
+                                )
+                            )
+                        )
+                    )
+                    for k, (since, end) in enumerate(bounds)
+                )
+            )
+            .select_from(Lapse)
+            .outerjoin(met, met.c.pair_id == Lapse.pair_id)
+            .where(
                 Lapse.program_id == program_id,
-                Lapse.began_at <= end,
-                or_(Lapse.closed_at.is_(None), Lapse.closed_at > since),
-                ~met,
+                Lapse.began_at <= until,
+                or_(Lapse.closed_at.is_(None), Lapse.closed_at > bounds[-1][0]),
             )
         )
-    lapsed = {int(k): int(n) for k, n in (await session.execute(union_all(*per_week))).all()}
+    ).one()
     return [
         MeetingWindow(
-            due=scheduled.get(k, (0, 0))[0] + lapsed.get(k, 0), held=scheduled.get(k, (0, 0))[1]
+            due=scheduled.get(k, (0, 0))[0] + int(counts[k]), held=scheduled.get(k, (0, 0))[1]
         )
         for k in reversed(range(weeks))
     ]
