@@ -105,8 +105,9 @@ class Canvas:
 def trend_png(weeks: Sequence[WeekBar], width: int = 480, height: int = 200) -> bytes:
     """Bars of meetings due and held per week (oldest left), the rate line, axis labels."""
     canvas = Canvas(width, height)
-    left, right, top, bottom = 40, width - 36, 12, height - 14
     tallest = max([w.due for w in weeks] + [w.held for w in weeks] + [1])
+    left = 12 + 8 * len(str(tallest))  # room for the axis label (8 px a digit)
+    right, top, bottom = width - 36, 12, height - 14
     for quarter in range(5):
         y = bottom - (bottom - top) * quarter // 4
         canvas.line(left, y, right, y, GRID)
