@@ -96,12 +96,23 @@ class Engine:
         so a restart is the only way they change.
         """
         if self._cached_program is None:
-            self._cached_program = await programs.ensure_program(
+            found = await programs.ensure_program(
                 session,
                 self.policy.program_slug,
                 self.policy.program_name,
                 self.policy.objective,
                 now,
+            )
+            await session.flush()
+            # A copy that belongs to no session: a rolled-back transaction (a dry run, a
+            # failed turn) cannot expire it under later turns.
+            self._cached_program = Program(
+                id=found.id,
+                slug=found.slug,
+                name=found.name,
+                objective=found.objective,
+                settings=dict(found.settings or {}),
+                created_at=found.created_at,
             )
         return self._cached_program
 
@@ -112,6 +123,7 @@ class Engine:
     async def handle(self, event: InboundEvent, now: datetime) -> list[Message]:
         """Answer one inbound event. Always returns at least one message, except for
         a platform retry of an event already handled (then nothing)."""
+        known = self._cached_program is not None
         try:
             try:
                 return await self._handle(event, now)
@@ -120,9 +132,13 @@ class Engine:
                 # platform retry of the same event). The loser runs again and now sees the
                 # winner's rows: the person exists, or the event id is known (→ no reply).
                 log.info("retrying an event from %s after a unique-key race", event.actor.platform)
+                if not known:
+                    self._cached_program = None
                 return await self._handle(event, now)
         except Exception:
             log.exception("failed handling an event from %s", event.actor.platform)
+            if not known:
+                self._cached_program = None
         return [Message(APOLOGY, (Text(APOLOGY),))]
 
     async def _handle(self, event: InboundEvent, now: datetime) -> list[Message]:
@@ -176,6 +192,7 @@ class Engine:
         A dry run computes the same items and rolls everything back.
         """
         items: list[DueItem] = []
+        known = self._cached_program is not None
         try:
             async with self.db.transaction() as session:
                 context = SweepContext(session, await self._program(session, now), self.policy, now)
@@ -184,5 +201,6 @@ class Engine:
                 if dry_run:
                     raise _DryRun
         except _DryRun:
-            pass
+            if not known:  # the program row may have been created in what was rolled back
+                self._cached_program = None
         return items

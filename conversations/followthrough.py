@@ -139,10 +139,6 @@ def invite_file(
     return File("mentoring.ics", "text/calendar", to_ics(invite, now))
 
 
-def message(text: str, *blocks: Block) -> Message:
-    return Message(text, blocks or (Text(text),))
-
-
 def _numbered(items: list[str]) -> str:
     return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
 
@@ -155,6 +151,7 @@ def agenda_prompt(
     agenda: list[str],
     commitments: list[Commitment],
     questions: tuple[str, ...],
+    own_note: str | None = None,
 ) -> Message:
     """To the mentee before a meeting: they run it, so they set what it is about."""
     when = format_moment(meeting.scheduled_at, tz)
@@ -170,6 +167,9 @@ def agenda_prompt(
     if agenda:
         lines.append("Agenda so far:\n" + _numbered(agenda))
         blocks.append(Text("*Agenda so far*\n" + "\n".join(f"• {a}" for a in agenda)))
+    if own_note:
+        lines.append(f"Your private note from last time (only you see it): {own_note}")
+        blocks.append(Context(f"Your private note from last time (only you see it): {own_note}"))
     lines.append("Questions to think about:\n" + "\n".join(f"- {q}" for q in questions))
     blocks.append(Text("*Questions to think about*\n" + "\n".join(f"• {q}" for q in questions)))
     lines.append("Add a point with `/mentor agenda add TEXT`.")
@@ -259,6 +259,7 @@ class _Sweep:
         self.items: list[tuple[str, str, int, str]] = []
         self.people: dict[int, store.Recipient] = {}
         self.lapses: dict[int, Lapse] = {}
+        self.notes: dict[int, str] = {}
 
     def tz(self, person_id: int) -> str:
         found = self.people.get(person_id)
@@ -289,6 +290,10 @@ class _Sweep:
         agendas = await store.agenda_items(ctx.session, ids)
         commitments = await store.open_commitments(ctx.session, ids)
         lapses = await store.open_lapses(ctx.session, ids)
+        self.notes = await store.mentee_notes(
+            ctx.session,
+            [p for p in pairs if (m := meetings.get(p.id)) and not m.agenda_prompted_at],
+        )
         self.people = await store.recipients(
             ctx.session, [x for p in pairs for x in (p.mentee_id, p.mentor_id)], ctx.program.id
         )
@@ -329,7 +334,12 @@ class _Sweep:
                 meeting.agenda_prompted_at = now
                 if now < meeting.scheduled_at:
                     self.prompt(pair, meeting, agenda, commitments.get(pair.id, []))
-                    if agenda and policy.follow.mentor_agenda_lead is None:
+                    if (
+                        agenda
+                        and policy.follow.mentor_agenda_lead is None
+                        and meeting.mentor_briefed_at is None
+                    ):
+                        meeting.mentor_briefed_at = now
                         self.brief(pair, meeting, agenda)  # set before the meeting was
                     if meeting.scheduled_at - policy.follow.agenda_reminder <= now:
                         meeting.agenda_reminded_at = now  # the prompt already asks
@@ -369,6 +379,7 @@ class _Sweep:
             agenda,
             commitments,
             questions_for(meeting),
+            self.notes.get(pair.id),
         )
         when = format_moment(meeting.scheduled_at, self.tz(mentee))
         self.send(

@@ -8,13 +8,15 @@ costs what is due, not the size of the program.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import Integer, and_, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -31,6 +33,14 @@ from storage.models import (
     PrivateNote,
     Profile,
 )
+
+
+def _among(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
+    """`column IN ids`; on PostgreSQL `= ANY(array)`: one parameter however many ids, so
+    the statement is prepared once instead of once per batch size."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+    return column.in_(list(ids))
 
 
 async def create_active_pair(
@@ -84,7 +94,7 @@ async def scheduled_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> 
         return {}
     rows = await session.scalars(
         select(Meeting)
-        .where(Meeting.pair_id.in_(list(pair_ids)), Meeting.status == "scheduled")
+        .where(_among(session, Meeting.pair_id, pair_ids), Meeting.status == "scheduled")
         .order_by(Meeting.pair_id, Meeting.id)
     )
     return {m.pair_id: m for m in rows}
@@ -103,15 +113,6 @@ async def last_held_meeting(session: AsyncSession, pair_id: int) -> Meeting | No
     )
 
 
-async def count_held(session: AsyncSession, pair_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(Meeting.pair_id == pair_id, Meeting.status == "held")
-        )
-        or 0
-    )
-
-
 def add(session: AsyncSession, row: Any) -> None:
     session.add(row)
 
@@ -126,7 +127,7 @@ async def agenda_items(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
         return {}
     rows = await session.execute(
         select(AgendaItem.pair_id, AgendaItem.text)
-        .where(AgendaItem.pair_id.in_(list(pair_ids)), AgendaItem.cleared_at.is_(None))
+        .where(_among(session, AgendaItem.pair_id, pair_ids), AgendaItem.cleared_at.is_(None))
         .order_by(AgendaItem.id)
     )
     result: dict[int, list[str]] = {}
@@ -157,7 +158,7 @@ async def open_commitments(
         return {}
     rows = await session.scalars(
         select(Commitment)
-        .where(Commitment.pair_id.in_(list(pair_ids)), Commitment.done_at.is_(None))
+        .where(_among(session, Commitment.pair_id, pair_ids), Commitment.done_at.is_(None))
         .order_by(Commitment.id)
     )
     result: dict[int, list[Commitment]] = {}
@@ -176,14 +177,22 @@ async def feedback_of(
     )
 
 
-async def latest_note(session: AsyncSession, owner_id: int, pair_id: int) -> PrivateNote | None:
-    """The owner's newest note on the pair. Only ever called for the owner themselves."""
-    return await session.scalar(
-        select(PrivateNote)
-        .where(PrivateNote.owner_id == owner_id, PrivateNote.pair_id == pair_id)
-        .order_by(PrivateNote.id.desc())
-        .limit(1)
+async def mentee_notes(session: AsyncSession, pairs: Sequence[Pair]) -> dict[int, str]:
+    """Each pair's newest private note written by its mentee, to show back to that mentee
+    (and only to them: the note's owner is the mentee, the reader is the mentee)."""
+    if not pairs:
+        return {}
+    owners = {p.id: p.mentee_id for p in pairs}
+    rows = await session.execute(
+        select(PrivateNote.pair_id, PrivateNote.owner_id, PrivateNote.text)
+        .where(_among(session, PrivateNote.pair_id, list(owners)))
+        .order_by(PrivateNote.id)
     )
+    return {
+        pair_id: note
+        for pair_id, owner, note in rows.all()
+        if pair_id is not None and owners.get(pair_id) == owner
+    }
 
 
 @dataclass(frozen=True)
@@ -207,21 +216,19 @@ async def recipients(
     people = await session.execute(
         select(Person.id, Person.display_name, Profile.timezone, Profile.status)
         .outerjoin(Profile, and_(Profile.person_id == Person.id, Profile.program_id == program_id))
-        .where(Person.id.in_(ids))
+        .where(_among(session, Person.id, ids))
     )
     identities = await session.execute(
-        select(Identity.person_id, Identity.platform, Identity.timezone, Identity.last_seen_at)
-        .where(Identity.person_id.in_(ids))
-        .order_by(Identity.id)
+        select(Identity.person_id, Identity.platform, Identity.timezone)
+        .where(_among(session, Identity.person_id, ids))
+        .order_by(Identity.person_id, Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
     )
-    best: dict[int, tuple[float, str | None, str | None]] = {}
-    for person_id, platform, tz, seen in identities.all():
-        key = seen.timestamp() if seen else 0.0
-        if person_id not in best or key >= best[person_id][0]:
-            best[person_id] = (key, platform, tz)
+    best: dict[int, tuple[str | None, str | None]] = {}
+    for person_id, platform, tz in identities.all():
+        best.setdefault(person_id, (platform, tz))  # the most recently seen comes first
     result = {}
     for person_id, name, profile_tz, status in people.all():
-        _, found_platform, identity_tz = best.get(person_id, (0.0, None, None))
+        found_platform, identity_tz = best.get(person_id, (None, None))
         result[person_id] = Recipient(
             person_id, name, profile_tz or identity_tz, found_platform, status in ("paused", "left")
         )
@@ -259,12 +266,31 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[Outgoing], now: dat
         }
         for r in rows
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One cached statement, executed for many rows (SQLAlchemy batches it into multi-row
-    # INSERT … RETURNING), so neither compiling nor round trips grow with the batch.
+    if session.get_bind().dialect.name == "postgresql":
+        # Arrays unnested into one INSERT: one round trip, one prepared statement.
+        result = await session.execute(
+            text(
+                "INSERT INTO outbox (idempotency_key, kind, payload, person_id, platform, status,"
+                " attempts, next_attempt_at, created_at)"
+                " SELECT k, kind, CAST(p AS json), pid, plat, 'pending', 0, :now, :now"
+                " FROM unnest(CAST(:keys AS varchar[]), CAST(:kinds AS varchar[]),"
+                " CAST(:payloads AS text[]), CAST(:pids AS int[]), CAST(:plats AS varchar[]))"
+                " AS v(k, kind, p, pid, plat)"
+                " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key"
+            ),
+            {
+                "now": _naive(now),
+                "keys": [r.key for r in rows],
+                "kinds": [r.kind for r in rows],
+                "payloads": [json.dumps(r.payload) for r in rows],
+                "pids": [r.person_id for r in rows],
+                "plats": [r.platform for r in rows],
+            },
+        )
+        return set(result.scalars())
+    # One cached statement for many rows (SQLAlchemy batches it into multi-row INSERTs).
     stmt = (
-        insert(OutboxMessage)
+        sqlite.insert(OutboxMessage)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(OutboxMessage.idempotency_key)
     )
@@ -276,7 +302,7 @@ async def open_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[in
     if not pair_ids:
         return {}
     rows = await session.scalars(
-        select(Lapse).where(Lapse.pair_id.in_(list(pair_ids)), Lapse.closed_at.is_(None))
+        select(Lapse).where(_among(session, Lapse.pair_id, pair_ids), Lapse.closed_at.is_(None))
     )
     return {row.pair_id: row for row in rows}
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from conversations.engine import Engine
 from conversations.ics import read_fields
 from conversations.messages import to_dict
 from storage import followthrough as store
@@ -152,6 +153,8 @@ async def test_meeting_cycle_prompt_checkin_commitment_next_prompt(chat: Chat) -
     assert (
         "1. my first hire\n2. feedback" in brief.text and "09:00 (America/New_York)" in brief.text
     )
+    await chat.say("alice", "agenda add my next step")  # an update goes to the mentor too
+    assert "3. my next step" in (await inbox(chat, "bob", "mentor-agenda"))[-1].text
 
     chat.now = meeting_at - timedelta(hours=2)
     assert await sweep_kinds(chat) == []  # an agenda is set: no reminder
@@ -190,6 +193,7 @@ async def test_meeting_cycle_prompt_checkin_commitment_next_prompt(chat: Chat) -
     assert await sweep_kinds(chat) == ["agenda-prompt"]
     second = (await inbox(chat, "alice", "agenda-prompt"))[-1]
     assert "read The Manager's Path" in second.text and "sketch my team charter" in second.text
+    assert "SECRET-NOTE: nervous about the reorg" in second.text  # shown back to its writer
 
     # Bob's side of all this never shows Alice's private note.
     async with chat.engine.db.transaction() as session:
@@ -412,3 +416,62 @@ async def test_an_agenda_set_before_the_meeting_was_scheduled_reaches_the_mentor
     assert await sweep_kinds(chat) == ["agenda-prompt", "mentor-agenda"]
     [brief] = await inbox(chat, "bob", "mentor-agenda")
     assert "alice's agenda" in brief.text and "how to say no" in brief.text
+
+
+async def test_dry_runs_can_repeat_in_one_process(engine: Engine) -> None:
+    for _ in range(2):  # the program row loaded inside a rolled-back dry run is not reused
+        assert await engine.sweep(START, dry_run=True) == []
+
+
+async def test_both_say_yes_one_meeting_counts_and_each_gives_feedback(chat: Chat) -> None:
+    pair_id = await make_pair(chat)
+    await chat.say("alice", "schedule 2026-11-24 10:00")  # 09:00 UTC
+    chat.now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    await chat.engine.sweep(chat.now)
+    await chat.click("alice", (await inbox(chat, "alice", "checkin"))[0], "Yes")
+    chat.now += timedelta(hours=5)
+    late = await chat.click("bob", (await inbox(chat, "bob", "checkin"))[0], "Yes")
+    assert "logged" in late[0].text and late[0].form() is not None
+    await chat.submit("bob", "checkin", {"pair": str(pair_id), "rating": "4"})
+    async with chat.engine.db.transaction() as session:
+        from storage.models import Meeting, MeetingFeedback
+
+        meetings = list(await session.scalars(select(Meeting)))
+        ratings = sorted(
+            (f.person_id, f.met, f.rating) for f in await session.scalars(select(MeetingFeedback))
+        )
+    assert [(m.status, m.held_at) for m in meetings] == [
+        ("held", datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    ]
+    pair = await get_pair(chat, pair_id)
+    assert ratings == [(pair.mentee_id, True, None), (pair.mentor_id, True, 4)]
+
+
+async def test_commitments_and_agenda_by_command(chat: Chat) -> None:
+    await make_pair(chat)
+    assert "no open commitments" in await chat.text("alice", "commit")
+    await chat.say("alice", "commit draft the proposal")
+    await chat.say("alice", "commit ask for feedback")
+    listed = await chat.text("alice", "commit")
+    assert "1. draft the proposal\n2. ask for feedback" in listed
+    assert "Done: draft the proposal" in await chat.text("alice", "commit done 1")
+    assert "NUMBER from 1 to 1" in await chat.text("alice", "commit done 7")
+    assert "no open commitments" in await chat.text("bob", "commit")  # her list, not his
+    await chat.say("alice", "agenda add first point")
+    assert "1. first point" in await chat.text("bob", "agenda")  # the pair's agenda
+    assert "Cleared 1 point(s)" in await chat.text("alice", "agenda clear")
+    assert "What should I add?" in await chat.text("alice", "agenda add")
+    assert "I understood `agenda` but not" in await chat.text("alice", "agenda frobnicate")
+
+
+async def test_a_mentor_with_two_mentees_is_asked_which_pair(chat: Chat) -> None:
+    await make_pair(chat, "alice", "bob")
+    await make_pair(chat, "carol", "bob")
+    [which] = await chat.say("bob", "schedule tomorrow 3pm")
+    assert "several pairs" in which.text and "with @alice" in which.text
+    assert [b.label for b in which.buttons()] == ["With alice", "With carol"]
+    [done] = await chat.click("bob", which, "With carol")
+    assert "scheduled a meeting with carol" in done.text
+    assert "scheduled a meeting with alice" in await chat.text(
+        "bob", "schedule tomorrow 4pm with @alice"
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
+from storage.database import Database
 from storage.models import OutboxMessage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def served(db_url: str, clock: Clock) -> AsyncIterator[tuple[str, web.Application]]:
+async def served(
+    db: Database, db_url: str, clock: Clock
+) -> AsyncIterator[tuple[str, web.Application]]:
+    """The app on a random port, on a database the `db` fixture just emptied."""
     settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url})
     app = build_app(settings, clock=clock, scheduler_enabled=False)
     runner = web.AppRunner(app)

@@ -63,6 +63,7 @@ async def _share(turn: Turn, pair: Pair, last_item_id: int) -> None:
     if meeting is None:
         return
     items = (await store.agenda_items(turn.session, [pair.id])).get(pair.id, [])
+    meeting.mentor_briefed_at = turn.now
     mentor_tz = await zone_of(turn, pair.mentor_id)
     mentee = await turn.display_name(pair.mentee_id)
     await enqueue_for_person(
