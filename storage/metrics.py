@@ -517,22 +517,30 @@ async def recognised_mentors(
         .join(Pair, Pair.id == Lapse.pair_id)
         .where(Lapse.program_id == program_id, _open_lapse(at))
     )
-    rows = await session.execute(
-        select(Person.display_name, held)
+    forgotten = select(Person.id).where(Person.forgotten_at.is_not(None))
+    # Count per mentor id first (no join to people for every meeting), then name the few.
+    top = (
+        select(Pair.mentor_id.label("mentor_id"), held.label("n"))
         .select_from(Meeting)
         .join(Pair, Pair.id == Meeting.pair_id)
-        .join(Person, Person.id == Pair.mentor_id)
         .where(
             Pair.program_id == program_id,
             Meeting.status == "held",
             Meeting.scheduled_at > since,
             Meeting.scheduled_at <= at,
-            Person.forgotten_at.is_(None),
             Pair.mentor_id.not_in(lapsed_mentors),
+            Pair.mentor_id.not_in(forgotten),
         )
-        .group_by(Person.id, Person.display_name)
+        .group_by(Pair.mentor_id)
         .having(held >= RECOGNITION_MIN_MEETINGS)
-        .order_by(held.desc(), Person.display_name)
+        .order_by(held.desc(), Pair.mentor_id)
+        .limit(limit * 4)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Person.display_name, top.c.n)
+        .join(top, top.c.mentor_id == Person.id)
+        .order_by(top.c.n.desc(), Person.display_name)
         .limit(limit)
     )
     return [(str(name), int(n)) for name, n in rows.all()]
