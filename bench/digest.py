@@ -15,6 +15,10 @@ and a tenth of the pairs lapsed at some ladder step (some at risk, some recovere
 is dropped at the end.
 
     .venv/bin/python bench/digest.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+
+`--chart FILE` writes the sample digest's chart (bench/digest-sample.png is one, from
+this seed); `--keep` / `--reuse NAME` time again without seeding; `--profile` shows the
+time spent in each storage.metrics query.
 """
 
 from __future__ import annotations
