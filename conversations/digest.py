@@ -363,6 +363,9 @@ def _people_lines(d: Digest) -> list[str]:
         for p in d.at_risk:
             since = f", no meeting since {p.since:%d %b}" if p.since else ""
             lines.append(f"• {p.mentee} & {p.mentor}{since}")
+        more = int(d.figures["lapses.at_risk"] or 0) - len(d.at_risk)
+        if more > 0:
+            lines.append(f"… and {more} more (longest at risk listed first).")
     elif d.figures["lapses.at_risk"] == 0:
         lines.append("No pair is at risk.")
     return lines
