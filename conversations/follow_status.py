@@ -10,6 +10,11 @@ from storage.models import Pair
 
 async def follow_up(turn: Turn, pair: Pair) -> str:
     """`next meeting Tue 01 Dec 2026, 15:00 (Europe/Berlin); agenda: 2 points; …`."""
+    if pair.state == "paused":
+        until = (
+            f" until {format_moment(pair.paused_until, turn.timezone)}" if pair.paused_until else ""
+        )
+        return f"meetings paused{until}: `/mentor resume with @…` to restart"
     parts: list[str] = []
     if pair.agreement_confirmed_at is None:
         parts.append("agreement to confirm: `/mentor agreement`")
@@ -32,6 +37,4 @@ async def follow_up(turn: Turn, pair: Pair) -> str:
     ]
     if mine:
         parts.append(f"your open commitments: {'; '.join(c.text for c in mine[:3])}")
-    if pair.paused_until is not None:
-        parts.append(f"paused until {format_moment(pair.paused_until, turn.timezone)}")
     return "; ".join(parts)

@@ -309,7 +309,11 @@ class _Sweep:
             ctx.session, pairs, list(meetings.values()), list(self.lapses.values())
         )
         new = await store.enqueue_many(ctx.session, self.outgoing, ctx.now)
-        return [DueItem(k, kind, pid, text, k in new) for k, kind, pid, text in self.items]
+        # An at-risk flag is recorded on the pair, not queued: it counts as done here.
+        return [
+            DueItem(k, kind, pid, text, k in new or kind == "lapse-at-risk")
+            for k, kind, pid, text in self.items
+        ]
 
     def advance(
         self,

@@ -244,7 +244,11 @@ async def test_silence_climbs_the_ladder_on_its_days(chat: Chat) -> None:
     }
     for day in range(1, 45):
         chat.now = START + timedelta(days=day)
-        assert await sweep_kinds(chat) == expected.get(day, []), day
+        items = await chat.engine.sweep(chat.now)
+        assert [i.kind for i in items] == expected.get(day, []), day
+        assert all(i.queued for i in items)
+        if day == 31:
+            assert "flagged at risk for the digest (no message sent)" in items[0].text
     assert await keys(chat, f"lapse:{pair_id}:") == [
         f"lapse:{pair_id}:0:1",
         f"lapse:{pair_id}:0:2:mentee",
@@ -320,6 +324,9 @@ async def test_pausing_a_pair_from_a_nudge_and_its_automatic_end(chat: Chat) -> 
     reply = await chat.submit("alice", "pair-pause", {"pair": str(pair_id), "until": "2027-01-04"})
     assert "until Mon 04 Jan 2027" in reply[0].text
     assert "paused your mentoring meetings" in (await inbox(chat, "bob", "pair-paused"))[0].text
+    assert "meetings paused until Mon 04 Jan 2027, 00:00 (Europe/Berlin)" in await chat.text(
+        "alice", "status"
+    )
     chat.now = datetime(2027, 1, 3, 22, 0, tzinfo=UTC)
     assert await sweep_kinds(chat) == []
     chat.now = datetime(2027, 1, 4, 0, 0, tzinfo=UTC)  # midnight in Berlin was 23:00 UTC

@@ -70,7 +70,7 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
         detail = {"proposed": "proposed, waiting for answers", "paused": "paused"}.get(
             pair.state, ""
         )
-        if pair.state == "active":
+        if pair.state in ("active", "paused"):
             detail = await follow_up(turn, pair)
         pair_lines.append(f"• {relation} ({detail})")
     if pair_lines:
