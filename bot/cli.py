@@ -1,4 +1,5 @@
-"""`mentorbot` on the command line: run | migrate | sweep | chat | demo | manifest.
+"""`mentorbot` on the command line: run | migrate | sweep | digest | simulate | chat | demo |
+manifest.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -8,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
+import tempfile
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,6 +31,11 @@ from bot.app import build_app
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import seed
+from bot.simulate import ADMIN as SIM_ADMIN
+from bot.simulate import simulate
+from conversations.chart import WeekBar, trend_png
+from conversations.digest import digest_message, to_json
+from conversations.digest_sweep import run_digest
 from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -39,8 +49,15 @@ def setup_logging() -> None:
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_third_party_loggers()
+
+
+def quiet_third_party_loggers() -> None:
+    """Chatty libraries stay quiet even at LOG_LEVEL=DEBUG; aiosqlite would log every SQL
+    statement with its parameters, private notes included, and a note must never reach a log."""
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -120,6 +137,55 @@ async def _sweep(settings: Settings, args: argparse.Namespace) -> int:
     return await _with_db(settings, work)
 
 
+async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    now = parse_now(args.now, settings)
+
+    async def work(db: Database) -> int:
+        digest, items = await run_digest(db, settings.policy, now, post=not args.no_post)
+        if args.chart:
+            png = trend_png([WeekBar(w.due, w.held, w.rate) for w in digest.trend])
+            await asyncio.to_thread(Path(args.chart).write_bytes, png)
+        if args.json:
+            print(json.dumps(to_json(digest), indent=2))
+            return 0
+        print(digest_message(digest, chart=False).text)
+        if args.no_post:
+            print("(preview only: nothing posted)")
+        elif items:
+            for item in items:
+                print(f"{'queued' if item.queued else 'already queued'}: {item.text}")
+        else:
+            print(
+                "Nothing posted: no digest channel in app.yaml (digest.slack_channel, "
+                "digest.teams_channel) and no admin using the local chat, or already posted."
+            )
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    if args.people < 2 or args.weeks < 1:
+        raise ConfigError("simulate needs --people 2 or more and --weeks 1 or more.")
+    policy = replace(settings.policy, admins=settings.policy.admins | {f"local:{SIM_ADMIN}"})
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database or f"sqlite:///{folder}/simulation.db"
+        db = Database(url)
+        try:
+            await upgrade(db)
+            began = time.monotonic()
+            stats = await simulate(
+                db, Engine(db, policy), args.people, args.weeks, args.seed, print
+            )
+            print(
+                f"\nSimulated {args.people} people over {args.weeks} weeks on {db.describe()}: "
+                f"{stats.commands} chat commands in {time.monotonic() - began:.0f} s."
+            )
+        finally:
+            await db.dispose()
+    return 0
+
+
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         console = Console(Engine(db, settings.policy), args.as_user, utcnow)
@@ -158,6 +224,18 @@ def parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in the terminal as a local user")
     chat.add_argument("--as", dest="as_user", required=True, metavar="NAME", help="e.g. alice")
     chat.add_argument("line", nargs="*", help='one command to run, e.g. "/mentor status"')
+    digest = sub.add_parser("digest", help="compute HR's weekly digest as of --now and post it")
+    digest.add_argument("--now", help="ISO date-time (program time zone); default: now")
+    digest.add_argument("--json", action="store_true", help="print the figures as JSON")
+    digest.add_argument("--no-post", action="store_true", help="preview only, post nothing")
+    digest.add_argument("--chart", metavar="FILE", help="also write the trend chart PNG here")
+    sim = sub.add_parser("simulate", help="run a synthetic organisation through the lifecycle")
+    sim.add_argument("--people", type=int, default=200, help="how many people (default 200)")
+    sim.add_argument("--weeks", type=int, default=12, help="how many weeks (default 12)")
+    sim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sim.add_argument(
+        "--database", help="database URL (default: a throwaway SQLite file, never DATABASE_URL)"
+    )
     sub.add_parser("demo", help="seed a sample organisation of 30 people")
     man = sub.add_parser("manifest", help="a platform's app manifest: Slack YAML, Teams zip")
     man.add_argument("platform", choices=["slack", "teams"])
@@ -212,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "sweep":
             return asyncio.run(_sweep(settings, args))
+        if args.command == "digest":
+            return asyncio.run(_digest(settings, args))
+        if args.command == "simulate":
+            return asyncio.run(_simulate(settings, args))
         if args.command == "chat":
             return asyncio.run(_chat(settings, args))
         if args.command == "manifest":

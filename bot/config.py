@@ -16,6 +16,7 @@ import yaml
 
 from adapters.slack.webapi import SlackCredentials
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
+from bot.digest_config import parse_digest, parse_objective
 from bot.follow_config import follow_through
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
@@ -25,6 +26,7 @@ PRIVACY = ("named", "aggregate")
 TOP_KEYS = (
     *("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins"),
     *("meetings", "term", "lapse"),
+    *("digest", "objective_target"),
 )
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
@@ -119,6 +121,8 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
         mentor_capacity_default=capacity if isinstance(capacity, int) else 2,
         privacy=str(privacy),
         follow=follow_through(data, problems),
+        digest=parse_digest(data.get("digest"), problems, _unknown),
+        objective_target=parse_objective(data.get("objective_target"), problems, _unknown),
     )
 
 

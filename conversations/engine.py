@@ -16,18 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations import agreement
 from conversations.commands import (
+    admin,
     agenda,
     checkin,
     home,
     join,
     leave,
     lifecycle,
+    mydata,
     pause,
     privacy,
     profile,
     schedule,
     status,
 )
+from conversations.digest_sweep import sweep_digest
 from conversations.events import InboundEvent
 from conversations.followthrough import sweep_follow_through
 from conversations.messages import Message, Text
@@ -66,12 +69,15 @@ def build_router() -> Router:
             checkin.COMMIT,
             lifecycle.END,
             lifecycle.RENEW,
+            mydata.EXPORT,
+            mydata.FORGET,
+            admin.COMMAND,
         ]
     )
 
 
 # Every feature's proactive work, run in this order by each sweep.
-SWEEPERS: list[Sweeper] = [pause.sweep_pauses, sweep_follow_through]
+SWEEPERS: list[Sweeper] = [pause.sweep_pauses, sweep_follow_through, sweep_digest]
 
 
 class _DryRun(Exception):

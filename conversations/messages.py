@@ -7,6 +7,7 @@ message text and never raises. Messages round-trip through JSON (`to_dict`,
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -86,13 +87,21 @@ class Form:
 
 @dataclass(frozen=True)
 class File:
-    """A small text file to hand over (an .ics invite): Slack uploads it, Teams attaches
-    it, the web chat offers a download link. The message text must still read well
-    without it."""
+    """A small file to hand over (an .ics invite, a CSV export, a chart image): Slack
+    uploads it, Teams attaches it, the web chat offers a download link (and shows an
+    image). `content` is text, or base64 when `encoding` says so (binary files such as a
+    PNG). The message text must still read well without it."""
 
     filename: str
     mime: str
     content: str
+    encoding: Literal["text", "base64"] = "text"
+
+    def data(self) -> bytes:
+        """The file's bytes, whatever the encoding."""
+        if self.encoding == "base64":
+            return base64.b64decode(self.content)
+        return self.content.encode("utf-8")
 
 
 Block = Header | Text | Fields | Buttons | Divider | Context | Form | File

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from conversations.digest_policy import DigestSchedule, ObjectiveTarget
 from conversations.follow_policy import FollowThrough
 
 
@@ -18,6 +19,8 @@ class Policy:
     mentor_capacity_default: int = 2
     privacy: str = "named"  # "named" lists at-risk pairs by name; "aggregate" shows counts only
     follow: FollowThrough = field(default_factory=FollowThrough)
+    digest: DigestSchedule = field(default_factory=DigestSchedule)
+    objective_target: ObjectiveTarget | None = None
 
     def is_admin(self, platform: str, user_id: str, email: str | None) -> bool:
         """Admins are `platform:user_id` entries or e-mail addresses (case-insensitive)."""

@@ -32,9 +32,10 @@ async def test_help_lists_exactly_the_commands_that_exist(chat: Chat) -> None:
     for command in (
         *("join", "profile", "status", "pause", "resume", "leave", "privacy"),
         *("agreement", "schedule", "agenda", "met", "skip", "commit", "end", "renew"),
+        *("export-data", "forget-me", "admin"),
     ):
         assert f"/mentor {command}" in text
-    for missing in ("match", "digest", "forget-me"):
+    for missing in ("match", "digest"):
         assert f"/mentor {missing}" not in text
     detail = await chat.text("alice", "help pause")
     assert "/mentor pause [until DATE]" in detail and "next monday" in detail

@@ -136,6 +136,7 @@ def test_file_block_round_trips_through_json() -> None:
         "filename": "m.ics",
         "mime": "text/calendar",
         "content": "BEGIN:VCALENDAR\r\n",
+        "encoding": "text",
     }
     assert from_dict(data) == message
 

@@ -60,7 +60,7 @@ class SlackSender:
                     channel=channel,
                     filename=file.filename,
                     title=file.filename,
-                    content=file.content.encode(),
+                    content=file.data(),
                 )
             except Exception as err:  # Web API error, upload URL refused, connection…
                 log.warning("could not upload %s to %s: %s", file.filename, channel, err)

@@ -25,7 +25,7 @@ messages go; a reply in a channel or group chat carries no consent card.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
@@ -44,8 +44,13 @@ def describe(file: File) -> str:
 
 def consent_attachment(file: File) -> dict[str, Any]:
     """A FileConsentCard offering `file`; accepting it brings the bytes back to us."""
-    data = file.content.encode()
-    carried = {"filename": file.filename, "mime": file.mime, "content": file.content}
+    data = file.data()
+    carried = {
+        "filename": file.filename,
+        "mime": file.mime,
+        "content": file.content,
+        "encoding": file.encoding,
+    }
     return {
         "contentType": CONSENT_CARD,
         "name": file.filename,
@@ -95,13 +100,16 @@ def read_consent(activity: dict[str, Any]) -> Consent:
     upload_url = info.get("uploadUrl")
     if not isinstance(upload_url, str) or not upload_url.startswith(("https://", "http://")):
         raise NotAConsent("no upload URL")
-    file = File(filename, str(carried.get("mime") or "application/octet-stream"), content)
+    encoding: Literal["text", "base64"] = (
+        "base64" if carried.get("encoding") == "base64" else "text"
+    )
+    file = File(filename, str(carried.get("mime") or "application/octet-stream"), content, encoding)
     return Consent(True, filename, file, upload_url, info)
 
 
 async def upload(upload_url: str, file: File) -> None:
     """PUT the bytes to the OneDrive upload session Teams opened; raises on failure."""
-    data = file.content.encode()
+    data = file.data()
     headers = {
         "Content-Length": str(len(data)),
         "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}",

@@ -11,7 +11,8 @@ from conversations.turn import Turn
 async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
     named = turn.policy.privacy != "aggregate"
     at_risk = (
-        "the names of pairs that have stopped meeting (names only), so someone can offer help"
+        "the names of pairs that have stopped meeting (names only, so someone can offer help) "
+        "and the names of mentors whose pairs keep meeting, as a thank-you"
         if named
         else "only the number of pairs that have stopped meeting, never names"
     )
@@ -30,9 +31,14 @@ async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
         ),
         (
             "What the program team (HR) sees",
-            "Counts and trends: how many people take part, how many meetings were held against "
-            f"how many were due, average ratings across the program, and {at_risk}. "
-            "HR never sees private notes, what you discuss, or your individual ratings.",
+            "A weekly digest of counts and trends: how many people take part and by role, how "
+            "many pairs are active, how many meetings were held against how many were due, the "
+            "days since pairs last met, the time to a first meeting, how many pairs stopped "
+            "meeting and how many started again, and the average rating across the program "
+            "(only when at least three ratings were given that week, so no one's rating shows); "
+            f"and {at_risk}. Admins can also export the list of pairs with their states and "
+            "meeting dates. HR never sees private notes, agendas, commitments, what you discuss, "
+            "or your individual ratings.",
         ),
         (
             "Private notes",
@@ -40,7 +46,10 @@ async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
             "partner, not HR, not an admin, not an export.",
         ),
         (
-            "Leaving",
+            "Your data",
+            "`/mentor export-data` gives you everything I store about you as a file. "
+            "`/mentor forget-me` erases your personal data and notes and ends your pairings "
+            "(your partner is told you left); only anonymous counts remain. "
             "`/mentor leave` takes you out of matching and stops all reminders; your profile is "
             "kept so you can come back with `/mentor join`.",
         ),

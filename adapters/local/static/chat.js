@@ -103,8 +103,14 @@ function renderBlock(block) {
     }
     case "form": return renderForm(block);
     case "file": { // an attachment (an .ics invite): a download link, built without a server round trip
-      const href = "data:" + block.mime + ";charset=utf-8," + encodeURIComponent(block.content);
-      return el("p", { className: "ctx" }, el("a", { href, download: block.filename, textContent: "Download " + block.filename }));
+      const href = block.encoding === "base64"
+        ? "data:" + block.mime + ";base64," + block.content
+        : "data:" + block.mime + ";charset=utf-8," + encodeURIComponent(block.content);
+      const link = el("a", { href, download: block.filename, textContent: "Download " + block.filename });
+      if (block.mime.startsWith("image/") && block.encoding === "base64") {
+        return el("p", { className: "ctx" }, el("img", { src: href, alt: block.filename, style: "max-width:100%" }), el("br", {}), link);
+      }
+      return el("p", { className: "ctx" }, link);
     }
     default: return null; // unknown block: the message text already says it
   }

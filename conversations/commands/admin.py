@@ -1,0 +1,252 @@
+"""`admin stats | pair @mentee @mentor | export | digest`: the program team's commands.
+
+Only admins (app.yaml `admins:` and MENTORBOT_ADMINS) may run them; anyone else gets a
+polite refusal. Every run, allowed or refused, is written to the audit log. Nothing
+here reads private notes, agendas, commitments or anyone's individual rating.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.agreement import begin_agreement
+from conversations.digest import compute_digest, digest_message
+from conversations.grammar import ParsedLine, parse_mention
+from conversations.messages import Context, Fields, File, Header, Message, Text
+from conversations.policy import Policy
+from conversations.router import CommandSpec
+from conversations.turn import Refusal, Turn
+from storage import audit, metrics, people
+from storage import followthrough as store
+from storage.models import Pair, Program
+from storage.pairs import pairs_of
+
+SUBCOMMANDS = ("stats", "pair", "export", "digest")
+USAGE = "admin stats | admin pair @mentee @mentor | admin export | admin digest"
+MENTEE_ROLES = ("mentee", "both")
+MENTOR_ROLES = ("mentor", "both")
+
+
+def is_admin(turn: Turn) -> bool:
+    return turn.policy.is_admin(
+        turn.actor.platform, turn.actor.user_id, turn.actor.email or turn.person.email
+    )
+
+
+async def pair_people(
+    session: AsyncSession,
+    policy: Policy,
+    program: Program,
+    mentee_id: int,
+    mentor_id: int,
+    now: datetime,
+    reasons: tuple[str, ...] = ("paired by the program team",),
+) -> Pair:
+    """Create an active pair and propose its agreement to both (what matching's accept does)."""
+    pair = await store.create_active_pair(
+        session,
+        program_id=program.id,
+        mentee_id=mentee_id,
+        mentor_id=mentor_id,
+        now=now,
+        reasons=reasons,
+    )
+    await begin_agreement(session, policy, program, pair, now)
+    return pair
+
+
+async def _stats(turn: Turn) -> list[Message]:
+    now, pid = turn.now, turn.program.id
+    await audit.record(turn.session, actor_id=turn.person.id, action="admin.stats", now=now)
+    (who,) = await metrics.participants(turn.session, pid, [now])
+    states = await metrics.pairs_by_state(turn.session, pid, now)
+    window = await metrics.meetings(turn.session, pid, now - timedelta(days=7), now)
+    lapses = await metrics.lapses(turn.session, pid, now - timedelta(days=7), now)
+    rows = (
+        (
+            "Participants",
+            f"{sum(who.by_role.values())}: {who.by_role.get('mentor', 0)} mentors, "
+            f"{who.by_role.get('mentee', 0)} mentees, {who.by_role.get('both', 0)} both; "
+            f"{who.waiting} waiting for a match",
+        ),
+        (
+            "Pairs",
+            ", ".join(f"{states.get(s, 0)} {s}" for s in ("active", "paused", "proposed"))
+            + f"; {states.get('completed', 0) + states.get('ended', 0)} finished",
+        ),
+        ("Meetings, last 7 days", f"{window.held} held of {window.due} due"),
+        ("Lapsed pairs", f"{sum(lapses.by_step.values())}, {lapses.at_risk} at risk"),
+    )
+    text = "Program stats now:\n" + "\n".join(f"  {k}: {v}" for k, v in rows)
+    text += "\n`/mentor admin digest` shows the full weekly digest."
+    return [
+        Message(
+            text,
+            (
+                Header(f"{turn.program.name}: stats"),
+                Fields(rows),
+                Context("`/mentor admin digest` shows the full weekly digest."),
+            ),
+        )
+    ]
+
+
+async def _resolve(turn: Turn, token: str) -> int:
+    mention = parse_mention(token)
+    if mention is None:
+        raise Refusal(
+            f"“{token[:40]}” is not a person. The form is `/mentor admin pair @mentee @mentor`."
+        )
+    identity = await turn.resolve_mention(mention)
+    return identity.person_id
+
+
+async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
+    if len(args) != 2:
+        raise Refusal(
+            "To pair two people: `/mentor admin pair @mentee @mentor` (the mentee first)."
+        )
+    mentee_id, mentor_id = await _resolve(turn, args[0]), await _resolve(turn, args[1])
+    if mentee_id == mentor_id:
+        raise Refusal("A person cannot mentor themselves: name two different people.")
+    names = await people.display_names(turn.session, [mentee_id, mentor_id])
+    mentee, mentor = names.get(mentee_id, args[0]), names.get(mentor_id, args[1])
+    for person_id, name, roles, word in (
+        (mentee_id, mentee, MENTEE_ROLES, "mentee"),
+        (mentor_id, mentor, MENTOR_ROLES, "mentor"),
+    ):
+        profile = await people.get_profile(turn.session, person_id, turn.program.id)
+        if profile is None or profile.status not in ("active", "paused"):
+            raise Refusal(
+                f"{name} has not joined the program, so I can't pair them. They can join with "
+                f"`/mentor join {word}`."
+            )
+        if profile.role not in roles:
+            raise Refusal(
+                f"{name} joined as {profile.role}, not as a {word}. The form is "
+                "`/mentor admin pair @mentee @mentor`."
+            )
+    for pair in await pairs_of(turn.session, mentee_id, turn.program.id):
+        if pair.mentor_id == mentor_id:
+            raise Refusal(f"{mentee} and {mentor} are already paired.")
+    pair = await pair_people(
+        turn.session, turn.policy, turn.program, mentee_id, mentor_id, turn.now
+    )
+    await audit.record(
+        turn.session,
+        actor_id=turn.person.id,
+        action="admin.pair",
+        now=turn.now,
+        details={"pair": pair.id, "mentee": mentee_id, "mentor": mentor_id},
+    )
+    text = (
+        f"Paired {mentee} (mentee) with {mentor} (mentor). Both have been sent the mentoring "
+        "agreement to confirm."
+    )
+    return [Message(text, (Text(text),))]
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%MZ") if moment else ""
+
+
+async def _export(turn: Turn) -> list[Message]:
+    rows = await metrics.pair_rows(turn.session, turn.program.id)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "pair_id",
+            "mentee",
+            "mentor",
+            "state",
+            "proposed_at",
+            "activated_at",
+            "ended_at",
+            "meetings_held",
+            "first_meeting_at",
+            "last_meeting_at",
+            "next_meeting_at",
+        ]
+    )
+    for r in rows:
+        writer.writerow(
+            [
+                r.pair_id,
+                r.mentee,
+                r.mentor,
+                r.state,
+                _when(r.proposed_at),
+                _when(r.activated_at),
+                _when(r.ended_at),
+                r.meetings_held,
+                _when(r.first_meeting_at),
+                _when(r.last_meeting_at),
+                _when(r.next_meeting_at),
+            ]
+        )
+    await audit.record(
+        turn.session,
+        actor_id=turn.person.id,
+        action="admin.export",
+        now=turn.now,
+        details={"pairs": len(rows)},
+    )
+    text = (
+        f"Export of {len(rows)} pair(s): states, meeting counts and dates (UTC). "
+        "No notes and no individual ratings are included."
+    )
+    filename = f"{turn.program.slug}-pairs-{turn.now:%Y%m%d}.csv"
+    return [Message(text, (Text(text), File(filename, "text/csv", out.getvalue())))]
+
+
+async def _digest(turn: Turn) -> list[Message]:
+    digest = await compute_digest(turn.session, turn.program, turn.policy, turn.now)
+    await audit.record(turn.session, actor_id=turn.person.id, action="admin.digest", now=turn.now)
+    preview = digest_message(digest)
+    note = "Preview of this week's digest as of now (not posted)."
+    return [Message(f"{note}\n{preview.text}", (Context(note), *preview.blocks))]
+
+
+async def admin(turn: Turn, line: ParsedLine) -> list[Message]:
+    word = line.args[0].lower() if line.args else ""
+    if not is_admin(turn):
+        await audit.record(
+            turn.session,
+            actor_id=turn.person.id,
+            action="admin.refused",
+            now=turn.now,
+            details={"command": word[:20]},
+        )
+        raise Refusal(
+            "Sorry, `admin` commands are for the program team. If you think you should have "
+            "access, ask them to add you to the admins in the bot's configuration."
+        )
+    if word == "stats":
+        return await _stats(turn)
+    if word == "pair":
+        return await _pair(turn, line.args[1:])
+    if word == "export":
+        return await _export(turn)
+    if word == "digest":
+        return await _digest(turn)
+    understood = f"I understood `admin` but not “{word[:40]}”. " if word else ""
+    raise Refusal(f"{understood}The admin commands are: `{USAGE}`.")
+
+
+COMMAND = CommandSpec(
+    name="admin",
+    usage="admin stats|pair @mentee @mentor|export|digest",
+    summary="For the program team: stats, pair two people, export pairs (CSV), digest preview.",
+    details=(
+        "Only admins listed in the bot's configuration can use these; every use is audited. "
+        "Exports and digests never contain private notes or individual ratings."
+    ),
+    examples=("admin stats", "admin pair @alice @bob", "admin export", "admin digest"),
+    handler=admin,
+    group="Program team",
+)

@@ -1,0 +1,599 @@
+"""The digest's figures as SQL aggregates, computed as of any moment from timestamps.
+
+Every function counts in the database (COUNT, AVG, window functions for medians)
+and returns a handful of numbers, so a program of 100,000 people costs a few
+index and table scans, never a row-by-row loop in Python. "As of T" reads the
+timestamps (joined_at, left_at, activated_at, ended_at, scheduled_at, began_at,
+closed_at): the same call with T a week earlier gives last week's figures. Two
+things have no history and are read as they are now: a profile's role and a
+pair's or lapse's current pause state / ladder step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile
+
+WEEK = timedelta(days=7)
+NOT_CANCELLED = ("scheduled", "held", "skipped")
+RECOGNITION_WINDOW = timedelta(days=28)
+RECOGNITION_MIN_MEETINGS = 2
+
+
+def _epoch(session: AsyncSession, column: Any) -> ColumnElement[Any]:
+    """Seconds since 1970 of a stored UTC datetime, in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_part("epoch", column)  # double precision; EXTRACT gives numeric
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+async def _median(session: AsyncSession, values: Select[Any]) -> float | None:
+    """The median of a one-column select, with window functions (SQLite 3.25+, PostgreSQL)."""
+    inner = values.subquery()
+    value = inner.c[0]
+    ranked = select(
+        value.label("v"),
+        func.row_number().over(order_by=value).label("rn"),
+        func.count().over().label("n"),
+    ).subquery()
+    middle = select(ranked.c.v).where(
+        or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
+    )
+    found = [float(v) for v in await session.scalars(middle) if v is not None]
+    return sum(found) / len(found) if found else None
+
+
+def _open_pair(at: datetime) -> ColumnElement[bool]:
+    return and_(
+        Pair.activated_at.is_not(None),
+        Pair.activated_at <= at,
+        or_(Pair.ended_at.is_(None), Pair.ended_at > at),
+    )
+
+
+@dataclass(frozen=True)
+class Participants:
+    by_role: dict[str, int]
+    waiting: int
+    new: int
+    objective_count: int
+    mentees_total: int
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def participants(
+    session: AsyncSession,
+    program_id: int,
+    ats: Sequence[datetime],
+    objective_departments: Sequence[str] = (),
+) -> list[Participants]:
+    """For each moment `at`: people taking part by role, mentees with no pair, people who
+    joined in the week before, and mentees from the objective's departments. One
+    statement for all the moments (one scan of profiles, one of pairs)."""
+    paired = (
+        select(
+            Pair.mentee_id.label("mentee_id"),
+            *(
+                func.max(
+                    case(
+                        (
+                            and_(
+                                Pair.proposed_at <= at,
+                                or_(Pair.ended_at.is_(None), Pair.ended_at > at),
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ).label(f"p{i}")
+                for i, at in enumerate(ats)
+            ),
+        )
+        .where(Pair.program_id == program_id)
+        .group_by(Pair.mentee_id)
+        .subquery()
+    )
+    is_mentee = Profile.role.in_(("mentee", "both"))
+    wanted = [d.lower() for d in objective_departments] or [""]
+    from_objective = and_(is_mentee, func.lower(Profile.department).in_(wanted))
+    columns: list[Any] = []
+    for i, at in enumerate(ats):
+        taking_part = and_(
+            Profile.joined_at <= at, or_(Profile.left_at.is_(None), Profile.left_at > at)
+        )
+        alone = func.coalesce(paired.c[f"p{i}"], 0) == 0
+        columns += [
+            _count_if(taking_part),
+            _count_if(and_(taking_part, is_mentee, alone)),
+            _count_if(and_(taking_part, Profile.joined_at > at - WEEK)),
+            _count_if(and_(taking_part, from_objective)),
+        ]
+    rows = (
+        await session.execute(
+            select(Profile.role, *columns)
+            .outerjoin(paired, paired.c.mentee_id == Profile.person_id)
+            .where(
+                Profile.program_id == program_id,
+                Profile.role.is_not(None),
+                Profile.joined_at.is_not(None),
+            )
+            .group_by(Profile.role)
+        )
+    ).all()
+    out = []
+    for i in range(len(ats)):
+        by_role: dict[str, int] = {}
+        waiting = new = objective = 0
+        for row in rows:
+            n, unpaired, joined, matching = (int(v) for v in row[1 + 4 * i : 5 + 4 * i])
+            if n:
+                by_role[str(row[0])] = n
+            waiting, new, objective = waiting + unpaired, new + joined, objective + matching
+        out.append(
+            Participants(
+                by_role=by_role,
+                waiting=waiting,
+                new=new,
+                objective_count=objective if objective_departments else 0,
+                mentees_total=by_role.get("mentee", 0) + by_role.get("both", 0),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    by_state: dict[str, int]
+    started: int
+    ended: int
+
+
+async def pairs(
+    session: AsyncSession, program_id: int, since: datetime, at: datetime
+) -> PairCounts:
+    """Pairs in each state as of `at` (ended ones by how they ended, open ones as active, or
+    paused if they are paused now, unanswered proposals as proposed), and the pairs that
+    became active and that ended in (since, at]. One statement."""
+    state = case(
+        (and_(Pair.ended_at.is_not(None), Pair.ended_at <= at), Pair.state),
+        (_open_pair(at), case((Pair.state == "paused", "paused"), else_="active")),
+        else_="proposed",
+    )
+    rows = await session.execute(
+        select(
+            state,
+            func.count(),
+            _count_if(and_(Pair.activated_at > since, Pair.activated_at <= at)),
+            _count_if(
+                and_(Pair.activated_at.is_not(None), Pair.ended_at > since, Pair.ended_at <= at)
+            ),
+        )
+        .where(
+            Pair.program_id == program_id,
+            Pair.proposed_at <= at,
+            # a proposal declined or expired before it began is not a pair
+            or_(Pair.activated_at.is_not(None), Pair.ended_at.is_(None), Pair.ended_at > at),
+        )
+        .group_by(state)
+    )
+    by_state: dict[str, int] = {}
+    started = ended = 0
+    for name, n, began, finished in rows.all():
+        by_state[str(name)] = int(n)
+        started, ended = started + int(began), ended + int(finished)
+    return PairCounts(by_state, started, ended)
+
+
+async def pairs_by_state(session: AsyncSession, program_id: int, at: datetime) -> dict[str, int]:
+    return (await pairs(session, program_id, at, at)).by_state
+
+
+@dataclass(frozen=True)
+class MeetingWindow:
+    due: int
+    held: int
+
+
+async def meeting_weeks(
+    session: AsyncSession, program_id: int, until: datetime, weeks: int
+) -> list[MeetingWindow]:
+    """Meetings due and held in each of the `weeks` weeks ending at `until`, oldest first.
+
+    Due in a week (since, until]: the meetings scheduled in it (not cancelled), plus one
+    for every pair that was lapsed during it with nothing scheduled in it; held: those of
+    the first kind that were held. Two statements, whatever the number of weeks.
+    """
+    bounds = [(until - (k + 1) * WEEK, until - k * WEEK) for k in range(weeks)]
+    bucket = case(
+        *((Meeting.scheduled_at > since, k) for k, (since, _) in enumerate(bounds)),
+        else_=-1,
+    )
+    rows = await session.execute(
+        select(bucket, func.count(), _count_if(Meeting.status == "held"))
+        .select_from(Meeting)
+        .join(Pair, Pair.id == Meeting.pair_id)
+        .where(
+            Pair.program_id == program_id,
+            Meeting.scheduled_at > bounds[-1][0],
+            Meeting.scheduled_at <= until,
+            Meeting.status.in_(NOT_CANCELLED),  # an IN list can use (status, scheduled_at)
+        )
+        .group_by(bucket)
+    )
+    scheduled = {int(k): (int(n), int(h)) for k, n, h in rows.all()}
+    # Lapsed pairs with nothing scheduled in a week: the lapses overlapping the span, each
+    # with a flag per week saying whether its pair had a meeting then. One statement.
+    lapsed_pairs = select(Lapse.pair_id).where(
+        Lapse.program_id == program_id,
+        Lapse.began_at <= until,
+        or_(Lapse.closed_at.is_(None), Lapse.closed_at > bounds[-1][0]),
+    )
+    met = (
+        select(
+            Meeting.pair_id.label("pair_id"),
+            *(
+                func.max(
+                    case((and_(Meeting.scheduled_at > since, Meeting.scheduled_at <= end), 1))
+                ).label(f"m{k}")
+                for k, (since, end) in enumerate(bounds)
+            ),
+        )
+        .where(
+            Meeting.pair_id.in_(lapsed_pairs),
+            Meeting.scheduled_at > bounds[-1][0],
+            Meeting.scheduled_at <= until,
+            Meeting.status.in_(NOT_CANCELLED),
+        )
+        .group_by(Meeting.pair_id)
+        .subquery()
+    )
+    counts = (
+        await session.execute(
+            select(
+                *(
+                    func.count(
+                        func.distinct(
+                            case(
+                                (
+                                    and_(
+                                        Lapse.began_at <= end,
+                                        or_(Lapse.closed_at.is_(None), Lapse.closed_at > since),
+                                        met.c[f"m{k}"].is_(None),
+                                    ),
+                                    Lapse.pair_id,
+                                )
+                            )
+                        )
+                    )
+                    for k, (since, end) in enumerate(bounds)
+                )
+            )
+            .select_from(Lapse)
+            .outerjoin(met, met.c.pair_id == Lapse.pair_id)
+            .where(
+                Lapse.program_id == program_id,
+                Lapse.began_at <= until,
+                or_(Lapse.closed_at.is_(None), Lapse.closed_at > bounds[-1][0]),
+            )
+        )
+    ).one()
+    return [
+        MeetingWindow(
+            due=scheduled.get(k, (0, 0))[0] + int(counts[k]), held=scheduled.get(k, (0, 0))[1]
+        )
+        for k in reversed(range(weeks))
+    ]
+
+
+async def meetings(
+    session: AsyncSession, program_id: int, since: datetime, until: datetime
+) -> MeetingWindow:
+    """Meetings due and held in the week (until - 7 days, until]."""
+    del since  # always the week before `until`; kept for a readable call site
+    return (await meeting_weeks(session, program_id, until, 1))[0]
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_days_since_last: float | None
+    median_days_to_first: float | None
+    not_met_yet: int
+
+
+def _held_by_pair(ats: Sequence[datetime]) -> Any:
+    """Each pair's first and last held meeting up to each moment: one grouped scan of
+    the held meetings, not a lookup per pair."""
+    columns: list[Any] = []
+    for i, at in enumerate(ats):
+        upto = case((Meeting.scheduled_at <= at, Meeting.scheduled_at))
+        columns += [func.min(upto).label(f"first{i}"), func.max(upto).label(f"last{i}")]
+    return (
+        select(Meeting.pair_id.label("pair_id"), *columns)
+        .where(Meeting.status == "held", Meeting.scheduled_at <= max(ats))
+        .group_by(Meeting.pair_id)
+        .subquery()
+    )
+
+
+def _days_since(at: datetime, median_epoch: float | None) -> float | None:
+    if median_epoch is None:
+        return None
+    return round(at.timestamp() / 86400.0 - float(median_epoch) / 86400.0, 1)
+
+
+def _days(median_seconds: float | None) -> float | None:
+    return None if median_seconds is None else round(max(float(median_seconds), 0.0) / 86400.0, 1)
+
+
+async def timing(session: AsyncSession, program_id: int, ats: Sequence[datetime]) -> list[Timing]:
+    """For each moment `at`: over pairs open then, the median days since their last held
+    meeting (or since they started); over pairs that had met by then, the median days from
+    start to first meeting; and how many open pairs had not met yet.
+
+    On PostgreSQL one statement (percentile_cont) covers every moment; SQLite, which has
+    no percentile aggregate, ranks with window functions, a few statements per moment.
+    """
+    held = _held_by_pair(ats)
+    base = (
+        select()
+        .select_from(Pair)
+        .outerjoin(held, held.c.pair_id == Pair.id)
+        .where(Pair.program_id == program_id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        columns: list[Any] = []
+        for i, at in enumerate(ats):
+            first, last = held.c[f"first{i}"], held.c[f"last{i}"]
+            since = _epoch(session, func.coalesce(last, Pair.activated_at))
+            gap = _epoch(session, first) - _epoch(session, Pair.activated_at)
+            columns += [
+                func.percentile_cont(0.5).within_group(since).filter(_open_pair(at)),
+                func.percentile_cont(0.5)
+                .within_group(gap)
+                .filter(and_(first.is_not(None), Pair.activated_at.is_not(None))),
+                func.count().filter(and_(_open_pair(at), last.is_(None))),
+            ]
+        row = (await session.execute(base.add_columns(*columns))).one()
+        return [
+            Timing(_days_since(at, row[3 * i]), _days(row[3 * i + 1]), int(row[3 * i + 2]))
+            for i, at in enumerate(ats)
+        ]
+    out = []
+    for i, at in enumerate(ats):
+        first, last = held.c[f"first{i}"], held.c[f"last{i}"]
+        since = _epoch(session, func.coalesce(last, Pair.activated_at))
+        median_last = await _median(session, base.add_columns(since).where(_open_pair(at)))
+        gap = _epoch(session, first) - _epoch(session, Pair.activated_at)
+        median_first = await _median(
+            session,
+            base.add_columns(gap).where(first.is_not(None), Pair.activated_at.is_not(None)),
+        )
+        never = await session.scalar(
+            base.add_columns(func.count()).where(_open_pair(at), last.is_(None))
+        )
+        out.append(Timing(_days_since(at, median_last), _days(median_first), int(never or 0)))
+    return out
+
+
+@dataclass(frozen=True)
+class Lapses:
+    by_step: dict[int, int]
+    at_risk: int
+    begun: int
+    recovered: int
+
+
+def _open_lapse(at: datetime) -> ColumnElement[bool]:
+    return and_(Lapse.began_at <= at, or_(Lapse.closed_at.is_(None), Lapse.closed_at > at))
+
+
+async def lapses(
+    session: AsyncSession, program_id: int, since: datetime, until: datetime
+) -> Lapses:
+    """Lapses open at `until` by ladder step, those flagged at risk, lapses begun and
+    pairs recovered in (since, until]. One statement."""
+    is_open = _open_lapse(until)
+    rows = await session.execute(
+        select(
+            Lapse.step,
+            _count_if(is_open),
+            _count_if(and_(is_open, Lapse.at_risk_at.is_not(None), Lapse.at_risk_at <= until)),
+            _count_if(and_(Lapse.began_at > since, Lapse.began_at <= until)),
+            _count_if(
+                and_(
+                    Lapse.outcome == "recovered",
+                    Lapse.closed_at > since,
+                    Lapse.closed_at <= until,
+                )
+            ),
+        )
+        .where(Lapse.program_id == program_id, Lapse.began_at <= until)
+        .group_by(Lapse.step)
+    )
+    by_step: dict[int, int] = {}
+    at_risk = begun = recovered = 0
+    for step, n, risky, new, back in rows.all():
+        if int(n):
+            by_step[int(step)] = int(n)
+        at_risk, begun, recovered = at_risk + int(risky), begun + int(new), recovered + int(back)
+    return Lapses(by_step, at_risk, begun, recovered)
+
+
+async def ratings(
+    session: AsyncSession, program_id: int, ats: Sequence[datetime]
+) -> list[tuple[float | None, int]]:
+    """For each moment: the average meeting rating given in the week before it across the
+    program, and how many. One statement for all the moments."""
+    columns: list[Any] = []
+    for at in ats:
+        given = case(
+            (
+                and_(MeetingFeedback.created_at > at - WEEK, MeetingFeedback.created_at <= at),
+                MeetingFeedback.rating,
+            )
+        )
+        columns += [func.avg(given), func.count(given)]
+    row = (
+        await session.execute(
+            select(*columns)
+            .select_from(MeetingFeedback)
+            .join(Meeting, Meeting.id == MeetingFeedback.meeting_id)
+            .join(Pair, Pair.id == Meeting.pair_id)
+            .where(
+                Pair.program_id == program_id,
+                MeetingFeedback.rating.is_not(None),
+                MeetingFeedback.created_at > min(ats) - WEEK,
+                MeetingFeedback.created_at <= max(ats),
+            )
+        )
+    ).one()
+    return [
+        (
+            None if row[2 * i] is None else round(float(row[2 * i]), 2),
+            int(row[2 * i + 1] or 0),
+        )
+        for i in range(len(ats))
+    ]
+
+
+@dataclass(frozen=True)
+class NamedPair:
+    pair_id: int
+    mentee: str
+    mentor: str
+    since: datetime | None
+
+
+async def at_risk_pairs(
+    session: AsyncSession, program_id: int, at: datetime, limit: int = 20
+) -> list[NamedPair]:
+    """Pairs whose open lapse reached the at-risk step: names and since when they have not
+    met. Nothing else about the pair is read."""
+    mentee, mentor = Person.__table__.alias("mentee"), Person.__table__.alias("mentor")
+    rows = await session.execute(
+        select(
+            Pair.id,
+            mentee.c.display_name,
+            mentor.c.display_name,
+            func.coalesce(Pair.last_meeting_at, Pair.activated_at),
+        )
+        .select_from(Lapse)
+        .join(Pair, Pair.id == Lapse.pair_id)
+        .join(mentee, mentee.c.id == Pair.mentee_id)
+        .join(mentor, mentor.c.id == Pair.mentor_id)
+        .where(
+            Lapse.program_id == program_id,
+            _open_lapse(at),
+            Lapse.at_risk_at.is_not(None),
+            Lapse.at_risk_at <= at,
+        )
+        .order_by(Lapse.at_risk_at, Pair.id)
+        .limit(limit)
+    )
+    return [NamedPair(pid, a, b, since) for pid, a, b, since in rows.all()]
+
+
+async def recognised_mentors(
+    session: AsyncSession, program_id: int, at: datetime, limit: int = 5
+) -> list[tuple[str, int]]:
+    """Mentors whose pairs keep meeting: at least two meetings held in the last four weeks
+    and no pair of theirs lapsed now. Names and meeting counts, most meetings first."""
+    since = at - RECOGNITION_WINDOW
+    held = func.count(Meeting.id)
+    lapsed_mentors = (
+        select(Pair.mentor_id)
+        .select_from(Lapse)
+        .join(Pair, Pair.id == Lapse.pair_id)
+        .where(Lapse.program_id == program_id, _open_lapse(at))
+    )
+    forgotten = select(Person.id).where(Person.forgotten_at.is_not(None))
+    # Count per mentor id first (no join to people for every meeting), then name the few.
+    top = (
+        select(Pair.mentor_id.label("mentor_id"), held.label("n"))
+        .select_from(Meeting)
+        .join(Pair, Pair.id == Meeting.pair_id)
+        .where(
+            Pair.program_id == program_id,
+            Meeting.status == "held",
+            Meeting.scheduled_at > since,
+            Meeting.scheduled_at <= at,
+            Pair.mentor_id.not_in(lapsed_mentors),
+            Pair.mentor_id.not_in(forgotten),
+        )
+        .group_by(Pair.mentor_id)
+        .having(held >= RECOGNITION_MIN_MEETINGS)
+        .order_by(held.desc(), Pair.mentor_id)
+        .limit(limit * 4)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Person.display_name, top.c.n)
+        .join(top, top.c.mentor_id == Person.id)
+        .order_by(top.c.n.desc(), Person.display_name)
+        .limit(limit)
+    )
+    return [(str(name), int(n)) for name, n in rows.all()]
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One line of `admin export`: no notes, no ratings."""
+
+    pair_id: int
+    mentee: str
+    mentor: str
+    state: str
+    proposed_at: datetime
+    activated_at: datetime | None
+    ended_at: datetime | None
+    meetings_held: int
+    first_meeting_at: datetime | None
+    last_meeting_at: datetime | None
+    next_meeting_at: datetime | None
+
+
+async def pair_rows(session: AsyncSession, program_id: int) -> list[PairRow]:
+    mentee, mentor = Person.__table__.alias("mentee"), Person.__table__.alias("mentor")
+    held = (
+        select(
+            Meeting.pair_id.label("pair_id"),
+            func.count().label("n"),
+            func.min(Meeting.scheduled_at).label("first"),
+            func.max(Meeting.scheduled_at).label("last"),
+        )
+        .where(Meeting.status == "held")
+        .group_by(Meeting.pair_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Pair.id,
+            mentee.c.display_name,
+            mentor.c.display_name,
+            Pair.state,
+            Pair.proposed_at,
+            Pair.activated_at,
+            Pair.ended_at,
+            func.coalesce(held.c.n, 0),
+            held.c.first,
+            held.c.last,
+            Pair.next_meeting_at,
+        )
+        .join(mentee, mentee.c.id == Pair.mentee_id)
+        .join(mentor, mentor.c.id == Pair.mentor_id)
+        .outerjoin(held, held.c.pair_id == Pair.id)
+        .where(Pair.program_id == program_id)
+        .order_by(Pair.id)
+    )
+    return [PairRow(*row) for row in rows.all()]
