@@ -74,3 +74,20 @@ async def reachable_identities(
                 dict(reference) if reference is not None else None,
             )
     return found
+
+
+async def recent_references(
+    session: AsyncSession, platform: str, tenant: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """The latest stored references on `platform` (in `tenant` if given), newest first:
+    a channel post borrows one for its service URL and tenant."""
+    query = (
+        select(ConversationReference.reference)
+        .join(Identity, Identity.id == ConversationReference.identity_id)
+        .where(Identity.platform == platform)
+        .order_by(ConversationReference.updated_at.desc(), ConversationReference.id.desc())
+        .limit(limit)
+    )
+    if tenant:
+        query = query.where(Identity.tenant == tenant)
+    return [dict(row) for row in (await session.scalars(query)).all()]

@@ -8,11 +8,13 @@ and the input keeps the value the person typed. A block this renderer does not
 know becomes the message's plain text; nothing here raises.
 
 A File block is a line on the card; the file itself rides beside the card as a
-FileConsentCard (files.py says why), in personal chats only.
+FileConsentCard (files.py says why), in personal chats only; with `inline_images`
+(a channel post) an image file is shown in the card as an Image with a data: URI.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 from typing import Any
@@ -144,7 +146,21 @@ def _file_line(file: File, attached: bool) -> str:
     )
 
 
-def _block(block: Block, fallback: str, files: bool = True) -> list[dict[str, Any]]:
+def _inline_image(file: File) -> dict[str, Any]:
+    """An image file shown in the card itself, as a data: URI (a channel, where file
+    consent cards are refused)."""
+    content = file.content if file.encoding == "base64" else base64.b64encode(file.data()).decode()
+    return {
+        "type": "Image",
+        "url": f"data:{file.mime};base64,{content}",
+        "altText": file.filename,
+        "size": "Stretch",
+    }
+
+
+def _block(
+    block: Block, fallback: str, files: bool = True, inline_images: bool = False
+) -> list[dict[str, Any]]:
     if isinstance(block, Header):
         return [_text(block.text, size="Large", weight="Bolder")]
     if isinstance(block, Text):
@@ -158,14 +174,19 @@ def _block(block: Block, fallback: str, files: bool = True) -> list[dict[str, An
         return [{"type": "ActionSet", "actions": [button_action(b) for b in block.buttons]}]
     if isinstance(block, Form):
         return _form(block)
+    if isinstance(block, File) and inline_images and block.mime.startswith("image/"):
+        return [_inline_image(block)]
     if isinstance(block, File):
         return [_text(_file_line(block, files), isSubtle=True, size="Small")]
     return [_text(fallback)]
 
 
-def to_adaptive_card(message: Message, *, files: bool = True) -> dict[str, Any]:
+def to_adaptive_card(
+    message: Message, *, files: bool = True, inline_images: bool = False
+) -> dict[str, Any]:
     """The message as an Adaptive Card; its plain text is the card's fallback. `files`:
-    whether the message's files go beside the card (their lines say so)."""
+    whether the message's files go beside the card (their lines say so); `inline_images`:
+    image files are shown in the card instead (data: URIs)."""
     body: list[dict[str, Any]] = []
     separate = False
     for block in message.blocks:
@@ -173,7 +194,7 @@ def to_adaptive_card(message: Message, *, files: bool = True) -> dict[str, Any]:
             separate = bool(body)
             continue
         try:
-            elements = _block(block, message.text, files)
+            elements = _block(block, message.text, files, inline_images)
         except Exception:  # a malformed block still leaves a readable card
             elements = [_text(message.text)]
         if separate and elements:
@@ -191,7 +212,9 @@ def to_adaptive_card(message: Message, *, files: bool = True) -> dict[str, Any]:
     }
 
 
-def to_activity(message: Message, *, files: bool = True) -> dict[str, Any]:
+def to_activity(
+    message: Message, *, files: bool = True, inline_images: bool = False
+) -> dict[str, Any]:
     """The Bot Framework message activity for a neutral message (JSON form).
 
     A message without blocks is plain text; with blocks it is one Adaptive Card
@@ -201,7 +224,8 @@ def to_activity(message: Message, *, files: bool = True) -> dict[str, Any]:
     """
     if not message.blocks:
         return {"type": "message", "text": message.text, "textFormat": "markdown"}
-    card = {"contentType": CARD_CONTENT_TYPE, "content": to_adaptive_card(message, files=files)}
+    content = to_adaptive_card(message, files=files, inline_images=inline_images)
+    card = {"contentType": CARD_CONTENT_TYPE, "content": content}
     consents = [consent_attachment(f) for f in message.files()] if files else []
     activity: dict[str, Any] = {
         "type": "message",

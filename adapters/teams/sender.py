@@ -10,7 +10,8 @@ short), then handed back to the delivery worker as `retry` with a wait that is
 at least the Retry-After the connector asked for. Nobody to send to yet is `unreachable`,
 which keeps the message queued until the person talks to the bot. A message whose
 file consent cards the connector refuses (400) is sent again without them, so the
-card with the words still arrives.
+card with the words still arrives. A channel post (the HR digest) opens a new thread
+in the channel, from a stored reference of that team or tenant (channel.py).
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ from botbuilder.schema import (
 from msrest.exceptions import HttpOperationError
 
 from adapters.delivery import Recipient, SendResult
+from adapters.teams.channel import channel_activity
 from adapters.teams.connector import TokenUnavailable
 from adapters.teams.render_adaptive_card import to_activity
 from conversations.messages import Message
 
 log = logging.getLogger(__name__)
+
+# Finds the stored reference to post into a Teams channel from (channel.py).
+ChannelReferenceLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 RETRY_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
 GONE_STATUSES = frozenset({403, 404})  # bot removed or blocked, chat deleted
@@ -105,8 +110,10 @@ class TeamsSender:
         attempts: int = 3,
         base_delay: float = 1.0,
         pace_seconds: float = 1 / 7,
+        channel_reference: ChannelReferenceLookup | None = None,
     ) -> None:
         self.adapter = adapter
+        self.channel_reference = channel_reference
         self.app_id = app_id
         self.attempts = attempts
         self.base_delay = base_delay
@@ -120,6 +127,8 @@ class TeamsSender:
         return max(wait, retry_after or 0.0)
 
     async def send(self, recipient: Recipient, message: Message) -> SendResult:
+        if recipient.channel:
+            return await self.send_to_channel(recipient.channel, message)
         reference = recipient.reference
         if not reference or not reference.get("serviceUrl"):
             return SendResult("unreachable", "the person has not talked to the bot in Teams yet")
@@ -186,3 +195,66 @@ class TeamsSender:
             )
         if not sent:
             raise RuntimeError("the conversation could not be continued")
+
+    async def send_to_channel(self, channel: str, message: Message) -> SendResult:
+        """Post the message as a new thread in a Teams channel (`19:…@thread.tacv2`).
+
+        The serviceUrl and tenant come from a stored reference (`channel_reference`):
+        one from the channel's team if known, else any in the configured tenant. With
+        none known yet the post is `unreachable` and stays queued; nothing is lost.
+        Retried in place and handed back like `send`.
+        """
+        reference = await self.channel_reference(channel) if self.channel_reference else None
+        if reference is None:
+            return SendResult(
+                "unreachable",
+                "no Teams conversation reference is known yet to post into the channel from: "
+                "install the app in the team (or talk to the bot) first",
+            )
+        activity, note = channel_activity(message)
+        result = SendResult("retry")
+        for attempt in range(self.attempts):
+            try:
+                await self.post_to_channel(reference, channel, activity)
+                return SendResult("delivered", note)
+            except Exception as err:
+                result = classify(err)
+                log.info("Teams channel post attempt %d: %s", attempt + 1, result.detail)
+                if result.outcome != "retry":
+                    return result
+                wait = self.backoff(attempt, result.retry_after)
+                if attempt + 1 < self.attempts and wait <= self.max_inline_wait:
+                    await asyncio.sleep(wait)
+                    continue
+                return SendResult("retry", result.detail, retry_after=wait)
+        return result
+
+    async def post_to_channel(
+        self, reference: dict[str, Any], channel: str, activity: dict[str, Any]
+    ) -> None:
+        """One attempt: `POST /v3/conversations` with isGroup, the channel and tenant in
+        channelData, and the message as the thread's first activity. Raises on failure."""
+        ref = ConversationReference().deserialize(reference)
+        tenant = str(reference.get("tenantId") or "")
+        parameters = ConversationParameters(
+            is_group=True,
+            bot=ref.bot,
+            tenant_id=tenant,
+            channel_data={"channel": {"id": channel}, "tenant": {"id": tenant}},
+            activity=Activity().deserialize(activity),
+        )
+        created: list[str] = []
+
+        async def opened(context: TurnContext) -> None:
+            created.append(str(context.activity.conversation.id))
+
+        await self.pacer.wait(channel)
+        await self.adapter.create_conversation(
+            self.app_id,
+            opened,
+            parameters,
+            channel_id=ref.channel_id or "msteams",
+            service_url=ref.service_url,
+        )
+        if not created:
+            raise RuntimeError("the channel thread could not be opened")

@@ -9,6 +9,7 @@ from datetime import datetime
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 
+from adapters.teams.channel import ChannelReferences
 from adapters.teams.connector import BotAuthentication
 from adapters.teams.endpoint import Reachable, TeamsEndpoint
 from adapters.teams.sender import TeamsSender
@@ -28,6 +29,7 @@ class TeamsService:
             settings.app_id,
             base_delay=settings.retry_base_seconds,
             pace_seconds=settings.pace_seconds,
+            channel_reference=ChannelReferences(engine.db, settings.tenant_id),
         )
         self.endpoint = TeamsEndpoint(engine, self.adapter, self.auth, self.sender, clock)
 

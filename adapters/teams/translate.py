@@ -87,7 +87,8 @@ def to_reference(activity: Mapping[str, Any]) -> dict[str, Any]:
     Only a personal chat is kept as the conversation: a reference taken in a
     channel names the user, and the sender opens a 1:1 chat with them. Nothing
     that changes per message (activity id) is kept, so an unchanged reference is
-    not rewritten on every message.
+    not rewritten on every message. A team activity (message, install) also keeps
+    the team and channel ids, so a channel post can pick that team's reference.
     """
     sender = _dict(activity.get("from"))
     bot = _dict(activity.get("recipient"))
@@ -103,6 +104,13 @@ def to_reference(activity: Mapping[str, Any]) -> dict[str, Any]:
             "aadObjectId": _str(sender.get("aadObjectId")),
         },
     }
+    channel_data = _dict(activity.get("channelData"))
+    team = _str(_dict(channel_data.get("team")).get("id"))
+    if team:  # a team install or a channel message: a channel post can go there later
+        reference["team"] = {"id": team}
+        channel = _str(_dict(channel_data.get("channel")).get("id"))
+        if channel:
+            reference["channel"] = {"id": channel}
     if is_personal(activity):
         conversation = _dict(activity.get("conversation"))
         reference["conversation"] = {

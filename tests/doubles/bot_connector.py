@@ -283,11 +283,43 @@ class BotConnector:
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if body.get("isGroup"):
+            return await self._post_to_channel(request, body)
         self.created.append(body)
         member = (body.get("members") or [{}])[0].get("id", "")
         user = self.members.get(member)
         chat = f"a:1personal-{user['aadObjectId']}" if user else f"a:1personal-{member}"
         return web.json_response({"id": chat, "activityId": f"created-{next(self._ids)}"})
+
+    async def _post_to_channel(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        """A new thread in a channel, its first message in `activity` (a send: storms and
+        attachment checks apply). Teams needs the channel and tenant in channelData."""
+        self.attempts += 1
+        status, retry_after = self._storm.popleft() if self._storm else (200, None)
+        if status >= 300:
+            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return web.json_response(
+                {"error": {"code": "Throttled", "message": "slow down"}},
+                status=status,
+                headers=headers,
+            )
+        data = body.get("channelData") or {}
+        channel = str((data.get("channel") or {}).get("id") or "")
+        tenant = str((data.get("tenant") or {}).get("id") or "")
+        activity = body.get("activity")
+        if not channel or not tenant or not isinstance(activity, dict):
+            return web.json_response(
+                {"error": {"code": "BadArgument", "message": "channel, tenant and activity"}},
+                status=400,
+            )
+        why = _refusal(channel, activity)
+        if why:
+            self.refused.append((activity, why))
+            return web.json_response({"error": {"code": "BadArgument", "message": why}}, status=400)
+        self.created.append(body)
+        self.sent.append(Sent(channel, activity, request.headers.get("Authorization")))
+        thread = f"{channel};messageid={next(self._ids)}"
+        return web.json_response({"id": thread, "activityId": f"sent-{next(self._ids)}"})
 
     async def _member(self, request: web.Request) -> web.Response:
         member = self.members.get(request.match_info["mid"])
@@ -491,3 +523,22 @@ async def post(
     ) as response:
         await response.read()
         return response.status
+
+
+def added_to_team(service_url: str, user: TeamsUser) -> dict[str, Any]:
+    """conversationUpdate: the user added the app to a team (posted in its General
+    channel, whose id is the team's; channelData names the team, not a channel)."""
+    conversation = {
+        "isGroup": True,
+        "conversationType": "channel",
+        "tenantId": TENANT,
+        "id": TEAM_ID,
+    }
+    activity = _base(service_url, user, conversation)
+    activity.update(type="conversationUpdate", membersAdded=[{"id": BOT_ID}])
+    activity["channelData"] = {
+        "team": {"id": TEAM_ID, "name": "People team", "aadGroupId": str(uuid.uuid4())},
+        "eventType": "teamMemberAdded",
+        "tenant": {"id": TENANT},
+    }
+    return activity
