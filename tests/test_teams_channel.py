@@ -154,3 +154,16 @@ def test_a_chart_too_large_for_a_teams_message_is_left_out_and_said_so() -> None
     small = dataclasses.replace(chart, content=base64.b64encode(b"\x89PNG").decode())
     activity, note = channel_activity(Message("Digest", (Header("Digest"), small)))
     assert note == "" and len(image_of(activity["attachments"][0]["content"])) == 1
+
+
+async def test_a_message_teams_finds_too_big_goes_again_without_its_chart(
+    bot: tuple[str, web.Application], connector: BotConnector, clock: Clock
+) -> None:
+    url, app = bot
+    await install_in_team(url, connector)
+    connector.storm([413])
+    await queue_digest(app, clock)
+    await deliver_until(app, lambda: all_sent(app))
+    [posted] = connector.sent_to(CHANNEL_ID)
+    assert posted.card is not None and not image_of(posted.card)
+    assert "was left out" in str(posted.card["body"])

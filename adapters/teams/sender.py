@@ -34,7 +34,7 @@ from botbuilder.schema import (
 from msrest.exceptions import HttpOperationError
 
 from adapters.delivery import Recipient, SendResult
-from adapters.teams.channel import channel_activity
+from adapters.teams.channel import LEFT_OUT, channel_activity, without_images
 from adapters.teams.connector import TokenUnavailable
 from adapters.teams.render_adaptive_card import to_activity
 from conversations.messages import Message
@@ -220,6 +220,10 @@ class TeamsSender:
             except Exception as err:
                 result = classify(err)
                 log.info("Teams channel post attempt %d: %s", attempt + 1, result.detail)
+                if _status(err) == 413 and not note and message.files():
+                    # MessageSizeTooBig: this tenant counts the image after all.
+                    activity, note = without_images(message), LEFT_OUT
+                    continue
                 if result.outcome != "retry":
                     return result
                 wait = self.backoff(attempt, result.retry_after)
