@@ -20,15 +20,22 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.app import ENGINE_KEY, WORKER_KEY, build_app
+from bot.app import ENGINE_KEY, SLACK_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
 from conversations.agreement import begin_agreement
 from conversations.engine import Engine
 from storage import followthrough, people
 from storage.database import Database
 from storage.models import Identity, OutboxMessage, Program
-from tests.doubles.bot_connector import TENANT, BotConnector, TeamsUser, message, post
-from tests.doubles.slack_api import TEAM_ID, SlackApi, slash_command
+from tests.doubles.bot_connector import (
+    TENANT,
+    BotConnector,
+    TeamsUser,
+    message,
+    post,
+    submit,
+)
+from tests.doubles.slack_api import TEAM_ID, Call, SlackApi, block_actions, slash_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -80,6 +87,39 @@ class World:
         answers = self.teams.sent_to(user.personal_chat)[before:]
         assert len(answers) == 1, [a.text for a in answers]
         return answers[0].text
+
+    async def click(self, user_id: str, posted: Call, label: str) -> str:
+        """A Slack user presses the button labelled `label` on a message the bot posted;
+        the text of the answer the bot sends to the click's response_url."""
+        [button] = [
+            e
+            for block in posted.blocks()
+            for e in block.get("elements", ())
+            if e.get("type") == "button" and e["text"]["text"] == label
+        ]
+        signed = block_actions(
+            SECRET,
+            button["action_id"],
+            button["value"],
+            user_id=user_id,
+            response_url=self.slack.response_url("click"),
+        )
+        before = len(self.slack.called("response_url"))
+        async with self.http.post(
+            self.url + "/slack/events", data=signed.body, headers=signed.headers
+        ) as response:
+            assert response.status == 200
+        await self.app[SLACK_KEY].bot.settle()
+        [answer] = self.slack.called("response_url")[before:]
+        return str(answer.params["text"])
+
+    async def teams_submits(self, user: TeamsUser, data: dict[str, Any]) -> str:
+        """A Teams user presses an Action.Submit; the text of the bot's answer."""
+        before = len(self.teams.sent_to(user.personal_chat))
+        activity = submit(self.teams.url, user, data)
+        assert await post(self.http, self.url, activity, token=self.teams.sign()) == 200
+        [answer] = self.teams.sent_to(user.personal_chat)[before:]
+        return answer.text
 
     async def person(self, platform: str, tenant: str, user_id: str) -> int:
         async with self.engine.db.transaction() as session:
@@ -183,6 +223,14 @@ async def test_a_slack_mentee_and_a_teams_mentor_each_get_their_messages_on_thei
     card = teams_prompt.card
     assert card is not None and "I agree" in json.dumps(card)
     assert not [c for c in world.slack.delivered() if c.params.get("channel") != "D" + MIA]
+
+    # Each agrees on their own platform: a Block Kit button, an Adaptive Card submit.
+    [posted] = [c for c in world.slack.delivered() if "Lead my first team" in c.params["text"]]
+    assert "Waiting for Theo Grant" in await world.click(MIA, posted, "I agree")
+    confirmed = await world.teams_submits(theo, teams_prompt.submit_data("I agree"))
+    assert "Agreement confirmed with Mia Park" in confirmed
+    await world.deliver()
+    assert any("Theo Grant agreed too" in t for t in world.slack_dms(MIA))
 
     # The mentee schedules from Slack; her partner is on Teams, so she names no one
     # (a Slack @-mention cannot name a Teams account; the pair has one partner).
