@@ -2,7 +2,8 @@
 
 What it measures: the delivery worker draining an outbox of --messages messages to
 --channels people (round-robin, so each person gets messages/channels of them) through
-a minimal Slack sender (`conversations.open`, then `chat.postMessage`) against
+the production Slack sender (`adapters.slack.sender.SlackSender`, built from settings as
+bot/app.py builds it: `conversations.open`, then `chat.postMessage`) against
 `tests/doubles/rate_limited_slack.py`, run as its own process on 127.0.0.1. The double
 accepts one message a second per channel and answers 429 with Retry-After beyond,
 so the allowed rate is --channels messages a second. It reports messages sent, lost
@@ -19,9 +20,6 @@ row is sent or dead. A fresh double per backend.
 
     .venv/bin/python bench/delivery.py
     .venv/bin/python bench/delivery.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
-
-The sender here is deliberately minimal; once the real Slack adapter is merged, pass
-its sender instead in `make_sender` (the double speaks the documented API shape).
 """
 
 from __future__ import annotations
@@ -42,9 +40,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from adapters.delivery import Recipient, SendResult
+from adapters.slack.sender import SlackSender
+from adapters.slack.transport import build_slack
+from bot.config import load_settings
 from bot.delivery import DeliveryWorker
-from conversations.messages import Message
+from conversations.engine import Engine
 from storage import outbox, people
 from storage.database import Database, async_url
 from storage.migrate import upgrade
@@ -54,62 +54,20 @@ PG_ENV = "MENTORBOT_BENCH_DATABASE_URL"
 TEAM = "T0BENCH"
 
 
-class WebApiSender:
-    """A minimal Slack proactive sender: opens the DM once per user, then posts to it."""
-
-    platform = "slack"
-
-    def __init__(self, session: aiohttp.ClientSession, api_url: str, token: str) -> None:
-        self.session = session
-        self.api_url = api_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.channels: dict[str, str] = {}
-
-    async def _call(
-        self, method: str, body: dict[str, object]
-    ) -> tuple[int, dict[str, object], str]:
-        url = f"{self.api_url}/{method}"
-        async with self.session.post(url, json=body, headers=self.headers) as response:
-            payload = await response.json() if response.status == 200 else {}
-            return response.status, payload, response.headers.get("Retry-After", "1")
-
-    async def send(self, recipient: Recipient, message: Message) -> SendResult:
-        try:
-            channel = self.channels.get(recipient.user_id)
-            if channel is None:
-                status, body, retry = await self._call(
-                    "conversations.open", {"users": recipient.user_id}
-                )
-                if status == 429:
-                    return SendResult("retry", "ratelimited", float(retry))
-                if status != 200 or not body.get("ok"):
-                    return SendResult("retry", f"conversations.open: {status} {body.get('error')}")
-                channel = str(body["channel"]["id"])  # type: ignore[index]
-                self.channels[recipient.user_id] = channel
-            status, body, retry = await self._call(
-                "chat.postMessage",
-                {
-                    "channel": channel,
-                    "text": message.text,
-                    "metadata": {
-                        "event_type": "mentorbot_outbox",
-                        "event_payload": {"key": recipient.key},
-                    },
-                },
-            )
-        except (aiohttp.ClientError, TimeoutError) as err:
-            return SendResult("retry", f"{type(err).__name__}: {err}")
-        if status == 429:
-            return SendResult("retry", "ratelimited", float(retry))
-        if status >= 500:
-            return SendResult("retry", f"HTTP {status}")
-        if body.get("ok"):
-            return SendResult("delivered")
-        return SendResult("failed", str(body.get("error")))
-
-
-def make_sender(session: aiohttp.ClientSession, api_url: str) -> WebApiSender:
-    return WebApiSender(session, api_url, "xoxb-bench")
+def make_sender(db: Database, api_url: str) -> SlackSender:
+    """The production Slack sender, built as bot/app.py builds it: settings from the
+    environment (SLACK_API_URL pointing at the double), then `build_slack`; it posts
+    through slack_sdk with the app's retry handlers (a 429 asking for at most a second
+    is retried in place, a longer one goes back to the worker)."""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": "bench-signing-secret",
+        "SLACK_API_URL": api_url,
+    }
+    settings = load_settings(str(ROOT / "app.yaml"), env=env)
+    assert settings.slack is not None
+    engine = Engine(db, settings.policy)
+    return build_slack(engine, lambda: datetime.now(UTC), settings.slack).bot.sender
 
 
 @dataclass
@@ -181,7 +139,7 @@ async def run_backend(backend: str, url: str, args: argparse.Namespace) -> Resul
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
             worker = DeliveryWorker(
                 db,
-                {"slack": make_sender(http, f"{double_url}/api/")},
+                {"slack": make_sender(db, f"{double_url}/api/")},
                 lambda: datetime.now(UTC),
                 max_in_flight=args.in_flight,
             )

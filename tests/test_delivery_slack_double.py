@@ -2,7 +2,8 @@
 
 The double must refuse a second post to a channel within a second (429 with a
 whole-second Retry-After) and count what it posted; the delivery worker, paced for
-Slack, must get every message through it exactly once.
+Slack, with the production Slack sender (as the bench builds it), must get every
+message through it exactly once.
 """
 
 from __future__ import annotations
@@ -60,17 +61,16 @@ async def test_paced_delivery_through_the_double_sends_each_message_once(
     db: Database, slack: SlackDouble
 ) -> None:
     await seed(db, messages=12, channels=4)
-    async with aiohttp.ClientSession() as http:
-        worker = DeliveryWorker(db, {"slack": make_sender(http, f"{slack.url}/api/")}, utcnow)
-        task = asyncio.create_task(worker.run())
-        for _ in range(3000):
-            async with db.transaction() as s:
-                counts = await outbox.counts(s)
-            if counts.get("sent") == 12:
-                break
-            await asyncio.sleep(0.02)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    worker = DeliveryWorker(db, {"slack": make_sender(db, f"{slack.url}/api/")}, utcnow)
+    task = asyncio.create_task(worker.run())
+    for _ in range(3000):
+        async with db.transaction() as s:
+            counts = await outbox.counts(s)
+        if counts.get("sent") == 12:
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
     assert counts == {"sent": 12}
     stats = slack.stats()
     assert (stats["unique"], stats["duplicated"], stats["conversations_opened"]) == (12, 0, 4)

@@ -2,8 +2,8 @@
 
 Speaks the two methods a proactive sender needs, shaped as Slack documents them:
 `conversations.open` (`users` → `{"ok": true, "channel": {"id": "D…"}}`) and
-`chat.postMessage` (`channel`, `text`, optional `blocks`/`metadata`; JSON or form body;
-`Authorization: Bearer xoxb-…`). Posting is limited as Slack describes it — one
+`chat.postMessage` (`channel`, `text`, optional `blocks`/`metadata`; JSON or form body,
+or the query string; `Authorization: Bearer xoxb-…`). Posting is limited as Slack describes it — one
 message a second per channel — and strictly: a post within a second of the channel's
 last accepted one gets HTTP 429, `Retry-After: <whole seconds>` and
 `{"ok": false, "error": "ratelimited"}`, and is not posted.
@@ -75,10 +75,15 @@ class SlackDouble:
     async def _args(request: web.Request) -> dict[str, Any] | None:
         if not request.headers.get("Authorization", "").startswith(f"Bearer {TOKEN_PREFIX}"):
             return None
+        # Slack takes arguments in the query string too (slack_sdk sends
+        # conversations.open's that way); the body wins when both give one.
+        args: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
             body = await request.json()
-            return body if isinstance(body, dict) else {}
-        return dict(await request.post())
+            args.update(body if isinstance(body, dict) else {})
+        else:
+            args.update(await request.post())
+        return args
 
     async def conversations_open(self, request: web.Request) -> web.Response:
         args = await self._args(request)
