@@ -14,12 +14,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.matching_config import parse_matching
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
 CADENCES = ("weekly", "biweekly", "monthly")
 PRIVACY = ("named", "aggregate")
-TOP_KEYS = ("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins")
+TOP_KEYS = (
+    "program",
+    "timezone",
+    "cadence",
+    "mentor_capacity",
+    "privacy",
+    "admins",
+    "matching",
+)
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
 
@@ -108,6 +117,7 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
         admins=frozenset([*admins, *extra]),
         mentor_capacity_default=capacity if isinstance(capacity, int) else 2,
         privacy=str(privacy),
+        matching=parse_matching(data.get("matching"), problems),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from conversations.matching.settings import MatchingPolicy
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,7 @@ class Policy:
     admins: frozenset[str] = frozenset()
     mentor_capacity_default: int = 2
     privacy: str = "named"  # "named" lists at-risk pairs by name; "aggregate" shows counts only
+    matching: MatchingPolicy = field(default_factory=MatchingPolicy)
 
     def is_admin(self, platform: str, user_id: str, email: str | None) -> bool:
         """Admins are `platform:user_id` entries or e-mail addresses (case-insensitive)."""
