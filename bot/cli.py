@@ -1,4 +1,4 @@
-"""`mentorbot` on the command line: run | migrate | sweep | chat | demo.
+"""`mentorbot` on the command line: run | migrate | sweep | match | chat | demo.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -23,6 +23,7 @@ from bot.app import build_app
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import seed
+from bot.match_cli import run_match
 from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
@@ -160,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("--as", dest="as_user", required=True, metavar="NAME", help="e.g. alice")
     chat.add_argument("line", nargs="*", help='one command to run, e.g. "/mentor status"')
     sub.add_parser("demo", help="seed a sample organisation of 30 people")
+    match = sub.add_parser("match", help="run a matching round now (proposals are sent)")
+    match.add_argument("--dry-run", action="store_true", help="print the proposals, change nothing")
     return p
 
 
@@ -176,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "sweep":
             return asyncio.run(_sweep(settings, args))
+        if args.command == "match":
+            return asyncio.run(run_match(settings, args.dry_run, _with_db))
         if args.command == "chat":
             return asyncio.run(_chat(settings, args))
         return asyncio.run(_demo(settings))

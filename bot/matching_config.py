@@ -42,7 +42,9 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _whole(data: Mapping[str, Any], key: str, default: int, low: int, high: int, p: list[str]) -> int:
+def _whole(
+    data: Mapping[str, Any], key: str, default: int, low: int, high: int, p: list[str]
+) -> int:
     value = data.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         p.append(f"`matching.{key}` must be a whole number from {low} to {high} (got {value!r}).")
@@ -98,7 +100,7 @@ def parse_matching(raw: Any, problems: list[str]) -> MatchingPolicy:
         day = "monday"
     at = str(raw.get("round_time", "09:00"))
     if not _TIME.match(at):
-        problems.append(f"`matching.round_time` must be HH:MM, e.g. \"09:00\" (got {at!r}).")
+        problems.append(f'`matching.round_time` must be HH:MM, e.g. "09:00" (got {at!r}).')
         at = "09:00"
     return MatchingPolicy(
         weights=weights,

@@ -14,8 +14,26 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.commands import join, leave, pause, privacy, profile, status
+from conversations.commands import (
+    admin,
+    join,
+    leave,
+    pause,
+    privacy,
+    profile,
+    proposals,
+    request,
+    status,
+)
 from conversations.events import InboundEvent
+from conversations.matching import schedule
+from conversations.matching.rounds import (
+    Progress,
+    RoundResult,
+    no_progress,
+    run_recorded_round,
+    run_round,
+)
 from conversations.messages import Message, Text
 from conversations.policy import Policy
 from conversations.router import Router
@@ -43,12 +61,20 @@ def build_router() -> Router:
             pause.RESUME,
             leave.COMMAND,
             privacy.COMMAND,
+            proposals.ACCEPT,
+            proposals.DECLINE,
+            request.COMMAND,
+            admin.COMMAND,
         ]
     )
 
 
 # Every feature's proactive work, run in this order by each sweep.
-SWEEPERS: list[Sweeper] = [pause.sweep_pauses]
+SWEEPERS: list[Sweeper] = [
+    pause.sweep_pauses,
+    proposals.sweep_proposals,
+    schedule.sweep_match_rounds,
+]
 
 
 class _DryRun(Exception):
@@ -159,3 +185,20 @@ class Engine:
         except _DryRun:
             pass
         return items
+
+    async def match_round(
+        self, now: datetime, *, dry_run: bool, progress: Progress = no_progress
+    ) -> RoundResult:
+        """Run a matching round now (the CLI's `mentorbot match`); a dry run writes nothing."""
+        async with self.db.transaction() as session:
+            program = await self._program(session, now)
+            if dry_run:
+                return await run_round(
+                    session, self.policy, program, now, dry_run=True, progress=progress
+                )
+            result = await run_recorded_round(
+                session, self.policy, program, now, f"manual:{now.isoformat()}", progress=progress
+            )
+            if result is None:
+                raise RuntimeError("a round for this exact moment has already run")
+            return result

@@ -69,6 +69,15 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
         detail = {"proposed": "proposed, waiting for answers", "paused": "paused"}.get(
             pair.state, ""
         )
+        if pair.state == "proposed":
+            mine = pair.mentor_accepted_at if mentoring else pair.mentee_accepted_at
+            detail = (
+                f"proposed, waiting for {other}'s answer"
+                if mine
+                else f"proposed, answer with `accept {await turn.mention_of(pair.mentee_id if mentoring else pair.mentor_id)}` or `decline …`"
+            )
+            if pair.proposal_expires_at:
+                detail += f" by {when(turn, pair.proposal_expires_at)}"
         if pair.state == "active":
             detail = (
                 f"next meeting {when(turn, pair.next_meeting_at)}"

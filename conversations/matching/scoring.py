@@ -79,12 +79,12 @@ def shared_hours(a: float, b: float) -> float:
     return max(0.0, WORKDAY_HOURS - min(delta, 24 - delta))
 
 
-def _grams(text: str) -> set[str]:
+def grams(text: str) -> set[str]:
     words = _WORD.findall(text.lower())
-    grams = set(words)
+    found = set(words)
     for n in (2, 3):
-        grams.update(" ".join(words[k : k + n]) for k in range(len(words) - n + 1))
-    return grams
+        found.update(" ".join(words[k : k + n]) for k in range(len(words) - n + 1))
+    return found
 
 
 class Scorer:
@@ -119,7 +119,7 @@ class Scorer:
                 if key in vocab:
                     self.wants[i, vocab[key]] = 1.0
             if mentee.goals:
-                for gram in _grams(mentee.goals) & vocab.keys():
+                for gram in grams(mentee.goals) & vocab.keys():
                     self.goals[i, vocab[gram]] = 1.0
         # Covering three of the things a mentee wants (or all, if fewer) is a full mark.
         cap = np.clip(np.minimum(wants_count, 3.0), 1.0, None).astype(np.float32)
@@ -210,9 +210,7 @@ class Scorer:
         col_dept_unknown, col_lang_unknown = col_keys[:, 2] > 0, col_keys[:, 3] > 0
         for r, (lv, zone4, du, lu, tz_pref, senior_pref, n_stated) in enumerate(row_keys):
             gap = col_level - lv
-            seniority = np.where(
-                (lv > 0) & (col_level > 0), np.interp(gap, _GAP_X, _GAP_Y), 0.5
-            )
+            seniority = np.where((lv > 0) & (col_level > 0), np.interp(gap, _GAP_X, _GAP_Y), 0.5)
             delta = np.abs(zone4 / 4 - col_zone) % 24
             hours = np.maximum(0.0, WORKDAY_HOURS - np.minimum(delta, 24 - delta))
             value = self.w.get("seniority", 0.0) * seniority + self.w.get("timezone", 0.0) * (

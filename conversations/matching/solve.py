@@ -45,6 +45,7 @@ class Solution:
     candidate_arcs: int
     priced_in: int  # pruned pairs the pricing step had to add back
     certified: bool  # no pruned pair can improve the objective (gap zero)
+    admissible: npt.NDArray[np.bool_]  # per mentee: has at least one admissible mentor
 
     @property
     def mean_score(self) -> float:
@@ -145,15 +146,17 @@ def solve(
     *,
     candidates_per_mentee: int,
     progress: Progress = _no_progress,
+    sample_size: int | None = None,
 ) -> Solution:
     """The optimal proposals for the scorer's pool (bonuses in score units, per person)."""
     n, m = scorer.shape
     capacity = np.array([max(0, x.capacity_left) for x in scorer.pool.mentors], dtype=np.int64)
     if n == 0 or m == 0 or capacity.sum() == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Solution(empty, empty, empty, 0, 0, 0, True)
+        return Solution(empty, empty, empty, 0, 0, 0, True, np.zeros(n, dtype=bool))
     rows_per_block = max(1, BLOCK_CELLS // m)
-    sample = np.unique(np.linspace(0, m - 1, min(m, max(64, 40 * candidates_per_mentee))).astype(int))
+    size = sample_size or max(64, 40 * candidates_per_mentee)
+    sample = np.unique(np.linspace(0, m - 1, min(m, size)).astype(int))
     rank = min(len(sample), math.ceil(candidates_per_mentee * len(sample) / m) + 1)
     arc_i: list[IntArray] = []
     arc_j: list[IntArray] = []
@@ -205,6 +208,7 @@ def solve(
         len(graph.arc_i),
         priced_in,
         certified,
+        np.bincount(graph.arc_i, minlength=n) > 0,
     )
 
 
