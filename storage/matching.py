@@ -149,16 +149,14 @@ async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]
     return [row[0] for row in result.all()]
 
 
-async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Queue many outbox rows (keys unique; duplicates ignored), each with
-    idempotency_key, person_id, platform, kind, payload; how many were new."""
+async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue many outbox rows in one statement (a duplicate idempotency key is skipped)."""
     if not rows:
-        return 0
+        return
     dialect = session.get_bind().dialect.name
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
     stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    result = await session.execute(stmt, list(rows))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    await session.execute(stmt, list(rows))
 
 
 async def reachable_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
