@@ -68,7 +68,8 @@ def pools(draw: st.DrawFn) -> tuple[Pool, np.ndarray, np.ndarray]:
     if mentors and draw(st.booleans()):
         managers[mentors[0].person_id] = mentors[-1].person_id
     forbidden = {
-        (a, b) for a, above in reporting_lines(managers, [x.person_id for x in mentees]).items()
+        (a, b)
+        for a, above in reporting_lines(managers, [x.person_id for x in mentees]).items()
         for b in above
     }
     for mentee in mentees:
@@ -80,7 +81,9 @@ def pools(draw: st.DrawFn) -> tuple[Pool, np.ndarray, np.ndarray]:
     return Pool(mentees, mentors, forbidden), mentee_bonus, mentor_bonus
 
 
-def brute_force(pool: Pool, q: np.ndarray, mentee_bonus: np.ndarray, mentor_bonus: np.ndarray) -> int:
+def brute_force(
+    pool: Pool, q: np.ndarray, mentee_bonus: np.ndarray, mentor_bonus: np.ndarray
+) -> int:
     """Best objective by trying every assignment of each mentee to a mentor or nobody."""
     n, m = q.shape
     best = 0
@@ -142,3 +145,32 @@ def test_scores_reward_what_the_criteria_say() -> None:
     scorer = Scorer(Pool([mentee], [good, far]), DEFAULT_WEIGHTS, NOW)
     scores = scorer.block(np.arange(1))[0]
     assert scores[0] > 0.8 and scores[1] < 0.3  # goals unknown: not a full mark
+
+
+def test_pruned_pairs_are_priced_back_in_when_they_matter() -> None:
+    """Every mentee likes the one mentor the sample keeps best; the others go unseen
+    until pricing shows they raise the objective."""
+    zones = ["UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York", "Asia/Tokyo", None]
+    mentees = [Mentee(i, ("python",), "", "Sales", i, zones[i - 1], ("en",)) for i in range(1, 7)]
+    mentors = [
+        Mentor(100, ("python",), "Engineering", 5, "UTC", ("en",), capacity_left=1),
+        *(
+            Mentor(100 + j, ("design",), "Sales", 3 + j, zones[j], ("ja",), capacity_left=1)
+            for j in range(1, 5)
+        ),
+    ]
+    pool = Pool(mentees, mentors)
+    scorer = Scorer(pool, DEFAULT_WEIGHTS, NOW)
+    bonus = np.full(len(mentees), 10_000)
+    solution = solve(
+        scorer,
+        bonus,
+        np.zeros(len(mentors), dtype=np.int64),
+        candidates_per_mentee=1,
+        sample_size=1,
+    )
+    assert solution.certified and solution.priced_in > 0
+    assert len(solution.mentees) == 5  # every mentor used: coverage first
+    raw = scorer.block(np.arange(len(mentees)))
+    q = quantise(raw)
+    assert solution.objective == brute_force(pool, q, bonus, np.zeros(len(mentors)))

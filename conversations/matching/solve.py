@@ -9,7 +9,7 @@ mentor and for people waiting with priority (coverage first, in score units).
 At scale not every pair becomes an arc: each mentee keeps the pairs above a
 threshold estimated from a sample of mentors. That pruning never costs optimality,
 because the result is then *priced*: node potentials (shortest distances in the
-residual graph, computed by SciPy's Bellman–Ford) are an optimal dual solution of
+residual graph, found by a second min-cost flow) are an optimal dual solution of
 the pruned problem, and if no pruned pair has a negative reduced cost they are
 dual-feasible for the full problem, so the pruned optimum is the full optimum (LP
 duality; the network matrix is totally unimodular). A pruned pair that prices out
@@ -26,14 +26,18 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import bellman_ford
+from scipy.sparse.csgraph import breadth_first_order
 
-from conversations.matching.scoring import SCALE, Scorer, quantise
+from conversations.matching.scoring import INADMISSIBLE, SCALE, Scorer, quantise
 
 Progress = Callable[[str, int, int], None]
 IntArray = npt.NDArray[np.int64]
 MAX_PRICING_ROUNDS = 25
 BLOCK_CELLS = 2_000_000
+COLUMN_SAMPLE = 1000
+MENTOR_MARGIN = 4
+PRICED_PER_MENTEE = 3
+STORE_CELLS = 250_000_000  # 500 MB of int16 scores at most
 
 
 @dataclass(frozen=True)
@@ -119,24 +123,57 @@ def _solve_flow(g: _Graph) -> tuple[IntArray, IntArray, int]:
 def _potentials(
     nodes: int, tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, flow: IntArray
 ) -> npt.NDArray[np.float64]:
-    """Shortest distances in the residual graph from a root joined to every node: at an
-    optimal flow there is no negative cycle, and these are optimal dual potentials."""
+    """Optimal dual potentials: shortest distances in the residual graph from a root
+    joined to every node (no negative cycle exists at an optimal flow).
+
+    The distances come from the solver too: a shortest-path tree is a min-cost flow
+    that sends one unit from the root to every node. Arcs carrying flow are tight
+    (complementary slackness), so distances follow along them from the root.
+    """
     fwd = flow < cap
     back = flow > 0
     root = nodes
     u = np.concatenate([tail[fwd], head[back], np.full(nodes, root)])
     v = np.concatenate([head[fwd], tail[back], np.arange(nodes)])
     w = np.concatenate([cost[fwd], -cost[back], np.zeros(nodes, dtype=np.int64)])
-    # Parallel arcs: keep the cheapest (a sparse matrix would add them up).
-    order = np.lexsort((w, v, u))
-    u, v, w = u[order], v[order], w[order]
-    first = np.ones(len(u), dtype=bool)
-    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-    graph = coo_matrix(
-        (w[first].astype(np.float64), (u[first], v[first])), shape=(nodes + 1, nodes + 1)
+    paths = min_cost_flow.SimpleMinCostFlow()
+    arcs = paths.add_arcs_with_capacity_and_unit_cost(u, v, np.full(len(u), nodes), w)
+    supplies = np.full(nodes + 1, -1, dtype=np.int64)
+    supplies[root] = nodes
+    paths.set_nodes_supplies(np.arange(nodes + 1), supplies)
+    status = paths.solve()
+    if status != paths.OPTIMAL:
+        raise RuntimeError(f"residual shortest paths ended with status {status}")
+    used = np.asarray(paths.flows(arcs)) > 0
+    tree = coo_matrix(
+        (np.ones(int(used.sum())), (u[used], v[used])), shape=(nodes + 1, nodes + 1)
     ).tocsr()
-    dist = bellman_ford(graph, directed=True, indices=root)
-    return np.asarray(dist[:nodes], dtype=np.float64)
+    order, parent = breadth_first_order(tree, root, directed=True, return_predecessors=True)
+    arc_cost = dict(
+        zip(zip(u[used].tolist(), v[used].tolist(), strict=True), w[used].tolist(), strict=True)
+    )
+    dist = np.zeros(nodes + 1, dtype=np.float64)
+    parents = parent.tolist()
+    for node in order[1:].tolist():
+        up = parents[node]
+        dist[node] = dist[up] + arc_cost[(up, node)]
+    return dist[:nodes]
+
+
+def _threshold(values: npt.NDArray[np.float32], rank: int, axis: int) -> npt.NDArray[np.float32]:
+    """The rank-th largest along `axis` (-inf where there are fewer than rank values)."""
+    if values.shape[axis] < rank:
+        shape = values.shape[1 - axis]
+        return np.full(shape, -np.inf, dtype=np.float32)
+    return np.partition(values, -rank, axis=axis).take(-rank, axis=axis)
+
+
+def _bounds(threshold: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """Upper bound on a pruned score (below the threshold), in score units."""
+    out = np.full(len(threshold), -np.inf)
+    finite = np.isfinite(threshold)
+    out[finite] = quantise(threshold[finite])
+    return out
 
 
 def solve(
@@ -148,34 +185,49 @@ def solve(
     progress: Progress = _no_progress,
     sample_size: int | None = None,
 ) -> Solution:
-    """The optimal proposals for the scorer's pool (bonuses in score units, per person)."""
+    """The optimal proposals for the scorer's pool (bonuses in score units, per person).
+
+    A pair becomes a candidate arc when it is among the best for its mentee or for its
+    mentor (thresholds estimated from samples of mentors and of mentees); every other
+    pair scores below both thresholds, which bounds it for the pricing step.
+    """
     n, m = scorer.shape
     capacity = np.array([max(0, x.capacity_left) for x in scorer.pool.mentors], dtype=np.int64)
     if n == 0 or m == 0 or capacity.sum() == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Solution(empty, empty, empty, 0, 0, 0, True, np.zeros(n, dtype=bool))
     rows_per_block = max(1, BLOCK_CELLS // m)
-    size = sample_size or max(64, 40 * candidates_per_mentee)
-    sample = np.unique(np.linspace(0, m - 1, min(m, size)).astype(int))
-    rank = min(len(sample), math.ceil(candidates_per_mentee * len(sample) / m) + 1)
+    size = sample_size or COLUMN_SAMPLE
+    col_sample = np.unique(np.linspace(0, m - 1, min(m, size)).astype(int))
+    row_rank = min(len(col_sample), math.ceil(candidates_per_mentee * len(col_sample) / m) + 1)
+    # Each mentor should see a few more good mentees than it has room for.
+    per_mentor = int(np.median(capacity[capacity > 0])) + MENTOR_MARGIN
+    row_sample = np.unique(
+        np.linspace(0, n - 1, min(n, sample_size or max(64, n // 10))).astype(int)
+    )
+    col_rank = min(len(row_sample), math.ceil(per_mentor * len(row_sample) / n) + 1)
+    col_threshold = _threshold(scorer.block(row_sample), col_rank, axis=0)
     arc_i: list[IntArray] = []
     arc_j: list[IntArray] = []
     arc_q: list[IntArray] = []
-    bound = np.full(n, -1, dtype=np.int64)  # every pruned pair of mentee i scores ≤ bound[i]
+    row_threshold = np.full(n, -np.inf, dtype=np.float32)
+    # Keep every score (2 bytes a pair) when that fits, so pricing needs no rescoring.
+    kept: npt.NDArray[np.int16] | None = (
+        np.empty((n, m), dtype=np.int16) if n * m <= STORE_CELLS else None
+    )
     for start in range(0, n, rows_per_block):
         rows = np.arange(start, min(n, start + rows_per_block))
         scores = scorer.block(rows)
-        if len(sample) < m:
-            threshold = np.partition(scores[:, sample], -rank, axis=1)[:, -rank]
-        else:
-            threshold = np.full(len(rows), -np.inf, dtype=np.float32)
-        keep = (scores >= threshold[:, None]) & np.isfinite(scores)
+        threshold = _threshold(scores[:, col_sample], row_rank, axis=1)
+        row_threshold[rows] = threshold
+        keep = (scores >= threshold[:, None]) | (scores >= col_threshold[None, :])
+        keep &= np.isfinite(scores)
         r, c = np.nonzero(keep)
         arc_i.append(rows[r])
         arc_j.append(c.astype(np.int64))
         arc_q.append(quantise(scores[r, c]))
-        finite = np.isfinite(threshold)
-        bound[rows[finite]] = quantise(threshold[finite])
+        if kept is not None:
+            kept[rows] = np.where(np.isfinite(scores), np.rint(scores * SCALE), INADMISSIBLE)
         progress("scoring", int(rows[-1]) + 1, n)
     graph = _Graph(
         mentee_bonus.astype(np.int64),
@@ -185,20 +237,20 @@ def solve(
         np.concatenate(arc_j),
         np.concatenate(arc_q),
     )
+    row_bound, col_bound = _bounds(row_threshold), _bounds(col_threshold)
     priced_in = 0
     certified = False
     for _ in range(MAX_PRICING_ROUNDS):
         flow, dist, objective = _solve_flow(graph)
         progress("solving", 1, 1)
         mentee_d, mentor_d = dist[2 : 2 + n], dist[2 + n :]
-        # Reduced cost of a pruned pair i→j is -q + d_i - d_j; it can only help if negative.
-        worst = float(mentor_d[capacity > 0].max())
-        suspects = np.nonzero(bound > mentee_d - worst)[0]
-        added = _price(scorer, graph, suspects, mentee_d, mentor_d, progress)
+        suspects = _suspects(row_bound, col_bound, mentee_d, mentor_d, capacity > 0)
+        added = _price(scorer, kept, graph, suspects, mentee_d, mentor_d, progress)
         if added == 0:
             certified = True
             break
         priced_in += added
+        # Priced-in arcs are exact now; the bounds still cover every pair left out.
     chosen = flow > 0
     return Solution(
         graph.arc_i[chosen],
@@ -212,8 +264,38 @@ def solve(
     )
 
 
+def _suspects(
+    row_bound: npt.NDArray[np.float64],
+    col_bound: npt.NDArray[np.float64],
+    mentee_d: npt.NDArray[np.float64],
+    mentor_d: npt.NDArray[np.float64],
+    open_mentors: npt.NDArray[np.bool_],
+) -> IntArray:
+    """Mentees that may have a pruned pair with a negative reduced cost.
+
+    A pruned pair (i, j) scores at most min(row_bound[i], col_bound[j]), and its reduced
+    cost is -q + d_i - d_j; so mentee i is safe when max_j min(rb_i, cb_j) + d_j ≤ d_i.
+    Sorting mentors by cb answers that for every mentee in O(log m).
+    """
+    cb, dj = col_bound[open_mentors], mentor_d[open_mentors]
+    if len(cb) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(cb)
+    cb, dj = cb[order], dj[order]
+    low = np.maximum.accumulate(np.where(np.isfinite(cb), cb + dj, -np.inf))
+    high = np.maximum.accumulate(dj[::-1])[::-1]
+    k = np.searchsorted(cb, row_bound, side="left")
+    best = np.full(len(row_bound), -np.inf)
+    has_low = k > 0
+    best[has_low] = low[k[has_low] - 1]
+    has_high = k < len(cb)
+    best[has_high] = np.maximum(best[has_high], row_bound[has_high] + high[k[has_high]])
+    return np.nonzero(best > mentee_d + 1e-9)[0].astype(np.int64)
+
+
 def _price(
     scorer: Scorer,
+    kept: npt.NDArray[np.int16] | None,
     graph: _Graph,
     rows_to_check: IntArray,
     mentee_d: npt.NDArray[np.float64],
@@ -224,26 +306,45 @@ def _price(
     if len(rows_to_check) == 0:
         return 0
     m = len(mentor_d)
-    existing = set(zip(graph.arc_i.tolist(), graph.arc_j.tolist(), strict=True))
+    existing = np.sort(graph.arc_i * m + graph.arc_j)
     rows_per_block = max(1, BLOCK_CELLS // m)
-    new_i: list[int] = []
-    new_j: list[int] = []
-    new_q: list[int] = []
+    new_i: list[IntArray] = []
+    new_j: list[IntArray] = []
+    new_q: list[IntArray] = []
     for start in range(0, len(rows_to_check), rows_per_block):
         rows = rows_to_check[start : start + rows_per_block]
-        scores = scorer.block(rows)
-        finite = np.isfinite(scores)
-        q = np.where(finite, quantise(np.where(finite, scores, 0)), -1)
-        reduced = -q + mentee_d[rows][:, None] - mentor_d[None, :]
-        r, c = np.nonzero((reduced < 0) & finite)
-        for i, j, value in zip(rows[r].tolist(), c.tolist(), q[r, c].tolist(), strict=True):
-            if (i, j) not in existing:
-                new_i.append(i)
-                new_j.append(j)
-                new_q.append(value)
+        limit = mentee_d[rows][:, None] - mentor_d[None, :]
+        if kept is not None:
+            r, c = np.nonzero(kept[rows] > limit)
+            q = kept[rows[r], c].astype(np.int64)
+            exact = q >= 0
+        else:
+            scores = scorer.block(rows)
+            # Reduced cost -q + d_i - d_j < 0, tested in floats with a margin, then exactly.
+            r, c = np.nonzero(scores > limit / SCALE - 1e-3)
+            q = quantise(np.where(np.isfinite(scores[r, c]), scores[r, c], 0))
+            exact = (-q + mentee_d[rows[r]] - mentor_d[c] < 0) & np.isfinite(scores[r, c])
+        if len(r) == 0:
+            continue
+        i = rows[r]
+        key = i * m + c
+        pos = np.searchsorted(existing, key)
+        known = (pos < len(existing)) & (existing[np.minimum(pos, len(existing) - 1)] == key)
+        fresh = exact & ~known
+        i, c, q = i[fresh], c[fresh], q[fresh]
+        # Partial pricing: the few most improving pairs of each mentee per round.
+        gain = q - (mentee_d[i] - mentor_d[c])
+        order = np.lexsort((-gain, i))
+        i, c, q = i[order], c[order], q[order]
+        first = np.searchsorted(i, i, side="left")
+        take = (np.arange(len(i)) - first) < PRICED_PER_MENTEE
+        new_i.append(i[take])
+        new_j.append(c[take].astype(np.int64))
+        new_q.append(q[take])
         progress("pricing", start + len(rows), len(rows_to_check))
-    if new_i:
-        graph.arc_i = np.concatenate([graph.arc_i, np.array(new_i, dtype=np.int64)])
-        graph.arc_j = np.concatenate([graph.arc_j, np.array(new_j, dtype=np.int64)])
-        graph.arc_q = np.concatenate([graph.arc_q, np.array(new_q, dtype=np.int64)])
-    return len(new_i)
+    added = sum(len(x) for x in new_i)
+    if added:
+        graph.arc_i = np.concatenate([graph.arc_i, *new_i])
+        graph.arc_j = np.concatenate([graph.arc_j, *new_j])
+        graph.arc_q = np.concatenate([graph.arc_q, *new_q])
+    return added
