@@ -80,7 +80,7 @@ async def load_pool(session: AsyncSession, program_id: int) -> PoolRows:
     profiles = [
         ProfileRow(
             r[0],
-            r[1],
+            str(r[1]),
             list(r[2] or []),
             list(r[3] or []),
             r[4],
@@ -104,6 +104,7 @@ async def load_pool(session: AsyncSession, program_id: int) -> PoolRows:
                 )
             )
         ).all()
+        if manager is not None
     }
     pairs = (
         await session.execute(

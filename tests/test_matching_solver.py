@@ -113,7 +113,7 @@ def test_solver_matches_brute_force_and_respects_constraints(
 ) -> None:
     pool, mentee_bonus, mentor_bonus = case
     scorer = Scorer(pool, DEFAULT_WEIGHTS, NOW)
-    n, m = scorer.shape
+    n, _ = scorer.shape
     raw = scorer.block(np.arange(n))
     q = np.where(np.isfinite(raw), quantise(np.where(np.isfinite(raw), raw, 0)), -1)
     solution = solve(

@@ -71,11 +71,11 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
         )
         if pair.state == "proposed":
             mine = pair.mentor_accepted_at if mentoring else pair.mentee_accepted_at
-            detail = (
-                f"proposed, waiting for {other}'s answer"
-                if mine
-                else f"proposed, answer with `accept {await turn.mention_of(pair.mentee_id if mentoring else pair.mentor_id)}` or `decline …`"
-            )
+            if mine:
+                detail = f"proposed, waiting for {other}'s answer"
+            else:
+                who = await turn.mention_of(pair.mentee_id if mentoring else pair.mentor_id)
+                detail = f"proposed, answer with `accept {who}` or `decline {who}`"
             if pair.proposal_expires_at:
                 detail += f" by {when(turn, pair.proposal_expires_at)}"
         if pair.state == "active":

@@ -70,7 +70,7 @@ class _Graph:
     arc_q: IntArray
 
 
-def _solve_flow(g: _Graph) -> tuple[IntArray, IntArray, int]:
+def _solve_flow(g: _Graph) -> tuple[IntArray, npt.NDArray[np.float64], int]:
     """Flows on the pair arcs, node potentials of an optimal dual, and the objective."""
     n, m = len(g.mentee_bonus), len(g.capacity)
     source, sink = 0, 1
@@ -165,7 +165,7 @@ def _threshold(values: npt.NDArray[np.float32], rank: int, axis: int) -> npt.NDA
     if values.shape[axis] < rank:
         shape = values.shape[1 - axis]
         return np.full(shape, -np.inf, dtype=np.float32)
-    return np.partition(values, -rank, axis=axis).take(-rank, axis=axis)
+    return np.asarray(np.partition(values, -rank, axis=axis).take(-rank, axis=axis))
 
 
 def _bounds(threshold: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
