@@ -214,3 +214,12 @@ async def test_scheduled_round_runs_once_per_slot(chat: Chat) -> None:
     again = await engine.sweep(chat.now + timedelta(minutes=1))
     assert not [i for i in again if i.kind == "proposal"]
     assert len(await pairs(chat)) == 2
+
+
+async def test_preferences_are_a_profile_key_with_a_fixed_vocabulary(chat: Chat) -> None:
+    await chat.say("dan", "join mentee")
+    saved = await chat.text("dan", "profile set prefers=senior,other-department")
+    assert "senior" in saved and "other-department" in saved
+    bad = await chat.text("dan", "profile set prefers=tall")
+    assert "tall is not one of other-department, same-department, same-timezone, senior" in bad
+    assert "Match preferences: senior, other-department" in await chat.text("dan", "status")

@@ -21,10 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from conversations.matching.pool import Pool
+from conversations.matching.settings import PREFERENCES
 
 SCALE = 10_000
 INADMISSIBLE = -1
-PREFERENCES = ("other-department", "same-department", "same-timezone", "senior")
 WORKDAY_HOURS = 8.0
 _WORD = re.compile(r"[\w+#.-]+", re.UNICODE)
 # Seniority: mentor level minus mentee level → fit. A step of 2–3 is ideal.

@@ -22,6 +22,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 ROUND_FREQUENCIES = ("off", "weekly", "biweekly", "monthly")
+# What a mentee may ask for with `profile set prefers=…` (the `preferences` criterion).
+PREFERENCES = ("other-department", "same-department", "same-timezone", "senior")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
