@@ -7,6 +7,7 @@ import itertools
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -174,3 +175,12 @@ def test_pruned_pairs_are_priced_back_in_when_they_matter() -> None:
     raw = scorer.block(np.arange(len(mentees)))
     q = quantise(raw)
     assert solution.objective == brute_force(pool, q, bonus, np.zeros(len(mentors)))
+
+
+def test_the_flow_fallback_for_potentials_certifies_the_same_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conversations.matching import solve as solver
+
+    monkeypatch.setattr(solver, "MAX_RELAXATIONS", 0)
+    test_pruned_pairs_are_priced_back_in_when_they_matter()

@@ -37,6 +37,7 @@ BLOCK_CELLS = 2_000_000
 COLUMN_SAMPLE = 1000
 MENTOR_MARGIN = 4
 PRICED_PER_MENTEE = 3
+MAX_RELAXATIONS = 500
 STORE_CELLS = 250_000_000  # 500 MB of int16 scores at most
 
 
@@ -124,18 +125,38 @@ def _potentials(
     nodes: int, tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, flow: IntArray
 ) -> npt.NDArray[np.float64]:
     """Optimal dual potentials: shortest distances in the residual graph from a root
-    joined to every node (no negative cycle exists at an optimal flow).
+    joined to every node at cost 0 (at an optimal flow there is no negative cycle).
 
-    The distances come from the solver too: a shortest-path tree is a min-cost flow
-    that sends one unit from the root to every node. Arcs carrying flow are tight
-    (complementary slackness), so distances follow along them from the root.
+    Bellman–Ford rounds, vectorised, stop as soon as nothing changes (alternating
+    paths are short, so that takes a few dozen rounds); if they do not settle within
+    MAX_RELAXATIONS, the distances come from the solver instead: a shortest-path tree
+    is a min-cost flow sending one unit from the root to every node.
     """
     fwd = flow < cap
     back = flow > 0
+    u = np.concatenate([tail[fwd], head[back]])
+    v = np.concatenate([head[fwd], tail[back]])
+    w = np.concatenate([cost[fwd], -cost[back]]).astype(np.float64)
+    order = np.argsort(v, kind="stable")
+    u, v, w = u[order], v[order], w[order]
+    targets, starts = np.unique(v, return_index=True)
+    dist = np.zeros(nodes, dtype=np.float64)
+    for _ in range(MAX_RELAXATIONS):
+        best = np.minimum.reduceat(dist[u] + w, starts)
+        improved = best < dist[targets]
+        if not improved.any():
+            return dist
+        dist[targets[improved]] = best[improved]
+    return _potentials_by_flow(nodes, u, v, w.astype(np.int64))
+
+
+def _potentials_by_flow(
+    nodes: int, u: IntArray, v: IntArray, w: IntArray
+) -> npt.NDArray[np.float64]:
     root = nodes
-    u = np.concatenate([tail[fwd], head[back], np.full(nodes, root)])
-    v = np.concatenate([head[fwd], tail[back], np.arange(nodes)])
-    w = np.concatenate([cost[fwd], -cost[back], np.zeros(nodes, dtype=np.int64)])
+    u = np.concatenate([u, np.full(nodes, root)])
+    v = np.concatenate([v, np.arange(nodes)])
+    w = np.concatenate([w, np.zeros(nodes, dtype=np.int64)])
     paths = min_cost_flow.SimpleMinCostFlow()
     arcs = paths.add_arcs_with_capacity_and_unit_cost(u, v, np.full(len(u), nodes), w)
     supplies = np.full(nodes + 1, -1, dtype=np.int64)
@@ -227,7 +248,8 @@ def solve(
         arc_j.append(c.astype(np.int64))
         arc_q.append(quantise(scores[r, c]))
         if kept is not None:
-            kept[rows] = np.where(np.isfinite(scores), np.rint(scores * SCALE), INADMISSIBLE)
+            finite = np.isfinite(scores)
+            kept[rows] = np.where(finite, quantise(np.where(finite, scores, 0)), INADMISSIBLE)
         progress("scoring", int(rows[-1]) + 1, n)
     graph = _Graph(
         mentee_bonus.astype(np.int64),
