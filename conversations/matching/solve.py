@@ -35,9 +35,10 @@ IntArray = npt.NDArray[np.int64]
 MAX_PRICING_ROUNDS = 25
 BLOCK_CELLS = 2_000_000
 COLUMN_SAMPLE = 1000
-MENTOR_MARGIN = 4
+MENTOR_MARGIN = 12
 PRICED_PER_MENTEE = 3
 MAX_RELAXATIONS = 500
+NEAR_MISS = 300  # also add pairs this close to improving: fewer re-solves
 STORE_CELLS = 250_000_000  # 500 MB of int16 scores at most
 
 
@@ -264,6 +265,7 @@ def solve(
     certified = False
     for _ in range(MAX_PRICING_ROUNDS):
         flow, dist, objective = _solve_flow(graph)
+        solved_arcs = len(graph.arc_i)
         progress("solving", 1, 1)
         mentee_d, mentor_d = dist[2 : 2 + n], dist[2 + n :]
         suspects = _suspects(row_bound, col_bound, mentee_d, mentor_d, capacity > 0)
@@ -271,15 +273,14 @@ def solve(
         if added == 0:
             certified = True
             break
-        priced_in += added
-        # Priced-in arcs are exact now; the bounds still cover every pair left out.
-    chosen = flow > 0
+        priced_in += len(graph.arc_i) - solved_arcs
+    chosen = np.nonzero(flow > 0)[0]
     return Solution(
         graph.arc_i[chosen],
         graph.arc_j[chosen],
         graph.arc_q[chosen],
         objective,
-        len(graph.arc_i),
+        solved_arcs,
         priced_in,
         certified,
         np.bincount(graph.arc_i, minlength=n) > 0,
@@ -324,49 +325,57 @@ def _price(
     mentor_d: npt.NDArray[np.float64],
     progress: Progress,
 ) -> int:
-    """Add every pruned pair of `rows_to_check` with a negative reduced cost; how many."""
+    """Find the pruned pairs of `rows_to_check` with a negative reduced cost (they could
+    improve the objective); how many. If there are any, add each such mentee's best few,
+    plus near misses, as arcs for the next solve."""
     if len(rows_to_check) == 0:
         return 0
     m = len(mentor_d)
     existing = np.sort(graph.arc_i * m + graph.arc_j)
     rows_per_block = max(1, BLOCK_CELLS // m)
-    new_i: list[IntArray] = []
-    new_j: list[IntArray] = []
-    new_q: list[IntArray] = []
+    found_i: list[IntArray] = []
+    found_j: list[IntArray] = []
+    found_q: list[IntArray] = []
+    found_gain: list[npt.NDArray[np.float64]] = []
     for start in range(0, len(rows_to_check), rows_per_block):
         rows = rows_to_check[start : start + rows_per_block]
-        limit = mentee_d[rows][:, None] - mentor_d[None, :]
+        limit = mentee_d[rows][:, None] - mentor_d[None, :] - NEAR_MISS
         if kept is not None:
             r, c = np.nonzero(kept[rows] > limit)
             q = kept[rows[r], c].astype(np.int64)
-            exact = q >= 0
+            admissible = q >= 0
         else:
             scores = scorer.block(rows)
-            # Reduced cost -q + d_i - d_j < 0, tested in floats with a margin, then exactly.
             r, c = np.nonzero(scores > limit / SCALE - 1e-3)
-            q = quantise(np.where(np.isfinite(scores[r, c]), scores[r, c], 0))
-            exact = (-q + mentee_d[rows[r]] - mentor_d[c] < 0) & np.isfinite(scores[r, c])
+            admissible = np.isfinite(scores[r, c])
+            q = quantise(np.where(admissible, scores[r, c], 0))
+        progress("pricing", start + len(rows), len(rows_to_check))
         if len(r) == 0:
             continue
         i = rows[r]
         key = i * m + c
-        pos = np.searchsorted(existing, key)
-        known = (pos < len(existing)) & (existing[np.minimum(pos, len(existing) - 1)] == key)
-        fresh = exact & ~known
-        i, c, q = i[fresh], c[fresh], q[fresh]
-        # Partial pricing: the few most improving pairs of each mentee per round.
+        pos = np.minimum(np.searchsorted(existing, key), max(0, len(existing) - 1))
+        fresh = admissible & (existing[pos] != key)
+        # gain = −(reduced cost): positive means adding the pair improves the objective.
         gain = q - (mentee_d[i] - mentor_d[c])
-        order = np.lexsort((-gain, i))
-        i, c, q = i[order], c[order], q[order]
-        first = np.searchsorted(i, i, side="left")
-        take = (np.arange(len(i)) - first) < PRICED_PER_MENTEE
-        new_i.append(i[take])
-        new_j.append(c[take].astype(np.int64))
-        new_q.append(q[take])
-        progress("pricing", start + len(rows), len(rows_to_check))
-    added = sum(len(x) for x in new_i)
-    if added:
-        graph.arc_i = np.concatenate([graph.arc_i, *new_i])
-        graph.arc_j = np.concatenate([graph.arc_j, *new_j])
-        graph.arc_q = np.concatenate([graph.arc_q, *new_q])
-    return added
+        fresh &= gain > -NEAR_MISS
+        found_i.append(i[fresh])
+        found_j.append(c[fresh].astype(np.int64))
+        found_q.append(q[fresh])
+        found_gain.append(gain[fresh])
+    if not found_i:
+        return 0
+    i, c, q = np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_q)
+    gain = np.concatenate(found_gain)
+    violations = int((gain > 0).sum())
+    if violations == 0:
+        return 0
+    # Partial pricing: each mentee's few best pairs this round.
+    order = np.lexsort((-gain, i))
+    i, c, q = i[order], c[order], q[order]
+    first = np.searchsorted(i, i, side="left")
+    take = (np.arange(len(i)) - first) < PRICED_PER_MENTEE
+    graph.arc_i = np.concatenate([graph.arc_i, i[take]])
+    graph.arc_j = np.concatenate([graph.arc_j, c[take]])
+    graph.arc_q = np.concatenate([graph.arc_q, q[take]])
+    return violations
