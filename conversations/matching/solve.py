@@ -6,14 +6,16 @@ lets anyone stay unmatched), solved by OR-Tools' SimpleMinCostFlow on integer
 score units. Objective: the sum of pair scores plus a bonus for a mentee's first
 mentor and for people waiting with priority (coverage first, in score units).
 
-At scale not every pair becomes an arc: each mentee keeps the pairs above a
-threshold estimated from a sample of mentors. That pruning never costs optimality,
-because the result is then *priced*: node potentials (shortest distances in the
-residual graph, found by a second min-cost flow) are an optimal dual solution of
-the pruned problem, and if no pruned pair has a negative reduced cost they are
+At scale not every pair becomes an arc: a pair is a candidate when it is among the
+best for its mentee or for its mentor (thresholds estimated from samples). That
+pruning never costs optimality, because the result is then *priced*: node
+potentials (shortest distances in the residual graph) are an optimal dual solution
+of the pruned problem, and if no pruned pair has a negative reduced cost they are
 dual-feasible for the full problem, so the pruned optimum is the full optimum (LP
-duality; the network matrix is totally unimodular). A pruned pair that prices out
-is added as an arc and the flow is solved again, until none does.
+duality; the network matrix is totally unimodular, so the LP optimum is integral).
+Pairs that price out are added as arcs and the flow is solved again, until none
+does; `Solution.certified` says the proof went through. Scores are kept as int16
+while there is room (STORE_CELLS), so pricing rereads them instead of rescoring.
 """
 
 from __future__ import annotations
