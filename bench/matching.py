@@ -282,10 +282,19 @@ async def timed_round(url: str) -> dict[str, Any]:
     try:
         before = _rss_mb()
         started = time.perf_counter()
+        cpu = time.process_time()
+        phases: dict[str, float] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if done >= total:
+                phases[phase] = round(time.perf_counter() - started, 2)
+
         async with db.transaction() as session:
             program = await programs.ensure_program(session, "default", "Bench", None, NOW)
-            result = await run_round(session, POLICY, program, NOW)
+            result = await run_round(session, POLICY, program, NOW, progress=progress)
+            phases["stored"] = round(time.perf_counter() - started, 2)
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         async with db.transaction() as session:
             stored = await session.scalar(
                 select(func.count()).select_from(Pair).where(Pair.state == "proposed")
@@ -293,6 +302,8 @@ async def timed_round(url: str) -> dict[str, Any]:
             queued = await session.scalar(select(func.count()).select_from(OutboxMessage))
         return {
             "wall": wall,
+            "cpu": cpu,
+            "phases": phases,
             "rss_before_mb": before,
             "peak_rss_mb": _rss_mb(),
             "objective": result.solution.objective,
