@@ -377,9 +377,10 @@ async def main() -> int:
         checked = None if args.skip_verify else child("verify", url)
         r = child("round", url)
         print(
-            f"round: {r['wall']:.2f} s wall, peak RSS {r['peak_rss_mb']:.0f} MB "
-            f"(process at start {r['rss_before_mb']:.0f} MB)"
+            f"round: {r['wall']:.2f} s wall ({r['cpu']:.2f} s CPU), peak RSS "
+            f"{r['peak_rss_mb']:.0f} MB (process at start {r['rss_before_mb']:.0f} MB)"
         )
+        print(f"  phases (seconds since the start, at the end of each): {r['phases']}")
         print(
             f"  pool {r['mentees']} mentees × {r['mentors']} mentors = "
             f"{r['mentees'] * r['mentors']:,} pairs scored; {r['arcs']:,} candidate arcs, "
