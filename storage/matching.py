@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -144,8 +144,10 @@ async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]
     """Insert proposed pairs in bulk; their ids, in the order given."""
     if not rows:
         return []
+    table = Pair.__table__
+    assert isinstance(table, Table)
     result = await session.execute(
-        insert(Pair).returning(Pair.id, sort_by_parameter_order=True), list(rows)
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
     )
     return [row[0] for row in result.all()]
 

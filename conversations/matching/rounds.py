@@ -267,10 +267,11 @@ async def _store(
             )
             queue(person, f"proposal:{p.pair_id}:{person}", "proposal", to_dict(message))
     stamp = now.isoformat()
+    payloads: dict[str, dict[str, Any]] = {}  # a handful of distinct reasons
     for person, reason in unmatched.items():
-        queue(
-            person, f"unmatched:{person}:{stamp}", "unmatched", to_dict(unmatched_message(reason))
-        )
+        if reason not in payloads:
+            payloads[reason] = to_dict(unmatched_message(reason))
+        queue(person, f"unmatched:{person}:{stamp}", "unmatched", payloads[reason])
     await store.enqueue_many(session, outbox)
     return stored
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -62,6 +63,7 @@ def language_key(code: str) -> str:
     return code.strip().lower().split("-", 1)[0]
 
 
+@lru_cache(maxsize=4096)
 def utc_offset_hours(zone: str | None, now: datetime, default: str) -> float:
     for name in (zone, default, "UTC"):
         if name:
@@ -79,12 +81,13 @@ def shared_hours(a: float, b: float) -> float:
     return max(0.0, WORKDAY_HOURS - min(delta, 24 - delta))
 
 
-def grams(text: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def grams(text: str) -> frozenset[str]:
     words = _WORD.findall(text.lower())
     found = set(words)
     for n in (2, 3):
         found.update(" ".join(words[k : k + n]) for k in range(len(words) - n + 1))
-    return found
+    return frozenset(found)
 
 
 class Scorer:
@@ -288,5 +291,7 @@ class Scorer:
 
 
 def quantise(scores: FloatArray) -> npt.NDArray[np.int64]:
-    """Scores in integer units (1/SCALE), as the solver and the stored pairs see them."""
-    return np.rint(scores.astype(np.float64) * SCALE).astype(np.int64)
+    """Scores in integer units (1/SCALE), as the solver and the stored pairs see them.
+    Every path uses this one function, so a pair always gets the same units."""
+    units: npt.NDArray[np.int64] = np.rint(scores * np.float32(SCALE)).astype(np.int64)
+    return units

@@ -253,6 +253,7 @@ def solve(
         if kept is not None:
             finite = np.isfinite(scores)
             kept[rows] = np.where(finite, quantise(np.where(finite, scores, 0)), INADMISSIBLE)
+            # (int16 holds 0…SCALE; quantise is the one rounding every path uses)
         progress("scoring", int(rows[-1]) + 1, n)
     graph = _Graph(
         mentee_bonus.astype(np.int64),
