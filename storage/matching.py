@@ -141,15 +141,26 @@ async def load_pool(session: AsyncSession, program_id: int) -> PoolRows:
 
 
 async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert proposed pairs in bulk; their ids, in the order given."""
+    """Insert proposed pairs in bulk; their ids, in the order given.
+
+    A plain executemany and one query for the ids (a round proposes each mentee–mentor
+    pair at most once, at one `proposed_at`) is much faster than RETURNING row by row.
+    """
     if not rows:
         return []
     table = Pair.__table__
     assert isinstance(table, Table)
-    result = await session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)
+    await session.execute(insert(table), list(rows))
+    first = rows[0]
+    found = await session.execute(
+        select(Pair.id, Pair.mentee_id, Pair.mentor_id).where(
+            Pair.program_id == first["program_id"],
+            Pair.state == "proposed",
+            Pair.proposed_at == first["proposed_at"],
+        )
     )
-    return [row[0] for row in result.all()]
+    ids = {(mentee, mentor): pair_id for pair_id, mentee, mentor in found.all()}
+    return [ids[(row["mentee_id"], row["mentor_id"])] for row in rows]
 
 
 async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
