@@ -295,3 +295,11 @@ def quantise(scores: FloatArray) -> npt.NDArray[np.int64]:
     Every path uses this one function, so a pair always gets the same units."""
     units: npt.NDArray[np.int64] = np.rint(scores * np.float32(SCALE)).astype(np.int64)
     return units
+
+
+def units(scores: FloatArray) -> FloatArray:
+    """Block scores in units, in place (same rounding as `quantise`); INADMISSIBLE for -inf."""
+    scores *= np.float32(SCALE)
+    np.rint(scores, out=scores)
+    np.maximum(scores, np.float32(INADMISSIBLE), out=scores)
+    return scores

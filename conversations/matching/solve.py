@@ -30,7 +30,7 @@ from ortools.graph.python import min_cost_flow
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
-from conversations.matching.scoring import INADMISSIBLE, SCALE, Scorer, quantise
+from conversations.matching.scoring import SCALE, Scorer, quantise, units
 
 Progress = Callable[[str, int, int], None]
 IntArray = npt.NDArray[np.int64]
@@ -193,11 +193,9 @@ def _threshold(values: npt.NDArray[np.float32], rank: int, axis: int) -> npt.NDA
 
 
 def _bounds(threshold: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    """Upper bound on a pruned score (below the threshold), in score units."""
-    out = np.full(len(threshold), -np.inf)
-    finite = np.isfinite(threshold)
-    out[finite] = quantise(threshold[finite])
-    return out
+    """Upper bound on a pruned pair's units (it was below the threshold); -inf when the
+    threshold was inadmissible, i.e. every admissible pair was kept."""
+    return np.where(threshold >= 0, threshold.astype(np.float64), -np.inf)
 
 
 def solve(
@@ -230,7 +228,7 @@ def solve(
         np.linspace(0, n - 1, min(n, sample_size or max(64, n // 10))).astype(int)
     )
     col_rank = min(len(row_sample), math.ceil(per_mentor * len(row_sample) / n) + 1)
-    col_threshold = _threshold(scorer.block(row_sample), col_rank, axis=0)
+    col_threshold = _threshold(units(scorer.block(row_sample)), col_rank, axis=0)
     arc_i: list[IntArray] = []
     arc_j: list[IntArray] = []
     arc_q: list[IntArray] = []
@@ -241,19 +239,17 @@ def solve(
     )
     for start in range(0, n, rows_per_block):
         rows = np.arange(start, min(n, start + rows_per_block))
-        scores = scorer.block(rows)
-        threshold = _threshold(scores[:, col_sample], row_rank, axis=1)
+        q = units(scorer.block(rows))
+        threshold = _threshold(q[:, col_sample], row_rank, axis=1)
         row_threshold[rows] = threshold
-        keep = (scores >= threshold[:, None]) | (scores >= col_threshold[None, :])
-        keep &= np.isfinite(scores)
+        keep = (q >= threshold[:, None]) | (q >= col_threshold[None, :])
+        keep &= q >= 0
         r, c = np.nonzero(keep)
         arc_i.append(rows[r])
         arc_j.append(c.astype(np.int64))
-        arc_q.append(quantise(scores[r, c]))
+        arc_q.append(q[r, c].astype(np.int64))
         if kept is not None:
-            finite = np.isfinite(scores)
-            kept[rows] = np.where(finite, quantise(np.where(finite, scores, 0)), INADMISSIBLE)
-            # (int16 holds 0…SCALE; quantise is the one rounding every path uses)
+            kept[rows] = q
         progress("scoring", int(rows[-1]) + 1, n)
     graph = _Graph(
         mentee_bonus.astype(np.int64),
