@@ -1,5 +1,5 @@
-"""`mentorbot` on the command line: run | migrate | sweep | digest | simulate | chat | demo |
-manifest.
+"""`mentorbot` on the command line: run | migrate | sweep | match | digest | simulate | chat |
+demo | manifest.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -31,6 +31,7 @@ from bot.app import build_app
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import seed
+from bot.match_cli import run_match
 from bot.simulate import ADMIN as SIM_ADMIN
 from bot.simulate import simulate
 from conversations.chart import WeekBar, trend_png
@@ -237,6 +238,8 @@ def parser() -> argparse.ArgumentParser:
         "--database", help="database URL (default: a throwaway SQLite file, never DATABASE_URL)"
     )
     sub.add_parser("demo", help="seed a sample organisation of 30 people")
+    match = sub.add_parser("match", help="run a matching round now (proposals are sent)")
+    match.add_argument("--dry-run", action="store_true", help="print the proposals, change nothing")
     man = sub.add_parser("manifest", help="a platform's app manifest: Slack YAML, Teams zip")
     man.add_argument("platform", choices=["slack", "teams"])
     man.add_argument("--url", help="public https:// base URL of the bot")
@@ -290,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "sweep":
             return asyncio.run(_sweep(settings, args))
+        if args.command == "match":
+            return asyncio.run(run_match(settings, args.dry_run, _with_db))
         if args.command == "digest":
             return asyncio.run(_digest(settings, args))
         if args.command == "simulate":

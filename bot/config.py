@@ -18,6 +18,7 @@ from adapters.slack.webapi import SlackCredentials
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
 from bot.digest_config import parse_digest, parse_objective
 from bot.follow_config import follow_through
+from bot.matching_config import parse_matching
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
@@ -27,6 +28,7 @@ TOP_KEYS = (
     *("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins"),
     *("meetings", "term", "lapse"),
     *("digest", "objective_target"),
+    "matching",
 )
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
@@ -123,6 +125,7 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
         follow=follow_through(data, problems),
         digest=parse_digest(data.get("digest"), problems, _unknown),
         objective_target=parse_objective(data.get("objective_target"), problems, _unknown),
+        matching=parse_matching(data.get("matching"), problems),
     )
 
 

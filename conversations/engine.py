@@ -27,12 +27,22 @@ from conversations.commands import (
     pause,
     privacy,
     profile,
+    proposals,
+    request,
     schedule,
     status,
 )
 from conversations.digest_sweep import sweep_digest
 from conversations.events import InboundEvent
 from conversations.followthrough import sweep_follow_through
+from conversations.matching import schedule as match_schedule
+from conversations.matching.rounds import (
+    Progress,
+    RoundResult,
+    no_progress,
+    run_recorded_round,
+    run_round,
+)
 from conversations.messages import Message, Text
 from conversations.policy import Policy
 from conversations.router import Router
@@ -60,6 +70,9 @@ def build_router() -> Router:
             pause.RESUME,
             leave.COMMAND,
             privacy.COMMAND,
+            proposals.ACCEPT,
+            proposals.DECLINE,
+            request.COMMAND,
             home.COMMAND,
             agreement.COMMAND,
             schedule.COMMAND,
@@ -77,7 +90,13 @@ def build_router() -> Router:
 
 
 # Every feature's proactive work, run in this order by each sweep.
-SWEEPERS: list[Sweeper] = [pause.sweep_pauses, sweep_follow_through, sweep_digest]
+SWEEPERS: list[Sweeper] = [
+    pause.sweep_pauses,
+    proposals.sweep_proposals,
+    match_schedule.sweep_match_rounds,
+    sweep_follow_through,
+    sweep_digest,
+]
 
 
 class _DryRun(Exception):
@@ -206,3 +225,20 @@ class Engine:
             if not known:  # the program row may have been created in what was rolled back
                 self._cached_program = None
         return items
+
+    async def match_round(
+        self, now: datetime, *, dry_run: bool, progress: Progress = no_progress
+    ) -> RoundResult:
+        """Run a matching round now (the CLI's `mentorbot match`); a dry run writes nothing."""
+        async with self.db.transaction() as session:
+            program = await self._program(session, now)
+            if dry_run:
+                return await run_round(
+                    session, self.policy, program, now, dry_run=True, progress=progress
+                )
+            result = await run_recorded_round(
+                session, self.policy, program, now, f"manual:{now.isoformat()}", progress=progress
+            )
+            if result is None:
+                raise RuntimeError("a round for this exact moment has already run")
+            return result

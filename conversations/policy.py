@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from conversations.digest_policy import DigestSchedule, ObjectiveTarget
 from conversations.follow_policy import FollowThrough
+from conversations.matching.settings import MatchingPolicy
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Policy:
     follow: FollowThrough = field(default_factory=FollowThrough)
     digest: DigestSchedule = field(default_factory=DigestSchedule)
     objective_target: ObjectiveTarget | None = None
+    matching: MatchingPolicy = field(default_factory=MatchingPolicy)
 
     def is_admin(self, platform: str, user_id: str, email: str | None) -> bool:
         """Admins are `platform:user_id` entries or e-mail addresses (case-insensitive)."""

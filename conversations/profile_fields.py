@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from conversations.grammar import split_list
+from conversations.matching.settings import PREFERENCES
 
 MAX_TOPICS = 25
 MAX_TOPIC_CHARS = 100
@@ -93,6 +94,14 @@ def _languages(value: str) -> list[str]:
     return items
 
 
+def _preferences(value: str) -> list[str]:
+    items = [item.lower() for item in split_list(_no_control(value))]
+    bad = [item for item in items if item not in PREFERENCES]
+    if bad:
+        raise FieldError(f"{', '.join(bad)[:80]} is not one of {', '.join(PREFERENCES)}")
+    return list(dict.fromkeys(items))
+
+
 @dataclass(frozen=True)
 class ProfileField:
     key: str
@@ -116,6 +125,9 @@ FIELDS: dict[str, ProfileField] = {
         ProfileField("timezone", "Time zone", "timezone=Europe/Berlin", _timezone),
         ProfileField("languages", "Languages", "languages=en,de", _languages),
         ProfileField("capacity", "Mentees at once (mentors)", "capacity=2", _whole_number(0, 10)),
+        ProfileField(
+            "prefers", "Match preferences", "prefers=other-department,senior", _preferences
+        ),
     )
 }
 

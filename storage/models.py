@@ -26,6 +26,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -126,6 +129,10 @@ class Profile(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     languages: Mapped[list[str]] = mapped_column(default=list)
     capacity: Mapped[int | None] = mapped_column(Integer)
+    # Matching preferences a mentee states (`prefers=`), and since when they have waited
+    # unmatched: such people get priority in the next round.
+    prefers: Mapped[list[str]] = mapped_column(default=list, server_default=sql_text("'[]'"))
+    match_priority_since: Mapped[datetime | None]
     paused_until: Mapped[datetime | None]
     joined_at: Mapped[datetime | None]
     left_at: Mapped[datetime | None]
@@ -184,6 +191,23 @@ class Pair(Base):
 
 Index("ix_pairs_state_next_meeting", Pair.state, Pair.next_meeting_at)
 Index("ix_pairs_state_last_meeting", Pair.state, Pair.last_meeting_at)
+
+
+class MatchRound(Base):
+    """One matching round. A scheduled round is keyed by its slot, so replicas that
+    find it due at the same time run it once (the unique key decides who)."""
+
+    __tablename__ = "match_rounds"
+    __table_args__ = (UniqueConstraint("program_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(64))  # "scheduled:<iso>" or "manual:<iso>"
+    started_at: Mapped[datetime]
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    proposed: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched: Mapped[int] = mapped_column(Integer, default=0)
+    total_score: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Meeting(Base):

@@ -168,3 +168,27 @@ async def test_sweep_prints_follow_through_items_readably(
     assert "queued: lapse-nudge-mentee" in real.stdout and "would" not in real.stdout
     again = mentorbot("sweep", "--now", "2026-12-10T09:01", env=env, cwd=tmp_path)
     assert "0 item(s) due" in again.stdout
+
+
+def test_match_dry_run_prints_proposals_and_changes_nothing(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": db_url, "MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
+    for user, line in (
+        ("bob", "/mentor join mentor"),
+        ("bob", 'profile set offers="public speaking" languages=en'),
+        ("alice", "/mentor join mentee"),
+        ("alice", 'profile set wants="public speaking" languages=en'),
+    ):
+        assert mentorbot("chat", "--as", user, line, env=env, cwd=tmp_path).returncode == 0
+    dry = mentorbot("match", "--dry-run", env=env, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "Dry run (nothing changed): 1 proposal(s) from 1 mentee(s) and 1 mentor(s)" in dry.stdout
+    assert "alice <- bob  score" in dry.stdout and "public speaking" in dry.stdout
+    assert "Coverage 100.0%" in dry.stdout and "proven optimal" in dry.stdout
+    again = mentorbot("match", "--dry-run", env=env, cwd=tmp_path)
+    assert "1 proposal(s)" in again.stdout  # the dry run stored nothing
+    real = mentorbot("match", env=env, cwd=tmp_path)
+    assert real.returncode == 0 and "Matching round: 1 proposal(s)" in real.stdout
+    status = mentorbot("chat", "--as", "alice", "status", env=env, cwd=tmp_path)
+    assert "proposed, answer with `accept @bob`" in status.stdout

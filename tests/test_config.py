@@ -107,3 +107,26 @@ def test_teams_without_an_app_id_is_local_development_only(tmp_path: Path) -> No
     )
     with pytest.raises(ConfigError, match="Teams endpoint without MICROSOFT_APP_ID"):
         load_settings(path, env={"MENTORBOT_ENV": "production"})
+
+
+def test_matching_section_is_validated_key_by_key(tmp_path: Path) -> None:
+    good = load_settings(
+        write(
+            tmp_path, "matching:\n  weights: {topics: 5}\n  rounds: weekly\n  proposal_days: 3\n"
+        ),
+        env={},
+    )
+    assert good.policy.matching.weights["topics"] == 5.0
+    assert good.policy.matching.weights["language"] == 2.0  # the rest keep their defaults
+    assert good.policy.matching.rounds == "weekly" and good.policy.matching.proposal_days == 3
+    assert (
+        load_settings(write(tmp_path, "matching: {rounds: off}\n"), env={}).policy.matching.rounds
+        == "off"
+    )
+    bad = "matching:\n  weigths: {}\n  weights: {language: -1}\n  rounds: daily\n"
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, bad), env={})
+    message = str(err.value)
+    assert "`matching.weigths` is not a setting. Did you mean `weights`?" in message
+    assert "`matching.weights.language` must be a number from 0 to 100 (got -1)" in message
+    assert "`matching.rounds` must be one of off, weekly, biweekly, monthly" in message

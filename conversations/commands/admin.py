@@ -1,4 +1,4 @@
-"""`admin stats | pair @mentee @mentor | export | digest`: the program team's commands.
+"""`admin match | stats | pair @mentee @mentor | export | digest`: the program team's commands.
 
 Only admins (app.yaml `admins:` and MENTORBOT_ADMINS) may run them; anyone else gets a
 polite refusal. Every run, allowed or refused, is written to the audit log. Nothing
@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.agreement import begin_agreement
+from conversations.commands.admin_match import admin_match
 from conversations.digest import compute_digest, digest_message
 from conversations.grammar import ParsedLine, parse_mention
+from conversations.matching.activation import activate_pair
 from conversations.messages import Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy
 from conversations.router import CommandSpec
@@ -25,8 +26,10 @@ from storage import followthrough as store
 from storage.models import Pair, Program
 from storage.pairs import pairs_of
 
-SUBCOMMANDS = ("stats", "pair", "export", "digest")
-USAGE = "admin stats | admin pair @mentee @mentor | admin export | admin digest"
+USAGE = (
+    "admin match [--dry-run] | admin stats | admin pair @mentee @mentor | admin export | "
+    "admin digest"
+)
 MENTEE_ROLES = ("mentee", "both")
 MENTOR_ROLES = ("mentor", "both")
 
@@ -46,7 +49,7 @@ async def pair_people(
     now: datetime,
     reasons: tuple[str, ...] = ("paired by the program team",),
 ) -> Pair:
-    """Create an active pair and propose its agreement to both (what matching's accept does)."""
+    """Create an active pair and start it the way an accepted proposal starts."""
     pair = await store.create_active_pair(
         session,
         program_id=program.id,
@@ -55,7 +58,7 @@ async def pair_people(
         now=now,
         reasons=reasons,
     )
-    await begin_agreement(session, policy, program, pair, now)
+    await activate_pair(session, policy, program, pair, now)
     return pair
 
 
@@ -226,6 +229,15 @@ async def admin(turn: Turn, line: ParsedLine) -> list[Message]:
             "Sorry, `admin` commands are for the program team. If you think you should have "
             "access, ask them to add you to the admins in the bot's configuration."
         )
+    if word == "match":
+        await audit.record(
+            turn.session,
+            actor_id=turn.person.id,
+            action="admin.match",
+            now=turn.now,
+            details={"args": " ".join(line.args[1:])[:100]},
+        )
+        return await admin_match(turn, line)
     if word == "stats":
         return await _stats(turn)
     if word == "pair":
@@ -240,13 +252,22 @@ async def admin(turn: Turn, line: ParsedLine) -> list[Message]:
 
 COMMAND = CommandSpec(
     name="admin",
-    usage="admin stats|pair @mentee @mentor|export|digest",
-    summary="For the program team: stats, pair two people, export pairs (CSV), digest preview.",
+    usage="admin match [--dry-run]|stats|pair @mentee @mentor|export|digest",
+    summary=(
+        "For the program team: a matching round, stats, pair two people, export pairs (CSV), "
+        "digest preview."
+    ),
     details=(
         "Only admins listed in the bot's configuration can use these; every use is audited. "
         "Exports and digests never contain private notes or individual ratings."
     ),
-    examples=("admin stats", "admin pair @alice @bob", "admin export", "admin digest"),
+    examples=(
+        "admin match --dry-run",
+        "admin stats",
+        "admin pair @alice @bob",
+        "admin export",
+        "admin digest",
+    ),
     handler=admin,
     group="Program team",
 )

@@ -70,6 +70,15 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
         detail = {"proposed": "proposed, waiting for answers", "paused": "paused"}.get(
             pair.state, ""
         )
+        if pair.state == "proposed":
+            mine = pair.mentor_accepted_at if mentoring else pair.mentee_accepted_at
+            if mine:
+                detail = f"proposed, waiting for {other}'s answer"
+            else:
+                who = await turn.mention_of(pair.mentee_id if mentoring else pair.mentor_id)
+                detail = f"proposed, answer with `accept {who}` or `decline {who}`"
+            if pair.proposal_expires_at:
+                detail += f" by {when(turn, pair.proposal_expires_at)}"
         if pair.state in ("active", "paused"):
             detail = await follow_up(turn, pair)
         pair_lines.append(f"• {relation} ({detail})")

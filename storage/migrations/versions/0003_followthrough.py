@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0003_followthrough"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_matching"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,63 @@
+"""Why a pair was proposed, in words both people can read
+("you both care about public speaking; 5 h of shared working day")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from conversations.matching.pool import Mentee, Mentor
+from conversations.matching.scoring import (
+    LANGUAGE_NAMES,
+    grams,
+    language_key,
+    shared_hours,
+    topic_key,
+    utc_offset_hours,
+)
+
+
+def pair_reasons(
+    mentee: Mentee, mentor: Mentor, now: datetime, default_timezone: str = "UTC"
+) -> list[str]:
+    reasons: list[str] = []
+    offered = {topic_key(t) for t in mentor.offers}
+    shared = [t for t in mentee.wants if topic_key(t) in offered]
+    if shared:
+        reasons.append("you both care about " + _and(shared[:3]))
+    if mentee.goals:
+        in_goals = [t for t in mentor.offers if topic_key(t) in grams(mentee.goals)]
+        fresh = [t for t in in_goals if topic_key(t) not in {topic_key(s) for s in shared}]
+        if fresh:
+            reasons.append(f"the mentee's goals mention {_and(fresh[:2])}")
+    hours = shared_hours(
+        utc_offset_hours(mentee.timezone, now, default_timezone),
+        utc_offset_hours(mentor.timezone, now, default_timezone),
+    )
+    if hours >= 8:
+        reasons.append("the same working hours")
+    elif hours > 0:
+        reasons.append(f"{hours:g} h of shared working day")
+    common = [
+        language_key(c)
+        for c in mentee.languages
+        if language_key(c) in {language_key(x) for x in mentor.languages}
+    ]
+    if common:
+        reasons.append("a shared language: " + _and([LANGUAGE_NAMES.get(c, c) for c in common[:2]]))
+    if mentee.level and mentor.level and 1 <= mentor.level - mentee.level <= 4:
+        reasons.append(f"{mentor.level - mentee.level} level(s) of experience ahead")
+    if (
+        mentee.department
+        and mentor.department
+        and mentee.department.strip().lower() != mentor.department.strip().lower()
+    ):
+        reasons.append(f"a view from another department ({mentor.department})")
+    if mentor.past_pairs >= 2 and mentor.lapsed_pairs == 0:
+        reasons.append("the mentor's past pairs all kept meeting")
+    return reasons or ["the best fit available this round"]
+
+
+def _and(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

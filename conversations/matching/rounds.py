@@ -1,0 +1,301 @@
+"""A matching round: load the pool, score, solve, then store the proposals, message
+both sides of each and tell everyone left unmatched why (they get priority next time).
+
+A dry run computes the same proposals and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.matching.messages import expiry_text, proposal_message, unmatched_message
+from conversations.matching.pool import Mentee, Mentor, Pool, reporting_lines
+from conversations.matching.reasons import pair_reasons
+from conversations.matching.scoring import SCALE, Scorer
+from conversations.matching.solve import Solution, solve
+from conversations.messages import to_dict
+from conversations.policy import Policy
+from storage import matching as store
+from storage.models import Program
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    mentee_id: int
+    mentor_id: int
+    score: float
+    reasons: list[str]
+    pair_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    proposals: list[Proposal]
+    unmatched: dict[int, str]  # person → why
+    mentees_in_pool: int
+    mentors_in_pool: int
+    solution: Solution
+    names: dict[int, str]
+
+    @property
+    def coverage(self) -> float:
+        """Share of the mentees in the pool who got a proposal."""
+        return len(self.proposals) / self.mentees_in_pool if self.mentees_in_pool else 0.0
+
+    @property
+    def mean_score(self) -> float:
+        return self.solution.mean_score
+
+
+def no_progress(phase: str, done: int, total: int) -> None:
+    return None
+
+
+def build_pool(rows: store.PoolRows, policy: Policy) -> Pool:
+    """The solver's input: who may be matched, net of open pairs, and who may not meet whom."""
+    limit = policy.matching.mentee_max_mentors
+    mentees: list[Mentee] = []
+    mentors: list[Mentor] = []
+    for p in rows.profiles:
+        if p.role in ("mentee", "both"):
+            open_count = rows.open_as_mentee.get(p.person_id, 0)
+            if open_count < limit:
+                mentees.append(
+                    Mentee(
+                        p.person_id,
+                        tuple(p.wants),
+                        p.goals or "",
+                        p.department,
+                        p.level,
+                        p.timezone,
+                        tuple(p.languages),
+                        tuple(p.prefers),
+                        p.priority_since is not None,
+                        open_count,
+                    )
+                )
+        if p.role in ("mentor", "both"):
+            capacity = p.capacity if p.capacity is not None else policy.mentor_capacity_default
+            left = capacity - rows.open_as_mentor.get(p.person_id, 0)
+            if left > 0:
+                done, lapsed = rows.track.get(p.person_id, (0, 0))
+                mentors.append(
+                    Mentor(
+                        p.person_id,
+                        tuple(p.offers),
+                        p.department,
+                        p.level,
+                        p.timezone,
+                        tuple(p.languages),
+                        p.priority_since is not None,
+                        left,
+                        done,
+                        lapsed,
+                    )
+                )
+    mentor_ids = {m.person_id for m in mentors}
+    forbidden: set[tuple[int, int]] = set()
+    why: dict[tuple[int, int], str] = {}
+    lines = reporting_lines(rows.managers, [m.person_id for m in mentees])
+    for mentee_id, above in lines.items():
+        for boss in above & mentor_ids:
+            forbidden.add((mentee_id, boss))
+            why[(mentee_id, boss)] = "reporting line"
+    for pair in rows.past_pairs:
+        forbidden.add(pair)
+        why.setdefault(pair, "past pair")
+    for pair in rows.open_pairs:
+        forbidden.add(pair)
+        why.setdefault(pair, "already paired")
+    return Pool(mentees, mentors, forbidden, why)
+
+
+async def run_round(
+    session: AsyncSession,
+    policy: Policy,
+    program: Program,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    progress: Progress = no_progress,
+) -> RoundResult:
+    settings = policy.matching
+    pool = build_pool(await store.load_pool(session, program.id), policy)
+    progress("loading", 1, 1)
+    scorer = Scorer(pool, settings.weights, now, policy.default_timezone)
+    mentee_bonus = np.array(
+        [
+            (settings.first_mentor_bonus if m.open_mentors == 0 else 0.0)
+            + (settings.priority_bonus if m.priority else 0.0)
+            for m in pool.mentees
+        ]
+    )
+    mentor_bonus = np.array([settings.priority_bonus if m.priority else 0.0 for m in pool.mentors])
+    solution = solve(
+        scorer,
+        np.rint(mentee_bonus * SCALE).astype(np.int64),
+        np.rint(mentor_bonus * SCALE).astype(np.int64),
+        candidates_per_mentee=settings.candidates_per_mentee,
+        progress=progress,
+    )
+    proposals = [
+        Proposal(
+            pool.mentees[i].person_id,
+            pool.mentors[j].person_id,
+            q / SCALE,
+            pair_reasons(pool.mentees[i], pool.mentors[j], now, policy.default_timezone),
+        )
+        for i, j, q in zip(
+            solution.mentees.tolist(),
+            solution.mentors.tolist(),
+            solution.scores.tolist(),
+            strict=True,
+        )
+    ]
+    unmatched = _unmatched(pool, solution)
+    people = [p.mentee_id for p in proposals] + [p.mentor_id for p in proposals] + list(unmatched)
+    names = await store.names(session, people)
+    if not dry_run:
+        proposals = await _store(session, policy, program, now, proposals, unmatched, names)
+    return RoundResult(proposals, unmatched, len(pool.mentees), len(pool.mentors), solution, names)
+
+
+def _unmatched(pool: Pool, solution: Solution) -> dict[int, str]:
+    """Everyone in the pool the round left out, with the honest reason."""
+    matched_mentees = set(solution.mentees.tolist())
+    matched_mentors = set(solution.mentors.tolist())
+    reasons: dict[int, str] = {}
+    any_capacity = any(m.capacity_left > 0 for m in pool.mentors)
+    for i, mentee in enumerate(pool.mentees):
+        if i in matched_mentees or mentee.open_mentors > 0:
+            continue  # someone with a mentor already is not "left out"
+        if not any_capacity:
+            reasons[mentee.person_id] = "every mentor is at capacity"
+        elif not solution.admissible[i]:
+            reasons[mentee.person_id] = (
+                "every mentor with room is in your reporting line or was your mentor before"
+            )
+        else:
+            reasons[mentee.person_id] = (
+                "the mentors who fit you were all matched with others this round"
+            )
+    for j, mentor in enumerate(pool.mentors):
+        if j not in matched_mentors and mentor.capacity_left > 0 and mentor.past_pairs == 0:
+            if mentor.person_id not in reasons:
+                reasons[mentor.person_id] = (
+                    "no waiting mentee was a better fit with you than with another mentor"
+                    if pool.mentees
+                    else "no mentee is waiting right now"
+                )
+    return reasons
+
+
+async def _store(
+    session: AsyncSession,
+    policy: Policy,
+    program: Program,
+    now: datetime,
+    proposals: list[Proposal],
+    unmatched: dict[int, str],
+    names: dict[int, str],
+) -> list[Proposal]:
+    expires = now + timedelta(days=policy.matching.proposal_days)
+    ids = await store.insert_proposals(
+        session,
+        [
+            {
+                "program_id": program.id,
+                "mentee_id": p.mentee_id,
+                "mentor_id": p.mentor_id,
+                "state": "proposed",
+                "score": p.score,
+                "reasons": p.reasons,
+                "proposed_at": now,
+                "proposal_expires_at": expires,
+                "lapse_step": 0,
+                "lapse_cycle": 0,
+            }
+            for p in proposals
+        ],
+    )
+    stored = [
+        Proposal(p.mentee_id, p.mentor_id, p.score, p.reasons, pair_id)
+        for p, pair_id in zip(proposals, ids, strict=True)
+    ]
+    matched = [p.mentee_id for p in stored] + [p.mentor_id for p in stored]
+    await store.set_priority(session, program.id, matched, None)
+    await store.set_priority(session, program.id, list(unmatched), now)
+    platforms = await store.reachable_platforms(session, [*matched, *unmatched])
+    due = expiry_text(expires, policy.default_timezone)
+    outbox: list[dict[str, Any]] = []
+
+    def queue(person: int, key: str, kind: str, payload: dict[str, Any]) -> None:
+        if person in platforms:
+            outbox.append(
+                {
+                    "idempotency_key": key,
+                    "person_id": person,
+                    "platform": platforms[person],
+                    "kind": kind,
+                    "payload": payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+
+    for p in stored:
+        for person, other, as_mentee in (
+            (p.mentee_id, p.mentor_id, True),
+            (p.mentor_id, p.mentee_id, False),
+        ):
+            message = proposal_message(
+                pair_id=p.pair_id or 0,
+                other_name=names.get(other, "someone"),
+                as_mentee=as_mentee,
+                reasons=p.reasons,
+                expires=due,
+            )
+            queue(person, f"proposal:{p.pair_id}:{person}", "proposal", to_dict(message))
+    stamp = now.isoformat()
+    payloads: dict[str, dict[str, Any]] = {}  # a handful of distinct reasons
+    for person, reason in unmatched.items():
+        if reason not in payloads:
+            payloads[reason] = to_dict(unmatched_message(reason))
+        queue(person, f"unmatched:{person}:{stamp}", "unmatched", payloads[reason])
+    await store.enqueue_many(session, outbox)
+    return stored
+
+
+async def run_recorded_round(
+    session: AsyncSession,
+    policy: Policy,
+    program: Program,
+    now: datetime,
+    slot: str,
+    *,
+    started_by: int | None = None,
+    progress: Progress = no_progress,
+) -> RoundResult | None:
+    """Claim the round's slot, run it and record its figures; None if the slot was taken."""
+    round_id = await store.claim_round(session, program.id, slot, now, started_by)
+    if round_id is None:
+        return None
+    result = await run_round(session, policy, program, now, progress=progress)
+    await store.finish_round(
+        session,
+        round_id,
+        proposed=len(result.proposals),
+        unmatched=len(result.unmatched),
+        total_score=sum(p.score for p in result.proposals),
+    )
+    return result

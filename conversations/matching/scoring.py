@@ -1,0 +1,305 @@
+"""Scoring every admissible mentee–mentor pair, vectorised over blocks of mentees.
+
+Each soft criterion gives a value in [0, 1]; a pair's score is their weighted mean
+(weights from app.yaml), so it is in [0, 1] too. Scores are quantised to integer
+units (1/SCALE) because the min-cost-flow solver works in integers: the solver is
+then exactly optimal for the scores people see. Inadmissible pairs (hard
+constraints) score INADMISSIBLE.
+
+Criteria that depend only on a small attribute of each side (level, time zone,
+the mentee's level/time-zone preferences) are looked up in a precomputed table by
+attribute key, so a block costs a handful of array operations whatever its size.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+
+from conversations.matching.pool import Pool
+from conversations.matching.settings import PREFERENCES
+
+SCALE = 10_000
+INADMISSIBLE = -1
+WORKDAY_HOURS = 8.0
+_WORD = re.compile(r"[\w+#.-]+", re.UNICODE)
+# Seniority: mentor level minus mentee level → fit. A step of 2–3 is ideal.
+_GAP_X = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 6.0])
+_GAP_Y = np.array([0.0, 0.0, 0.6, 1.0, 1.0, 0.6, 0.0])
+LANGUAGE_NAMES = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "hi": "Hindi",
+    "ar": "Arabic",
+    "ko": "Korean",
+    "sv": "Swedish",
+    "tr": "Turkish",
+    "ru": "Russian",
+    "uk": "Ukrainian",
+}
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float32]
+
+
+def topic_key(topic: str) -> str:
+    return " ".join(topic.lower().split())
+
+
+def language_key(code: str) -> str:
+    return code.strip().lower().split("-", 1)[0]
+
+
+@lru_cache(maxsize=4096)
+def utc_offset_hours(zone: str | None, now: datetime, default: str) -> float:
+    for name in (zone, default, "UTC"):
+        if name:
+            try:
+                offset = now.astimezone(ZoneInfo(name)).utcoffset()
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+            return offset.total_seconds() / 3600 if offset is not None else 0.0
+    return 0.0
+
+
+def shared_hours(a: float, b: float) -> float:
+    """Hours two 9-to-5 working days overlap, for UTC offsets a and b (wrapping days)."""
+    delta = abs(a - b) % 24
+    return max(0.0, WORKDAY_HOURS - min(delta, 24 - delta))
+
+
+@lru_cache(maxsize=65536)
+def grams(text: str) -> frozenset[str]:
+    words = _WORD.findall(text.lower())
+    found = set(words)
+    for n in (2, 3):
+        found.update(" ".join(words[k : k + n]) for k in range(len(words) - n + 1))
+    return frozenset(found)
+
+
+class Scorer:
+    """Scores for a pool as of `now`; `block(rows)` gives a rows × mentors matrix."""
+
+    def __init__(
+        self, pool: Pool, weights: dict[str, float], now: datetime, default_timezone: str = "UTC"
+    ) -> None:
+        self.pool = pool
+        mentees, mentors = pool.mentees, pool.mentors
+        total = sum(weights.values()) or 1.0
+        self.w = {k: v / total for k, v in weights.items()}
+        n, m = len(mentees), len(mentors)
+
+        vocab: dict[str, int] = {}
+        for mentor in mentors:
+            for t in mentor.offers:
+                vocab.setdefault(topic_key(t), len(vocab))
+        self.vocab = vocab
+        t_count = max(1, len(vocab))
+        self.offers = np.zeros((m, t_count), dtype=np.float32)
+        for j, mentor in enumerate(mentors):
+            for t in mentor.offers:
+                self.offers[j, vocab[topic_key(t)]] = 1.0
+        self.wants = np.zeros((n, t_count), dtype=np.float32)
+        self.goals = np.zeros((n, t_count), dtype=np.float32)
+        wants_count = np.zeros(n, dtype=np.float32)
+        for i, mentee in enumerate(mentees):
+            keys = {topic_key(t) for t in mentee.wants}
+            wants_count[i] = len(keys)
+            for key in keys:
+                if key in vocab:
+                    self.wants[i, vocab[key]] = 1.0
+            if mentee.goals:
+                for gram in grams(mentee.goals) & vocab.keys():
+                    self.goals[i, vocab[gram]] = 1.0
+        # Covering three of the things a mentee wants (or all, if fewer) is a full mark.
+        cap = np.clip(np.minimum(wants_count, 3.0), 1.0, None).astype(np.float32)
+        self.topic_cap = cap
+        self.topic_coef = (self.w.get("topics", 0.0) / cap).astype(np.float32)
+
+        # Departments as codes; an unknown one gets a code of its own so it never counts as
+        # "same" (the table then turns its "other" into the neutral half mark).
+        departments: dict[str, int] = {}
+        unknown_code = [-1]
+
+        def dept(name: str | None) -> int:
+            if not name or not name.strip():
+                unknown_code[0] -= 1
+                return unknown_code[0]
+            return departments.setdefault(name.strip().lower(), len(departments))
+
+        self.mentee_dept = np.array([dept(x.department) for x in mentees], dtype=np.int64)
+        self.mentor_dept = np.array([dept(x.department) for x in mentors], dtype=np.int64)
+
+        languages: dict[str, int] = {}
+
+        def lang_mask(codes: tuple[str, ...]) -> int:
+            mask = 0
+            for code in codes:
+                bit = languages.setdefault(language_key(code), len(languages))
+                if bit < 62:
+                    mask |= 1 << bit
+            return mask
+
+        self.mentee_lang = np.array([lang_mask(x.languages) for x in mentees], dtype=np.int64)
+        self.mentor_lang = np.array([lang_mask(x.languages) for x in mentors], dtype=np.int64)
+
+        track = np.array(
+            [(x.past_pairs - x.lapsed_pairs + 1) / (x.past_pairs + 2) for x in mentors],
+            dtype=np.float32,
+        )
+        self.mentor_track = (self.w.get("track_record", 0.0) * track).astype(np.float32)
+
+        offsets: dict[str | None, float] = {}
+
+        def offset(zone: str | None) -> float:
+            if zone not in offsets:
+                offsets[zone] = utc_offset_hours(zone, now, default_timezone)
+            return offsets[zone]
+
+        self.mentee_offset = np.array([offset(x.timezone) for x in mentees], dtype=np.float64)
+        self.mentor_offset = np.array([offset(x.timezone) for x in mentors], dtype=np.float64)
+
+        def level(value: int | None) -> int:
+            return value if value is not None and 1 <= value <= 10 else 0
+
+        flags = np.zeros((n, len(PREFERENCES)), dtype=np.float64)
+        for i, mentee in enumerate(mentees):
+            for k, name in enumerate(PREFERENCES):
+                if name in mentee.prefers:
+                    flags[i, k] = 1.0
+        stated = flags.sum(axis=1)
+        per_pref = np.where(stated > 0, self.w.get("preferences", 0.0) / np.maximum(stated, 1), 0)
+        self.dept_pref_coef = (flags[:, 0:2] * per_pref[:, None]).astype(np.float32)
+
+        # Criteria decided by small attributes → one table indexed by each side's key.
+        mentee_attrs = np.column_stack(
+            [
+                [level(x.level) for x in mentees],
+                self.mentee_offset * 4,  # quarter hours, exact
+                self.mentee_dept < 0,
+                self.mentee_lang == 0,
+                flags[:, 2],
+                flags[:, 3],
+                stated,
+            ]
+        ).reshape(n, 7)
+        mentor_attrs = np.column_stack(
+            [
+                [level(x.level) for x in mentors],
+                self.mentor_offset * 4,
+                self.mentor_dept < 0,
+                self.mentor_lang == 0,
+            ]
+        ).reshape(m, 4)
+        row_keys, self.mentee_key = np.unique(mentee_attrs, axis=0, return_inverse=True)
+        col_keys, self.mentor_key = np.unique(mentor_attrs, axis=0, return_inverse=True)
+        self.mentee_key = self.mentee_key.reshape(-1)
+        self.mentor_key = self.mentor_key.reshape(-1)
+        table = np.zeros((len(row_keys), len(col_keys)), dtype=np.float32)
+        col_level, col_zone = col_keys[:, 0], col_keys[:, 1] / 4
+        col_dept_unknown, col_lang_unknown = col_keys[:, 2] > 0, col_keys[:, 3] > 0
+        for r, (lv, zone4, du, lu, tz_pref, senior_pref, n_stated) in enumerate(row_keys):
+            gap = col_level - lv
+            seniority = np.where((lv > 0) & (col_level > 0), np.interp(gap, _GAP_X, _GAP_Y), 0.5)
+            delta = np.abs(zone4 / 4 - col_zone) % 24
+            hours = np.maximum(0.0, WORKDAY_HOURS - np.minimum(delta, 24 - delta))
+            value = self.w.get("seniority", 0.0) * seniority + self.w.get("timezone", 0.0) * (
+                hours / WORKDAY_HOURS
+            )
+            value -= 0.5 * self.w.get("departments", 0.0) * ((du > 0) | col_dept_unknown)
+            value += 0.5 * self.w.get("language", 0.0) * ((lu > 0) | col_lang_unknown)
+            if n_stated == 0:
+                value += self.w.get("preferences", 0.0)
+            else:
+                met = tz_pref * (hours >= WORKDAY_HOURS - 1) + senior_pref * (
+                    (gap >= 2) & (lv > 0) & (col_level > 0)
+                )
+                value += self.w.get("preferences", 0.0) / n_stated * met
+            table[r] = value
+        self.pair_table = table
+
+        # Hard constraints pair by pair: forbidden pairs and oneself, as mentee → mentor cols.
+        mentor_index = {x.person_id: j for j, x in enumerate(mentors)}
+        mentee_index = {x.person_id: i for i, x in enumerate(mentees)}
+        banned: list[tuple[int, int]] = []
+        for a, b in pool.forbidden:
+            if a in mentee_index and b in mentor_index:
+                banned.append((mentee_index[a], mentor_index[b]))
+        for person, i in mentee_index.items():
+            if person in mentor_index:
+                banned.append((i, mentor_index[person]))
+        banned.sort()
+        rows = np.array([r for r, _ in banned], dtype=np.int64)
+        self.banned_ptr = np.searchsorted(rows, np.arange(n + 1))
+        self.banned_cols = np.array([c for _, c in banned], dtype=np.int64)
+        self.mentor_ok = np.array([x.capacity_left > 0 for x in mentors], dtype=bool)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.pool.mentees), len(self.pool.mentors)
+
+    def block(self, rows: IntArray) -> FloatArray:
+        """Scores for mentees `rows` against every mentor, -inf where a hard constraint
+        rules the pair out. Deterministic per pair, whatever the block."""
+        w = self.w
+        f32 = np.float32
+        score = self.wants[rows] @ self.offers.T
+        np.minimum(score, self.topic_cap[rows][:, None], out=score)
+        score *= self.topic_coef[rows][:, None]
+        if w.get("goals", 0.0):
+            hits = self.goals[rows] @ self.offers.T
+            np.minimum(hits, f32(2.0), out=hits)
+            hits *= f32(w["goals"] / 2)
+            score += hits
+        score += self.pair_table[self.mentee_key[rows][:, None], self.mentor_key[None, :]]
+        dept_a = self.mentee_dept[rows][:, None]
+        dept_b = self.mentor_dept[None, :]
+        other = dept_a != dept_b  # unknown departments are unique codes: never "same"
+        score += other * f32(w.get("departments", 0.0))
+        score += ((self.mentee_lang[rows][:, None] & self.mentor_lang[None, :]) != 0) * f32(
+            w.get("language", 0.0)
+        )
+        score += self.mentor_track[None, :]
+        dept_pref = np.nonzero(self.dept_pref_coef[rows].any(axis=1))[0]
+        if len(dept_pref):
+            coef = self.dept_pref_coef[rows[dept_pref]]
+            known = (dept_a[dept_pref] >= 0) & (dept_b >= 0)
+            o = other[dept_pref] & known
+            same = ~other[dept_pref] & known
+            score[dept_pref] += coef[:, 0:1] * o + coef[:, 1:2] * same
+        score[:, ~self.mentor_ok] = -np.inf
+        starts, ends = self.banned_ptr[rows], self.banned_ptr[rows + 1]
+        counts = ends - starts
+        if counts.sum():
+            local = np.repeat(np.arange(len(rows)), counts)
+            spans = [np.arange(a, b) for a, b in zip(starts, ends, strict=True) if b > a]
+            score[local, self.banned_cols[np.concatenate(spans)]] = -np.inf
+        return score
+
+
+def quantise(scores: FloatArray) -> npt.NDArray[np.int64]:
+    """Scores in integer units (1/SCALE), as the solver and the stored pairs see them.
+    Every path uses this one function, so a pair always gets the same units."""
+    units: npt.NDArray[np.int64] = np.rint(scores * np.float32(SCALE)).astype(np.int64)
+    return units
+
+
+def units(scores: FloatArray) -> FloatArray:
+    """Block scores in units, in place (same rounding as `quantise`); INADMISSIBLE for -inf."""
+    scores *= np.float32(SCALE)
+    np.rint(scores, out=scores)
+    np.maximum(scores, np.float32(INADMISSIBLE), out=scores)
+    return scores

@@ -1,0 +1,294 @@
+"""Matching in bulk: load the pool in a handful of queries, store a round's proposals
+and their messages in a few statements, and claim scheduled rounds exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, case, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Identity, MatchRound, OutboxMessage, Pair, Person, Profile
+from storage.pairs import OPEN_STATES
+
+PAST_STATES = ("completed", "ended")
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    person_id: int
+    role: str
+    offers: list[str]
+    wants: list[str]
+    goals: str | None
+    department: str | None
+    manager_id: int | None
+    level: int | None
+    timezone: str | None  # the profile's, else the platform's
+    languages: list[str]
+    capacity: int | None
+    prefers: list[str]
+    priority_since: datetime | None
+
+
+@dataclass(frozen=True)
+class PoolRows:
+    profiles: list[ProfileRow]
+    managers: dict[int, int]  # person → manager, for everyone in the program
+    open_as_mentee: dict[int, int]
+    open_as_mentor: dict[int, int]
+    open_pairs: set[tuple[int, int]]  # (mentee, mentor) already proposed, active or paused
+    past_pairs: set[tuple[int, int]]  # (mentee, mentor) that ended or completed
+    track: dict[int, tuple[int, int]]  # mentor → (pairs that became active, of those lapsed)
+
+
+async def load_pool(session: AsyncSession, program_id: int) -> PoolRows:
+    zones = (
+        select(Identity.person_id, func.max(Identity.timezone).label("tz"))
+        .where(Identity.timezone.is_not(None))
+        .group_by(Identity.person_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Profile.person_id,
+            Profile.role,
+            Profile.offers,
+            Profile.wants,
+            Profile.goals,
+            Profile.department,
+            Profile.manager_id,
+            Profile.level,
+            func.coalesce(Profile.timezone, zones.c.tz),
+            Profile.languages,
+            Profile.capacity,
+            Profile.prefers,
+            Profile.match_priority_since,
+        )
+        .outerjoin(zones, zones.c.person_id == Profile.person_id)
+        .where(
+            Profile.program_id == program_id,
+            Profile.status == "active",
+            Profile.role.is_not(None),
+        )
+        .order_by(Profile.person_id)
+    )
+    profiles = [
+        ProfileRow(
+            r[0],
+            str(r[1]),
+            list(r[2] or []),
+            list(r[3] or []),
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            list(r[9] or []),
+            r[10],
+            list(r[11] or []),
+            r[12],
+        )
+        for r in rows.all()
+    ]
+    managers = {
+        person: manager
+        for person, manager in (
+            await session.execute(
+                select(Profile.person_id, Profile.manager_id).where(
+                    Profile.program_id == program_id, Profile.manager_id.is_not(None)
+                )
+            )
+        ).all()
+        if manager is not None
+    }
+    pairs = (
+        await session.execute(
+            select(
+                Pair.mentee_id,
+                Pair.mentor_id,
+                Pair.state,
+                Pair.activated_at.is_not(None),
+                or_(
+                    Pair.lapse_step > 0,
+                    and_(Pair.state.in_(PAST_STATES), Pair.last_meeting_at.is_(None)),
+                ),
+            ).where(Pair.program_id == program_id)
+        )
+    ).all()
+    open_as_mentee: dict[int, int] = {}
+    open_as_mentor: dict[int, int] = {}
+    open_pairs: set[tuple[int, int]] = set()
+    past_pairs: set[tuple[int, int]] = set()
+    track: dict[int, tuple[int, int]] = {}
+    for mentee, mentor, state, activated, lapsed in pairs:
+        if state in OPEN_STATES:
+            open_as_mentee[mentee] = open_as_mentee.get(mentee, 0) + 1
+            open_as_mentor[mentor] = open_as_mentor.get(mentor, 0) + 1
+            open_pairs.add((mentee, mentor))
+        elif state in PAST_STATES:
+            past_pairs.add((mentee, mentor))
+        if activated:
+            done, bad = track.get(mentor, (0, 0))
+            track[mentor] = (done + 1, bad + (1 if lapsed else 0))
+    return PoolRows(
+        profiles, managers, open_as_mentee, open_as_mentor, open_pairs, past_pairs, track
+    )
+
+
+async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert proposed pairs in bulk; their ids, in the order given.
+
+    A plain executemany and one query for the ids (a round proposes each mentee–mentor
+    pair at most once, at one `proposed_at`) is much faster than RETURNING row by row.
+    """
+    if not rows:
+        return []
+    table = Pair.__table__
+    assert isinstance(table, Table)
+    await session.execute(insert(table), list(rows))
+    first = rows[0]
+    found = await session.execute(
+        select(Pair.id, Pair.mentee_id, Pair.mentor_id).where(
+            Pair.program_id == first["program_id"],
+            Pair.state == "proposed",
+            Pair.proposed_at == first["proposed_at"],
+        )
+    )
+    ids = {(mentee, mentor): pair_id for pair_id, mentee, mentor in found.all()}
+    return [ids[(row["mentee_id"], row["mentor_id"])] for row in rows]
+
+
+async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue many outbox rows in one statement (a duplicate idempotency key is skipped)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    await session.execute(stmt, list(rows))
+
+
+async def reachable_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
+    """Each person's most recently seen platform (where a proactive message goes)."""
+    found: dict[int, tuple[datetime | None, int, str]] = {}
+    ids = sorted(set(person_ids))
+    for start in range(0, len(ids), 5000):
+        rows = await session.execute(
+            select(Identity.person_id, Identity.last_seen_at, Identity.id, Identity.platform).where(
+                Identity.person_id.in_(ids[start : start + 5000])
+            )
+        )
+        for person, seen, identity_id, platform in rows.all():
+            current = found.get(person)
+            key = (seen, identity_id)
+            if current is None or _later(key, (current[0], current[1])):
+                found[person] = (seen, identity_id, platform)
+    return {person: value[2] for person, value in found.items()}
+
+
+def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bool:
+    if (a[0] is None) != (b[0] is None):
+        return a[0] is not None
+    if a[0] is not None and b[0] is not None and a[0] != b[0]:
+        return a[0] > b[0]
+    return a[1] > b[1]
+
+
+async def names(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
+    ids = sorted(set(person_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        rows = await session.execute(
+            select(Person.id, Person.display_name).where(Person.id.in_(ids[start : start + 5000]))
+        )
+        found.update({pid: name for pid, name in rows.all()})
+    return found
+
+
+async def set_priority(
+    session: AsyncSession, program_id: int, person_ids: Sequence[int], since: datetime | None
+) -> None:
+    """Mark people as waiting with priority since `since` (kept if already set), or clear
+    it (`since` None)."""
+    ids = sorted(set(person_ids))
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        value: Any = (
+            None
+            if since is None
+            else case(
+                (Profile.match_priority_since.is_(None), since),
+                else_=Profile.match_priority_since,
+            )
+        )
+        await session.execute(
+            update(Profile)
+            .where(Profile.program_id == program_id, Profile.person_id.in_(chunk))
+            .values(match_priority_since=value)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def claim_round(
+    session: AsyncSession, program_id: int, slot: str, now: datetime, by: int | None
+) -> int | None:
+    """Record a round for `slot`; its id, or None if that slot already has one."""
+    dialect = session.get_bind().dialect.name
+    stmt = (
+        (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MatchRound)
+        .values(
+            program_id=program_id,
+            slot=slot,
+            started_at=now,
+            started_by_id=by,
+            proposed=0,
+            unmatched=0,
+            total_score=0.0,
+        )
+        .on_conflict_do_nothing(index_elements=["program_id", "slot"])
+        .returning(MatchRound.id)
+    )
+    return (await session.execute(stmt)).scalar()
+
+
+async def finish_round(
+    session: AsyncSession, round_id: int, *, proposed: int, unmatched: int, total_score: float
+) -> None:
+    await session.execute(
+        update(MatchRound)
+        .where(MatchRound.id == round_id)
+        .values(proposed=proposed, unmatched=unmatched, total_score=total_score)
+    )
+
+
+async def expired_proposals(session: AsyncSession, program_id: int, now: datetime) -> list[Pair]:
+    rows = await session.scalars(
+        select(Pair)
+        .where(
+            Pair.program_id == program_id,
+            Pair.state == "proposed",
+            Pair.proposal_expires_at <= now,
+        )
+        .order_by(Pair.id)
+    )
+    return list(rows)
+
+
+async def pair_between(
+    session: AsyncSession, program_id: int, mentee_id: int, mentor_id: int, states: Sequence[str]
+) -> Pair | None:
+    return await session.scalar(
+        select(Pair)
+        .where(
+            Pair.program_id == program_id,
+            Pair.mentee_id == mentee_id,
+            Pair.mentor_id == mentor_id,
+            Pair.state.in_(list(states)),
+        )
+        .limit(1)
+    )
