@@ -45,6 +45,30 @@ def take_target(args: tuple[str, ...]) -> tuple[str | None, int | None, list[str
     return mention, pair_id, rest
 
 
+async def _partner_named(
+    turn: Turn, pairs: list[Pair], name: str | None, rest: list[str]
+) -> tuple[Pair, list[str]] | None:
+    """The pair whose partner is called `name` (full display name or first name), with the
+    rest of a name typed with spaces (`@Theo Grant`) taken off the arguments.
+
+    Partners are matched by name before the platform's directory is asked, so a Slack
+    user can name a partner who is on Teams, where no Slack mention can reach.
+    """
+    if not name:
+        return None
+    wanted = name.casefold()
+    hits: list[tuple[Pair, list[str]]] = []
+    for pair in pairs:
+        words = (await turn.display_name(partner_of(pair, turn.person.id))).split()
+        folded = [w.casefold() for w in words]
+        if not folded or (folded[0] != wanted and "".join(folded) != wanted):
+            continue
+        tail = folded[1:]
+        typed = [w.casefold() for w in rest[len(rest) - len(tail) :]] if tail else []
+        hits.append((pair, rest[: len(rest) - len(tail)] if tail and typed == tail else rest))
+    return hits[0] if len(hits) == 1 else None
+
+
 async def choose_pair(
     turn: Turn,
     args: tuple[str, ...],
@@ -75,6 +99,9 @@ async def choose_pair(
     if mention is not None:
         parsed = parse_mention(mention)
         assert parsed is not None
+        named = await _partner_named(turn, pairs, parsed.name, rest) if not parsed.user_id else None
+        if named is not None:
+            return named
         identity = await turn.resolve_mention(parsed)
         chosen = [p for p in pairs if partner_of(p, turn.person.id) == identity.person_id]
         if not chosen:

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from conversations.agreement import begin_agreement
 from conversations.engine import Engine
 from conversations.ics import read_fields
 from conversations.messages import to_dict
 from storage import followthrough as store
-from storage.models import Lapse, OutboxMessage
+from storage import people
+from storage.models import Lapse, OutboxMessage, Program
 from tests.followthrough_kit import agree_both, get_pair, inbox, keys, make_pair
 from tests.harness import Chat
 
@@ -482,3 +484,38 @@ async def test_a_mentor_with_two_mentees_is_asked_which_pair(chat: Chat) -> None
     assert "scheduled a meeting with alice" in await chat.text(
         "bob", "schedule tomorrow 4pm with @alice"
     )
+
+
+async def test_a_partner_is_named_by_display_name_even_where_no_mention_reaches(
+    engine: Engine,
+) -> None:
+    """`with @Theo Grant` typed in Slack names the partner even when Theo is not a Slack
+    user the bot knows (say, he is on Teams): partners are matched by name first."""
+    chat = Chat(engine, platform="slack")
+    await chat.say("Mia Park", "join mentee", timezone="Europe/Berlin")
+    await chat.say("Theo Grant", "join mentor", timezone="America/New_York")
+    async with engine.db.transaction() as session:
+        ids = {
+            name: (await people.find_identity(session, people.IdentityKey("slack", "", name)))
+            for name in ("mia park", "theo grant")
+        }
+        program = await session.get(Program, engine.program_id)
+        assert program is not None and all(ids.values())
+        theo = ids["theo grant"]
+        assert theo is not None
+        theo.display_name = "Theo Grant"
+        theo.user_id = "T-on-another-platform"  # not findable as a Slack name any more
+        mia = ids["mia park"]
+        assert mia is not None
+        pair = await store.create_active_pair(
+            session,
+            program_id=program.id,
+            mentee_id=mia.person_id,
+            mentor_id=theo.person_id,
+            now=chat.now,
+        )
+        await begin_agreement(session, engine.policy, program, pair, chat.now)
+    reply = await chat.text("Mia Park", "schedule 2026-11-26 15:00 with @Theo Grant")
+    assert "Thu 26 Nov 2026, 15:00" in reply, reply
+    unknown = await chat.text("Mia Park", "schedule 2026-11-27 15:00 with @Nobody")
+    assert "don't know anyone called @Nobody" in unknown
