@@ -93,8 +93,11 @@ async def test_round_proposes_with_reasons_and_accepts_make_an_active_pair(chat:
     assert "now paired" in done[0].text
     pair = next(p for p in await pairs(chat) if p.mentee_id == dan)
     assert pair.state == "active" and pair.activated_at == chat.now
-    assert {r.person_id for r in await outbox(chat, "pair-active")} == {dan, bob}
-    assert "mentored by bob (no next meeting set)" in await chat.text("dan", "status")
+    # Both hear the pair is on through the follow-through engine's agreement prompt.
+    agreements = await outbox(chat, "agreement")
+    assert {r.person_id for r in agreements} == {dan, bob}
+    assert "now paired with bob" in message_for(agreements, dan).text
+    assert "mentored by bob" in await chat.text("dan", "status")
     assert "no open proposal" in (await chat.text("dan", "accept")).lower()
 
 
@@ -160,14 +163,14 @@ async def test_unmatched_people_are_told_why(chat: Chat) -> None:
 async def test_admin_only_and_dry_run_changes_nothing(chat: Chat) -> None:
     await org(chat)
     refused = await chat.text("dan", "admin match")
-    assert "Only program admins" in refused
+    assert "`admin` commands are for the program team" in refused
     dry = await chat.text("hana", "admin match --dry-run")
     assert "dry run" in dry and "would propose 2" in dry
     assert await pairs(chat) == [] and await outbox(chat, "proposal") == []
     async with chat.engine.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(MatchRound)) == 0
     assert "Right form" in await chat.text("hana", "admin match --now")
-    assert "Admin commands" in await chat.text("hana", "admin")
+    assert "admin match [--dry-run]" in await chat.text("hana", "admin")
 
 
 async def test_several_open_proposals_ask_which(chat: Chat) -> None:
