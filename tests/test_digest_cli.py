@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,18 @@ def test_simulate_runs_an_organisation_and_prints_each_weeks_digest(tmp_path: Pa
     week3 = out.split("=== Week 3 ===", 1)[1]
     assert "Participants: " in week3 and "held of" in week3
     assert "Simulated 16 people over 3 weeks" in out
+    # The real matcher proposed pairs, people answered them, and some pairs met.
+    summary = next(line for line in out.splitlines() if line.startswith("Summary: "))
+    figures = dict(
+        (name, int(n))
+        for n, name in re.findall(
+            r"(\d+) (proposals|accepted|declined|expired|meetings held)", summary
+        )
+    )
+    assert figures["proposals"] >= figures["accepted"] > 0
+    assert figures["proposals"] == figures["accepted"] + figures["declined"] + figures["expired"]
+    assert figures["meetings held"] > 0
+    assert "0 refusals" in summary
     assert not list(tmp_path.iterdir())  # a throwaway database, never the working one
     bad = mentorbot("simulate", "--people", "1", env=env, cwd=tmp_path)
     assert bad.returncode == 2 and "--people 2 or more" in bad.stderr

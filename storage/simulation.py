@@ -1,0 +1,31 @@
+"""Reads for `mentorbot simulate`: what the simulated people were just sent.
+
+A real person learns of a proposal from the bot's message; the simulation asks the
+database which proposals a round just made, by the people's local user ids, so they
+can answer them with `accept`/`decline` like anyone else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Identity, Pair
+
+
+async def proposals_made_at(
+    session: AsyncSession, program_id: int, at: datetime
+) -> list[tuple[int, str, str]]:
+    """(pair id, mentee's local user id, mentor's local user id) of the proposals made at `at`."""
+    mentee, mentor = aliased(Identity), aliased(Identity)
+    rows = await session.execute(
+        select(Pair.id, mentee.user_id, mentor.user_id)
+        .join(mentee, (mentee.person_id == Pair.mentee_id) & (mentee.platform == "local"))
+        .join(mentor, (mentor.person_id == Pair.mentor_id) & (mentor.platform == "local"))
+        .where(Pair.program_id == program_id, Pair.state == "proposed", Pair.proposed_at == at)
+        .order_by(Pair.id)
+    )
+    return [(pid, a, b) for pid, a, b in rows.all()]
