@@ -132,21 +132,42 @@ class TeamsSender:
         reference = recipient.reference
         if not reference or not reference.get("serviceUrl"):
             return SendResult("unreachable", "the person has not talked to the bot in Teams yet")
-        result = SendResult("retry")
         files = bool(message.files())
+
+        async def send() -> str:
+            await self.send_activity(reference, to_activity(message, files=files))
+            return "" if files == bool(message.files()) else "without its file consent card"
+
+        def lighten(err: Exception) -> bool:
+            nonlocal files
+            if files and _status(err) == 400:
+                log.warning("Teams refused a message's file consent card: %s", err)
+                files = False
+                return True
+            return False
+
+        return await self._with_retries("Teams send", send, lighten)
+
+    async def _with_retries(
+        self,
+        what: str,
+        send: Callable[[], Awaitable[str]],
+        lighten: Callable[[Exception], bool],
+    ) -> SendResult:
+        """Up to `attempts` tries of `send` (which returns the delivered note), with backoff.
+
+        `lighten(err)` may make the next try send less (no consent card, no image) and
+        says so; that try follows at once. A wait longer than `max_inline_wait` goes back
+        to the outbox as `retry`: sleeping here would hold up the worker's whole batch.
+        """
+        result = SendResult("retry")
         for attempt in range(self.attempts):
             try:
-                await self.send_activity(reference, to_activity(message, files=files))
-                return SendResult(
-                    "delivered",
-                    "" if files == bool(message.files()) else "without its file consent card",
-                )
+                return SendResult("delivered", await send())
             except Exception as err:
                 result = classify(err)
-                log.info("Teams send attempt %d: %s", attempt + 1, result.detail)
-                if files and _status(err) == 400:
-                    log.warning("Teams refused a message's file consent card: %s", err)
-                    files = False
+                log.info("%s attempt %d: %s", what, attempt + 1, result.detail)
+                if lighten(err):
                     continue
                 if result.outcome != "retry":
                     return result
@@ -154,8 +175,6 @@ class TeamsSender:
                 if attempt + 1 < self.attempts and wait <= self.max_inline_wait:
                     await asyncio.sleep(wait)
                     continue
-                # A long wait goes back to the outbox: sleeping here would hold up the
-                # worker's whole batch.
                 return SendResult("retry", result.detail, retry_after=wait)
         return result
 
@@ -212,26 +231,20 @@ class TeamsSender:
                 "install the app in the team (or talk to the bot) first",
             )
         activity, note = channel_activity(message)
-        result = SendResult("retry")
-        for attempt in range(self.attempts):
-            try:
-                await self.post_to_channel(reference, channel, activity)
-                return SendResult("delivered", note)
-            except Exception as err:
-                result = classify(err)
-                log.info("Teams channel post attempt %d: %s", attempt + 1, result.detail)
-                if _status(err) == 413 and not note and message.files():
-                    # MessageSizeTooBig: this tenant counts the image after all.
-                    activity, note = without_images(message), LEFT_OUT
-                    continue
-                if result.outcome != "retry":
-                    return result
-                wait = self.backoff(attempt, result.retry_after)
-                if attempt + 1 < self.attempts and wait <= self.max_inline_wait:
-                    await asyncio.sleep(wait)
-                    continue
-                return SendResult("retry", result.detail, retry_after=wait)
-        return result
+
+        async def send() -> str:
+            await self.post_to_channel(reference, channel, activity)
+            return note
+
+        def lighten(err: Exception) -> bool:
+            nonlocal activity, note
+            if _status(err) == 413 and not note and message.files():
+                # MessageSizeTooBig: this tenant counts the image after all.
+                activity, note = without_images(message), LEFT_OUT
+                return True
+            return False
+
+        return await self._with_retries("Teams channel post", send, lighten)
 
     async def post_to_channel(
         self, reference: dict[str, Any], channel: str, activity: dict[str, Any]
