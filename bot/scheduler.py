@@ -81,11 +81,17 @@ class Jobs:
         self.scheduler.start()
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """No new runs; wait (bounded) for a running job to finish its transaction."""
-        self.scheduler.shutdown(wait=False)
+        """No new runs; wait (bounded) for a running job to finish its transaction.
+
+        Paused first and shut down only after the wait: APScheduler 3's asyncio executor
+        cancels a running coroutine job on `shutdown`, which would roll back a sweep
+        half-way (harmless, but logged as a failure) instead of letting it commit.
+        """
+        self.scheduler.pause()
         try:
             await asyncio.wait_for(self._running.acquire(), grace_seconds)
         except TimeoutError:
             log.warning("a scheduled job is still running at shutdown; it will be cancelled")
         else:
             self._running.release()
+        self.scheduler.shutdown(wait=False)

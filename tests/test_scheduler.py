@@ -40,3 +40,24 @@ def test_sweep_runs_every_minute_from_now() -> None:
     scheduler = Jobs(MagicMock(), MagicMock(), lambda: now).scheduler
     assert scheduler.get_job("sweep").trigger.interval == timedelta(minutes=1)
     assert scheduler.get_job("prune").trigger.interval == timedelta(hours=1)
+
+
+async def test_stop_lets_a_running_sweep_finish_instead_of_cancelling_it() -> None:
+    """SIGTERM during a sweep: the sweep commits, nothing is cancelled half-way."""
+    from unittest.mock import MagicMock
+
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    class SlowEngine:
+        async def sweep(self, now: datetime) -> list[object]:
+            started.set()
+            await asyncio.sleep(0.5)
+            finished.set()
+            return []
+
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    jobs = Jobs(SlowEngine(), MagicMock(), lambda: now)  # type: ignore[arg-type]
+    jobs.start()
+    await asyncio.wait_for(started.wait(), 10)
+    await jobs.stop(grace_seconds=10)
+    assert finished.is_set()
