@@ -28,7 +28,7 @@ from conversations.messages import (
     Option,
     Text,
 )
-from conversations.pair_context import choose_pair, partner_of
+from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
@@ -161,7 +161,7 @@ def _form(pair: Pair, partner: str, errors: dict[str, str] | None = None) -> For
         form_id="agreement",
         title=f"Agreement with {partner}",
         inputs=(
-            Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),)),
+            pair_input(pair, partner),
             Input("goals", "Goals", "multiline", pair.goals or "", error=errors.get("goals", "")),
             Input(
                 "cadence",

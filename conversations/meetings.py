@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from conversations.dates import DATETIME_FORMS, DateError, format_moment, parse_datetime
 from conversations.followthrough import invite_file, refresh_due, suggest_next, suggestion_phrase
-from conversations.messages import Button, Buttons, Context, Form, Input, Message, Option, Text
-from conversations.pair_context import partner_of
+from conversations.messages import Button, Buttons, Context, Form, Input, Message, Text
+from conversations.pair_context import pair_input, partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, people
 from storage import followthrough as store
@@ -53,7 +53,7 @@ def schedule_form(pair: Pair, partner: str, suggestion: str, error: str = "") ->
         form_id="schedule",
         title=f"Next meeting with {partner}",
         inputs=(
-            Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),)),
+            pair_input(pair, partner),
             Input(
                 "when",
                 "When",

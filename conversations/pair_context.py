@@ -8,7 +8,7 @@ several is asked which one, with a button for each.
 from __future__ import annotations
 
 from conversations.grammar import parse_mention
-from conversations.messages import Button, Buttons, Message, Text
+from conversations.messages import Button, Buttons, Input, Message, Option, Text
 from conversations.turn import Refusal, Turn
 from storage.models import Pair
 from storage.pairs import pairs_of
@@ -16,6 +16,11 @@ from storage.pairs import pairs_of
 
 def partner_of(pair: Pair, person_id: int) -> int:
     return pair.mentor_id if pair.mentee_id == person_id else pair.mentee_id
+
+
+def pair_input(pair: Pair, partner: str) -> Input:
+    """The first field of every pair form: which pairing it is for (one fixed choice)."""
+    return Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),))
 
 
 def take_target(args: tuple[str, ...]) -> tuple[str | None, int | None, list[str]]:

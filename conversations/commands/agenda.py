@@ -10,8 +10,8 @@ from conversations.dates import format_moment
 from conversations.followthrough import mentor_agenda
 from conversations.grammar import ParsedLine
 from conversations.meetings import zone_of
-from conversations.messages import Button, Buttons, Form, Input, Message, Option, Text
-from conversations.pair_context import choose_pair, partner_of
+from conversations.messages import Button, Buttons, Form, Input, Message, Text
+from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import followthrough as store
@@ -25,7 +25,7 @@ def agenda_form(pair: Pair, partner: str, items: list[str]) -> Form:
         form_id="agenda",
         title=f"Agenda with {partner}",
         inputs=(
-            Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),)),
+            pair_input(pair, partner),
             Input(
                 "items",
                 "Points to cover, one a line",

@@ -14,7 +14,7 @@ from conversations.followthrough import refresh_due, suggest_next, suggestion_ph
 from conversations.grammar import ParsedLine
 from conversations.meetings import ask_for_date, parse_when, set_meeting
 from conversations.messages import Block, Context, Form, Input, Message, Option, Text
-from conversations.pair_context import choose_pair, partner_of
+from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 from storage import audit
@@ -99,7 +99,7 @@ def checkin_form(pair: Pair, partner: str, suggestion: str, values: dict[str, st
         form_id="checkin",
         title=f"After your meeting with {partner}",
         inputs=(
-            Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),)),
+            pair_input(pair, partner),
             Input(
                 "rating",
                 "How useful was it? (1–5)",

@@ -17,7 +17,7 @@ from conversations.dates import (
 from conversations.followthrough import refresh_due
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Form, Input, Message, Option, Text
-from conversations.pair_context import choose_pair, partner_of, take_target
+from conversations.pair_context import choose_pair, pair_input, partner_of, take_target
 from conversations.router import CommandSpec
 from conversations.turn import Turn, enqueue_for_person
 from storage import audit
@@ -38,7 +38,7 @@ def _pause_form(pair: Pair, partner: str, error: str = "") -> Form:
         form_id="pair-pause",
         title=f"Pause meetings with {partner}",
         inputs=(
-            Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),)),
+            pair_input(pair, partner),
             Input("until", "Until", "date", hint=f"e.g. {DATE_FORMS}", optional=False, error=error),
         ),
         submit_label="Pause",
@@ -149,7 +149,7 @@ async def resume_pair(turn: Turn, line: ParsedLine) -> list[Message]:
 def _end_form(pair: Pair, partner: str, rematch: bool, ending: bool) -> Form:
     yes_no = (Option("yes", "Yes"), Option("no", "No"))
     inputs = [
-        Input("pair", "With", "select", str(pair.id), options=(Option(str(pair.id), partner),)),
+        pair_input(pair, partner),
         Input(
             "rating",
             "How was the mentoring overall? (1–5)",
