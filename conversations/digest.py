@@ -169,17 +169,11 @@ async def compute_digest(
     people = await metrics.participants(session, pid, ats, target.departments if target else ())
     timing = await metrics.timing(session, pid, ats)
     rated = await metrics.ratings(session, pid, ats)
+    pairs = await metrics.pairs(session, pid, ats)
+    lapses = await metrics.lapses(session, pid, ats)
     figures, previous = [
-        _figures(
-            policy,
-            people[i],
-            await metrics.pairs(session, pid, at - WEEK, at),
-            weeks[-1 - i],
-            timing[i],
-            await metrics.lapses(session, pid, at - WEEK, at),
-            rated[i],
-        )
-        for i, at in enumerate(ats)
+        _figures(policy, people[i], pairs[i], weeks[-1 - i], timing[i], lapses[i], rated[i])
+        for i in range(len(ats))
     ]
     trend = [TrendWeek(now - (TREND_WEEKS - i) * WEEK, w.due, w.held) for i, w in enumerate(weeks)]
     named = policy.privacy != "aggregate"

@@ -69,7 +69,16 @@ class Participants:
 
 
 def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    return func.count().filter(condition)
+
+
+def _taking_part(at: datetime) -> ColumnElement[bool]:
+    return and_(Profile.joined_at <= at, or_(Profile.left_at.is_(None), Profile.left_at > at))
+
+
+def _pair_open_for_mentee(at: datetime) -> ColumnElement[bool]:
+    """A mentee with such a pair is not waiting: proposed by `at` and not ended by then."""
+    return and_(Pair.proposed_at <= at, or_(Pair.ended_at.is_(None), Pair.ended_at > at))
 
 
 async def participants(
@@ -79,50 +88,26 @@ async def participants(
     objective_departments: Sequence[str] = (),
 ) -> list[Participants]:
     """For each moment `at`: people taking part by role, mentees with no pair, people who
-    joined in the week before, and mentees from the objective's departments. One
-    statement for all the moments (one scan of profiles, one of pairs)."""
-    paired = (
-        select(
-            Pair.mentee_id.label("mentee_id"),
-            *(
-                func.max(
-                    case(
-                        (
-                            and_(
-                                Pair.proposed_at <= at,
-                                or_(Pair.ended_at.is_(None), Pair.ended_at > at),
-                            ),
-                            1,
-                        ),
-                        else_=0,
-                    )
-                ).label(f"p{i}")
-                for i, at in enumerate(ats)
-            ),
-        )
-        .where(Pair.program_id == program_id)
-        .group_by(Pair.mentee_id)
-        .subquery()
-    )
+    joined in the week before, and mentees from the objective's departments.
+
+    Two statements for all the moments: one pass over profiles (counts by role), one over
+    pairs joined to their mentee's profile (mentees with a pair). Waiting mentees are the
+    mentees taking part less those with a pair, so no per-mentee grouping is needed.
+    """
     is_mentee = Profile.role.in_(("mentee", "both"))
     wanted = [d.lower() for d in objective_departments] or [""]
     from_objective = and_(is_mentee, func.lower(Profile.department).in_(wanted))
     columns: list[Any] = []
-    for i, at in enumerate(ats):
-        taking_part = and_(
-            Profile.joined_at <= at, or_(Profile.left_at.is_(None), Profile.left_at > at)
-        )
-        alone = func.coalesce(paired.c[f"p{i}"], 0) == 0
+    for at in ats:
+        taking_part = _taking_part(at)
         columns += [
             _count_if(taking_part),
-            _count_if(and_(taking_part, is_mentee, alone)),
             _count_if(and_(taking_part, Profile.joined_at > at - WEEK)),
             _count_if(and_(taking_part, from_objective)),
         ]
     rows = (
         await session.execute(
             select(Profile.role, *columns)
-            .outerjoin(paired, paired.c.mentee_id == Profile.person_id)
             .where(
                 Profile.program_id == program_id,
                 Profile.role.is_not(None),
@@ -131,22 +116,41 @@ async def participants(
             .group_by(Profile.role)
         )
     ).all()
+    paired = (
+        await session.execute(
+            select(
+                *(
+                    func.count(func.distinct(Pair.mentee_id)).filter(
+                        and_(_taking_part(at), _pair_open_for_mentee(at))
+                    )
+                    for at in ats
+                )
+            )
+            .select_from(Pair)
+            .join(
+                Profile,
+                and_(Profile.person_id == Pair.mentee_id, Profile.program_id == Pair.program_id),
+            )
+            .where(Pair.program_id == program_id, is_mentee)
+        )
+    ).one()
     out = []
     for i in range(len(ats)):
         by_role: dict[str, int] = {}
-        waiting = new = objective = 0
+        new = objective = 0
         for row in rows:
-            n, unpaired, joined, matching = (int(v) for v in row[1 + 4 * i : 5 + 4 * i])
+            n, joined, matching = (int(v) for v in row[1 + 3 * i : 4 + 3 * i])
             if n:
                 by_role[str(row[0])] = n
-            waiting, new, objective = waiting + unpaired, new + joined, objective + matching
+            new, objective = new + joined, objective + matching
+        mentees = by_role.get("mentee", 0) + by_role.get("both", 0)
         out.append(
             Participants(
                 by_role=by_role,
-                waiting=waiting,
+                waiting=mentees - int(paired[i]),
                 new=new,
                 objective_count=objective if objective_departments else 0,
-                mentees_total=by_role.get("mentee", 0) + by_role.get("both", 0),
+                mentees_total=mentees,
             )
         )
     return out
@@ -159,44 +163,69 @@ class PairCounts:
     ended: int
 
 
+def _pair_counts_at(at: datetime) -> ColumnElement[bool]:
+    # proposed by `at`; a proposal declined or expired before it began is not a pair
+    return and_(
+        Pair.proposed_at <= at,
+        or_(Pair.activated_at.is_not(None), Pair.ended_at.is_(None), Pair.ended_at > at),
+    )
+
+
 async def pairs(
-    session: AsyncSession, program_id: int, since: datetime, at: datetime
-) -> PairCounts:
-    """Pairs in each state as of `at` (ended ones by how they ended, open ones as active, or
-    paused if they are paused now, unanswered proposals as proposed), and the pairs that
-    became active and that ended in (since, at]. One statement."""
-    state = case(
-        (and_(Pair.ended_at.is_not(None), Pair.ended_at <= at), Pair.state),
-        (_open_pair(at), case((Pair.state == "paused", "paused"), else_="active")),
-        else_="proposed",
-    )
-    rows = await session.execute(
-        select(
-            state,
-            func.count(),
-            _count_if(and_(Pair.activated_at > since, Pair.activated_at <= at)),
+    session: AsyncSession, program_id: int, ats: Sequence[datetime]
+) -> list[PairCounts]:
+    """For each moment `at`: pairs in each state as of `at` (ended ones by how they ended,
+    open ones as active, or paused if they are paused now, unanswered proposals as
+    proposed), and the pairs that became active and that ended in the week before it.
+
+    One statement for all the moments, grouped by the stored state (a column with a
+    handful of values, so the planner hashes a few groups), with conditional counts.
+    """
+    columns: list[Any] = []
+    for at in ats:
+        since, exists = at - WEEK, _pair_counts_at(at)
+        columns += [
+            _count_if(exists),
+            _count_if(and_(exists, Pair.ended_at.is_not(None), Pair.ended_at <= at)),
+            _count_if(and_(exists, _open_pair(at))),
+            _count_if(and_(exists, Pair.activated_at > since, Pair.activated_at <= at)),
             _count_if(
-                and_(Pair.activated_at.is_not(None), Pair.ended_at > since, Pair.ended_at <= at)
+                and_(
+                    exists,
+                    Pair.activated_at.is_not(None),
+                    Pair.ended_at > since,
+                    Pair.ended_at <= at,
+                )
             ),
+        ]
+    rows = (
+        await session.execute(
+            select(Pair.state, *columns)
+            .where(Pair.program_id == program_id, or_(*(_pair_counts_at(at) for at in ats)))
+            .group_by(Pair.state)
         )
-        .where(
-            Pair.program_id == program_id,
-            Pair.proposed_at <= at,
-            # a proposal declined or expired before it began is not a pair
-            or_(Pair.activated_at.is_not(None), Pair.ended_at.is_(None), Pair.ended_at > at),
-        )
-        .group_by(state)
-    )
-    by_state: dict[str, int] = {}
-    started = ended = 0
-    for name, n, began, finished in rows.all():
-        by_state[str(name)] = int(n)
-        started, ended = started + int(began), ended + int(finished)
-    return PairCounts(by_state, started, ended)
+    ).all()
+    out = []
+    for i in range(len(ats)):
+        by_state: dict[str, int] = {}
+        started = ended = 0
+        for row in rows:
+            stored = str(row[0])
+            n, closed, running, began, finished = (int(v) for v in row[1 + 5 * i : 6 + 5 * i])
+            for state, count in (
+                (stored, closed),
+                ("paused" if stored == "paused" else "active", running),
+                ("proposed", n - closed - running),
+            ):
+                if count:
+                    by_state[state] = by_state.get(state, 0) + count
+            started, ended = started + began, ended + finished
+        out.append(PairCounts(by_state, started, ended))
+    return out
 
 
 async def pairs_by_state(session: AsyncSession, program_id: int, at: datetime) -> dict[str, int]:
-    return (await pairs(session, program_id, at, at)).by_state
+    return (await pairs(session, program_id, [at]))[0].by_state
 
 
 @dataclass(frozen=True)
@@ -234,10 +263,17 @@ async def meeting_weeks(
     scheduled = {int(k): (int(n), int(h)) for k, n, h in rows.all()}
     # Lapsed pairs with nothing scheduled in a week: the lapses overlapping the span, each
     # with a flag per week saying whether its pair had a meeting then. One statement.
-    lapsed_pairs = select(Lapse.pair_id).where(
-        Lapse.program_id == program_id,
-        Lapse.began_at <= until,
-        or_(Lapse.closed_at.is_(None), Lapse.closed_at > bounds[-1][0]),
+    # Driven from the few lapsed pairs into meetings by pair (index-only on the
+    # (pair_id, scheduled_at, status) index), not by scanning every meeting of the span.
+    lapsed_pairs = (
+        select(Lapse.pair_id.label("pair_id"))
+        .where(
+            Lapse.program_id == program_id,
+            Lapse.began_at <= until,
+            or_(Lapse.closed_at.is_(None), Lapse.closed_at > bounds[-1][0]),
+        )
+        .distinct()
+        .subquery()
     )
     met = (
         select(
@@ -249,8 +285,8 @@ async def meeting_weeks(
                 for k, (since, end) in enumerate(bounds)
             ),
         )
+        .join(lapsed_pairs, lapsed_pairs.c.pair_id == Meeting.pair_id)
         .where(
-            Meeting.pair_id.in_(lapsed_pairs),
             Meeting.scheduled_at > bounds[-1][0],
             Meeting.scheduled_at <= until,
             Meeting.status.in_(NOT_CANCELLED),
@@ -312,14 +348,19 @@ class Timing:
 
 
 def _held_by_pair(ats: Sequence[datetime]) -> Any:
-    """Each pair's first and last held meeting up to each moment: one grouped scan of
-    the held meetings, not a lookup per pair."""
-    columns: list[Any] = []
-    for i, at in enumerate(ats):
-        upto = case((Meeting.scheduled_at <= at, Meeting.scheduled_at))
-        columns += [func.min(upto).label(f"first{i}"), func.max(upto).label(f"last{i}")]
+    """Each pair's first held meeting, and its last one up to each moment: one grouped
+    scan of the held meetings (in pair order on the (pair, scheduled_at, status) index),
+    not a lookup per pair. The first meeting is the same for every moment: it counts as
+    of `at` when it is not later than `at`."""
     return (
-        select(Meeting.pair_id.label("pair_id"), *columns)
+        select(
+            Meeting.pair_id.label("pair_id"),
+            func.min(Meeting.scheduled_at).label("first"),
+            *(
+                func.max(Meeting.scheduled_at).filter(Meeting.scheduled_at <= at).label(f"last{i}")
+                for i, at in enumerate(ats)
+            ),
+        )
         .where(Meeting.status == "held", Meeting.scheduled_at <= max(ats))
         .group_by(Meeting.pair_id)
         .subquery()
@@ -351,17 +392,17 @@ async def timing(session: AsyncSession, program_id: int, ats: Sequence[datetime]
         .outerjoin(held, held.c.pair_id == Pair.id)
         .where(Pair.program_id == program_id)
     )
+    gap = _epoch(session, held.c.first) - _epoch(session, Pair.activated_at)
     if session.get_bind().dialect.name == "postgresql":
         columns: list[Any] = []
         for i, at in enumerate(ats):
-            first, last = held.c[f"first{i}"], held.c[f"last{i}"]
+            last = held.c[f"last{i}"]
             since = _epoch(session, func.coalesce(last, Pair.activated_at))
-            gap = _epoch(session, first) - _epoch(session, Pair.activated_at)
             columns += [
                 func.percentile_cont(0.5).within_group(since).filter(_open_pair(at)),
                 func.percentile_cont(0.5)
                 .within_group(gap)
-                .filter(and_(first.is_not(None), Pair.activated_at.is_not(None))),
+                .filter(and_(held.c.first <= at, Pair.activated_at.is_not(None))),
                 func.count().filter(and_(_open_pair(at), last.is_(None))),
             ]
         row = (await session.execute(base.add_columns(*columns))).one()
@@ -371,13 +412,11 @@ async def timing(session: AsyncSession, program_id: int, ats: Sequence[datetime]
         ]
     out = []
     for i, at in enumerate(ats):
-        first, last = held.c[f"first{i}"], held.c[f"last{i}"]
+        last = held.c[f"last{i}"]
         since = _epoch(session, func.coalesce(last, Pair.activated_at))
         median_last = await _median(session, base.add_columns(since).where(_open_pair(at)))
-        gap = _epoch(session, first) - _epoch(session, Pair.activated_at)
         median_first = await _median(
-            session,
-            base.add_columns(gap).where(first.is_not(None), Pair.activated_at.is_not(None)),
+            session, base.add_columns(gap).where(held.c.first <= at, Pair.activated_at.is_not(None))
         )
         never = await session.scalar(
             base.add_columns(func.count()).where(_open_pair(at), last.is_(None))
@@ -398,36 +437,43 @@ def _open_lapse(at: datetime) -> ColumnElement[bool]:
     return and_(Lapse.began_at <= at, or_(Lapse.closed_at.is_(None), Lapse.closed_at > at))
 
 
-async def lapses(
-    session: AsyncSession, program_id: int, since: datetime, until: datetime
-) -> Lapses:
-    """Lapses open at `until` by ladder step, those flagged at risk, lapses begun and
-    pairs recovered in (since, until]. One statement."""
-    is_open = _open_lapse(until)
-    rows = await session.execute(
-        select(
-            Lapse.step,
+async def lapses(session: AsyncSession, program_id: int, ats: Sequence[datetime]) -> list[Lapses]:
+    """For each moment `at`: lapses open then by ladder step, those flagged at risk, lapses
+    begun and pairs recovered in the week before it. One statement for all the moments."""
+    columns: list[Any] = []
+    for at in ats:
+        since, is_open = at - WEEK, _open_lapse(at)
+        columns += [
             _count_if(is_open),
-            _count_if(and_(is_open, Lapse.at_risk_at.is_not(None), Lapse.at_risk_at <= until)),
-            _count_if(and_(Lapse.began_at > since, Lapse.began_at <= until)),
+            _count_if(and_(is_open, Lapse.at_risk_at.is_not(None), Lapse.at_risk_at <= at)),
+            _count_if(and_(Lapse.began_at > since, Lapse.began_at <= at)),
             _count_if(
                 and_(
+                    Lapse.began_at <= at,
                     Lapse.outcome == "recovered",
                     Lapse.closed_at > since,
-                    Lapse.closed_at <= until,
+                    Lapse.closed_at <= at,
                 )
             ),
+        ]
+    rows = (
+        await session.execute(
+            select(Lapse.step, *columns)
+            .where(Lapse.program_id == program_id, Lapse.began_at <= max(ats))
+            .group_by(Lapse.step)
         )
-        .where(Lapse.program_id == program_id, Lapse.began_at <= until)
-        .group_by(Lapse.step)
-    )
-    by_step: dict[int, int] = {}
-    at_risk = begun = recovered = 0
-    for step, n, risky, new, back in rows.all():
-        if int(n):
-            by_step[int(step)] = int(n)
-        at_risk, begun, recovered = at_risk + int(risky), begun + int(new), recovered + int(back)
-    return Lapses(by_step, at_risk, begun, recovered)
+    ).all()
+    out = []
+    for i in range(len(ats)):
+        by_step: dict[int, int] = {}
+        at_risk = begun = recovered = 0
+        for row in rows:
+            n, risky, new, back = (int(v) for v in row[1 + 4 * i : 5 + 4 * i])
+            if n:
+                by_step[int(row[0])] = n
+            at_risk, begun, recovered = at_risk + risky, begun + new, recovered + back
+        out.append(Lapses(by_step, at_risk, begun, recovered))
+    return out
 
 
 async def ratings(

@@ -214,7 +214,7 @@ class Meeting(Base):
     __tablename__ = "meetings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
     scheduled_at: Mapped[datetime]
     duration_minutes: Mapped[int] = mapped_column(Integer, default=45)
     status: Mapped[str] = mapped_column(String(10), default="scheduled")
@@ -231,6 +231,10 @@ class Meeting(Base):
 
 
 Index("ix_meetings_status_scheduled", Meeting.status, Meeting.scheduled_at)
+# A pair's meetings in time order, status included so the digest's per-pair passes
+# (first/last held meeting, lapsed pairs' weeks) read the index alone; it also serves
+# every lookup by pair_id.
+Index("ix_meetings_pair_scheduled", Meeting.pair_id, Meeting.scheduled_at, Meeting.status)
 
 
 class MeetingFeedback(Base):

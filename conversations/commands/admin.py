@@ -68,7 +68,7 @@ async def _stats(turn: Turn) -> list[Message]:
     (who,) = await metrics.participants(turn.session, pid, [now])
     states = await metrics.pairs_by_state(turn.session, pid, now)
     window = await metrics.meetings(turn.session, pid, now - timedelta(days=7), now)
-    lapses = await metrics.lapses(turn.session, pid, now - timedelta(days=7), now)
+    (lapses,) = await metrics.lapses(turn.session, pid, [now])
     rows = (
         (
             "Participants",

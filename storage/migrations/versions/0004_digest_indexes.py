@@ -1,0 +1,32 @@
+"""digest indexes: a pair's meetings in time order with their status
+
+Replaces the plain index on meetings.pair_id with (pair_id, scheduled_at, status): it
+serves the same lookups by pair and lets the digest's per-pair passes (each pair's first
+and last held meeting, lapsed pairs' meetings by week) read the index alone.
+
+Revision ID: 0004_digest_indexes
+Revises: 0003_followthrough
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0004_digest_indexes"
+down_revision: str | None = "0003_followthrough"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_meetings_pair_scheduled", ["pair_id", "scheduled_at", "status"], unique=False
+        )
+        batch_op.drop_index("ix_meetings_pair_id")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.create_index("ix_meetings_pair_id", ["pair_id"], unique=False)
+        batch_op.drop_index("ix_meetings_pair_scheduled")
