@@ -270,6 +270,14 @@ def _delta(digest: Digest, key: str, pct: bool = False) -> str:
     return f" ({shown.replace('-', '−')})"
 
 
+def _deltas(digest: Digest, *keys: tuple[str, str]) -> str:
+    """Several figures' changes in one bracket, each named: " (+3 held, −1 due)"."""
+    parts = [
+        f"{shown} {label}" for key, label in keys if (shown := _delta(digest, key).strip(" ()"))
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _fields(d: Digest) -> list[tuple[str, str]]:
     f = d.figures
     steps = [
@@ -280,7 +288,8 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
             "Participants",
             f"{f['participants.total']}{_delta(d, 'participants.total')}: "
             f"{f['participants.mentors']} mentors, {f['participants.mentees']} mentees, "
-            f"{f['participants.both']} both; {f['participants.waiting']} waiting for a match; "
+            f"{f['participants.both']} both; {f['participants.waiting']} waiting for a match"
+            f"{_delta(d, 'participants.waiting')}; "
             f"{f['participants.new']} new this week{_delta(d, 'participants.new')}",
         ),
         (
@@ -293,7 +302,7 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Meetings (last 7 days)",
             f"{f['meetings.held']} held of {f['meetings.due']} due"
-            f"{_delta(d, 'meetings.held')}; follow-through "
+            f"{_deltas(d, ('meetings.held', 'held'), ('meetings.due', 'due'))}; follow-through "
             f"{_num(f['meetings.follow_through_rate'], pct=True)}"
             f"{_delta(d, 'meetings.follow_through_rate', pct=True)}",
         ),
@@ -306,13 +315,15 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
             "Time to first meeting",
             f"median {_num(f['meetings.median_days_to_first'])} days"
             f"{_delta(d, 'meetings.median_days_to_first')}; "
-            f"{f['meetings.pairs_not_met_yet']} pair(s) not met yet",
+            f"{f['meetings.pairs_not_met_yet']} pair(s) not met yet"
+            f"{_delta(d, 'meetings.pairs_not_met_yet')}",
         ),
         (
             "Lapsed pairs",
             f"{f['lapses.open']}{_delta(d, 'lapses.open')}"
             + (f" ({', '.join(steps)})" if steps else "")
-            + f"; {f['lapses.at_risk']} at risk; {f['lapses.recovered']} recovered this week"
+            + f"; {f['lapses.at_risk']} at risk{_delta(d, 'lapses.at_risk')}; "
+            f"{f['lapses.recovered']} recovered this week"
             f"{_delta(d, 'lapses.recovered')}",
         ),
         (

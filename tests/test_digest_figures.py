@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from conversations.digest import Digest, compute_digest
+from conversations.digest import Digest, compute_digest, digest_message
 from conversations.digest_policy import ObjectiveTarget
 from conversations.policy import Policy
 from storage.database import Database
@@ -274,3 +274,16 @@ async def test_figures_of_a_hand_made_program(db: Database) -> None:
     # had two in four weeks. At risk: gus and fay (pair 4), no meeting since 17 Nov.
     assert d.recognition == (("lea", 2),)
     assert [(p.mentee, p.mentor, p.since) for p in d.at_risk] == [("gus", "fay", at(11, 17))]
+
+
+async def test_the_message_shows_the_week_over_week_change(db: Database) -> None:
+    lines = digest_message(await digest_of(db)).text.splitlines()
+    assert "1 waiting for a match (±0); 1 new this week (+1)" in lines[2]
+    assert lines[4] == (
+        "Meetings (last 7 days): 2 held of 4 due (+1 held, +1 due); follow-through 50% (+17 pts)"
+    )
+    assert lines[5] == "Since last meeting: median 7 days (−7)"
+    assert lines[6] == "Time to first meeting: median 7 days (±0); 1 pair(s) not met yet (+1)"
+    assert lines[7] == (
+        "Lapsed pairs: 2 (±0) (step 2: 1, step 4: 1); 1 at risk (+1); 1 recovered this week (±0)"
+    )

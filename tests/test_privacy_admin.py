@@ -87,6 +87,15 @@ async def test_admin_pair_validates_and_starts_the_agreement(chat: Chat, db: Dat
     assert kinds.count("agreement") == 2
     assert pair is not None and pair.state == "active" and pair.activated_at == chat.now
     assert "admin.pair" in actions
+    # Every admin action is audited, the attempts that changed nothing too, with the reason.
+    async with db.transaction() as session:
+        failed = list(
+            await session.scalars(
+                select(AuditEntry.details).where(AuditEntry.action == "admin.failed")
+            )
+        )
+    assert [d["command"] for d in failed] == ["pair"] * 4 + ["frobnicate", "pair"]
+    assert "already paired" in failed[-1]["reason"]
     reply = await chat.say("alice", "agreement")
     assert [b.label for b in reply[0].buttons()][:1] == ["I agree"]
 
@@ -143,6 +152,7 @@ async def test_a_private_note_never_leaves_its_writer(
         ("hana", "admin stats"),
         ("hana", "admin export"),
         ("hana", "admin digest"),
+        ("hana", "admin match --dry-run"),
         ("hana", "status"),
     ):
         seen_by_others += await chat.say(user, line)

@@ -229,6 +229,21 @@ async def admin(turn: Turn, line: ParsedLine) -> list[Message]:
             "Sorry, `admin` commands are for the program team. If you think you should have "
             "access, ask them to add you to the admins in the bot's configuration."
         )
+    try:
+        return await _run(turn, word, line)
+    except Refusal as refusal:
+        # An admin's attempt that did nothing is an admin action too: the log says why.
+        await audit.record(
+            turn.session,
+            actor_id=turn.person.id,
+            action="admin.failed",
+            now=turn.now,
+            details={"command": word[:20], "reason": str(refusal)[:200]},
+        )
+        raise
+
+
+async def _run(turn: Turn, word: str, line: ParsedLine) -> list[Message]:
     if word == "match":
         await audit.record(
             turn.session,
