@@ -18,7 +18,8 @@ VACUUM ANALYZE, as autovacuum would have done on a live database. It is dropped 
 
 `--chart FILE` writes the sample digest's chart (bench/digest-sample.png is one, from
 this seed); `--keep` / `--reuse NAME` time again without seeding; `--profile` shows the
-time spent in each storage.metrics query.
+time spent in each storage.metrics query. `--sqlite FILE` runs the same on SQLite, for
+comparison (the goal is PostgreSQL's; SQLite is the pilot's database).
 """
 
 from __future__ import annotations
@@ -185,9 +186,13 @@ async def seed(db: Database, people: int, rng: random.Random) -> int:
                     }
                 )
     await _bulk(db, MeetingFeedback, feedback)
-    # A live database is vacuumed by autovacuum; freshly bulk-loaded rows are not yet
-    # (no visibility map, hint bits unset), which would time the loading, not the digest.
-    await _admin(db.url.render_as_string(hide_password=False), "VACUUM ANALYZE")
+    if db.is_sqlite:
+        async with db.transaction() as session:
+            await session.execute(text("ANALYZE"))
+    else:
+        # A live database is vacuumed by autovacuum; freshly bulk-loaded rows are not yet
+        # (no visibility map, hint bits unset), which would time the loading, not the digest.
+        await _admin(db.url.render_as_string(hide_password=False), "VACUUM ANALYZE")
     print(
         f"seeded {people} participants, {len(pairs)} pairs, {len(meetings)} meetings, "
         f"{len(lapses)} lapses, {len(feedback)} ratings"
@@ -273,7 +278,9 @@ async def run(url: str, args: argparse.Namespace) -> None:
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--postgres", required=True, help="server URL (a database is made there)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--postgres", help="server URL (a database is made there)")
+    where.add_argument("--sqlite", metavar="FILE", help="a SQLite file instead (for comparison)")
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
@@ -282,6 +289,17 @@ async def main() -> int:
     parser.add_argument("--profile", action="store_true", help="time each metrics query")
     parser.add_argument("--chart", help="write the sample digest's chart PNG here")
     args = parser.parse_args()
+    if args.sqlite:
+        path = Path(args.sqlite)
+        if not args.reuse and path.exists():
+            parser.error(f"{path} exists; pass --reuse {path} to time it again")
+        try:
+            await run(f"sqlite:///{path}", args)
+        finally:
+            if not args.keep:
+                for leftover in (path, *path.parent.glob(path.name + "-*")):
+                    leftover.unlink(missing_ok=True)
+        return 0
     name = args.reuse or f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
     if not args.reuse:
         await _admin(args.postgres, f'CREATE DATABASE "{name}"')
