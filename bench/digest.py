@@ -291,14 +291,14 @@ async def main() -> int:
     args = parser.parse_args()
     if args.sqlite:
         path = Path(args.sqlite)
-        if not args.reuse and path.exists():
+        if not args.reuse and await asyncio.to_thread(path.exists):
             parser.error(f"{path} exists; pass --reuse {path} to time it again")
         try:
             await run(f"sqlite:///{path}", args)
         finally:
             if not args.keep:
                 for leftover in (path, *path.parent.glob(path.name + "-*")):
-                    leftover.unlink(missing_ok=True)
+                    await asyncio.to_thread(leftover.unlink, missing_ok=True)
         return 0
     name = args.reuse or f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
     if not args.reuse:

@@ -348,10 +348,10 @@ class Timing:
 
 
 def _held_by_pair(ats: Sequence[datetime]) -> Any:
-    """Each pair's first held meeting, and its last one up to each moment: one grouped
-    scan of the held meetings (in pair order on the (pair, scheduled_at, status) index),
-    not a lookup per pair. The first meeting is the same for every moment: it counts as
-    of `at` when it is not later than `at`."""
+    """Each pair's first held meeting, and its last one up to each moment: one ordered
+    pass over the held-meetings index (ix_meetings_pair_held), not a lookup per pair.
+    The first meeting is the same for every moment: it counts as of `at` when it is not
+    later than `at`."""
     return (
         select(
             Meeting.pair_id.label("pair_id"),

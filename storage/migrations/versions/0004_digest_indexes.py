@@ -1,8 +1,9 @@
-"""digest indexes: a pair's meetings in time order with their status
+"""digest indexes: a pair's meetings in time order, and its held meetings
 
 Replaces the plain index on meetings.pair_id with (pair_id, scheduled_at, status): it
-serves the same lookups by pair and lets the digest's per-pair passes (each pair's first
-and last held meeting, lapsed pairs' meetings by week) read the index alone.
+serves the same lookups by pair and lets the digest read lapsed pairs' meetings by week
+from the index alone. Adds (pair_id, scheduled_at) over held meetings only: each pair's
+first and last held meeting becomes one ordered index-only pass, with no hash table.
 
 Revision ID: 0004_digest_indexes
 Revises: 0003_followthrough
@@ -10,7 +11,10 @@ Revises: 0003_followthrough
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
+
+HELD = sa.text("status = 'held'")
 
 revision: str = "0004_digest_indexes"
 down_revision: str | None = "0003_followthrough"
@@ -23,10 +27,18 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_meetings_pair_scheduled", ["pair_id", "scheduled_at", "status"], unique=False
         )
+        batch_op.create_index(
+            "ix_meetings_pair_held",
+            ["pair_id", "scheduled_at"],
+            unique=False,
+            postgresql_where=HELD,
+            sqlite_where=HELD,
+        )
         batch_op.drop_index("ix_meetings_pair_id")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("meetings", schema=None) as batch_op:
         batch_op.create_index("ix_meetings_pair_id", ["pair_id"], unique=False)
+        batch_op.drop_index("ix_meetings_pair_held")
         batch_op.drop_index("ix_meetings_pair_scheduled")
