@@ -262,9 +262,9 @@ async def meeting_weeks(
     )
     scheduled = {int(k): (int(n), int(h)) for k, n, h in rows.all()}
     # Lapsed pairs with nothing scheduled in a week: the lapses overlapping the span, each
-    # with a flag per week saying whether its pair had a meeting then. One statement.
-    # Driven from the few lapsed pairs into meetings by pair (index-only on the
-    # (pair_id, scheduled_at, status) index), not by scanning every meeting of the span.
+    # with a flag per week saying whether its pair had a meeting then. One statement,
+    # driven from the few lapsed pairs into their meetings (index-only on
+    # ix_meetings_pair_scheduled), not by scanning every meeting of the span.
     lapsed_pairs = (
         select(Lapse.pair_id.label("pair_id"))
         .where(
