@@ -260,13 +260,13 @@ def _delta(digest: Digest, key: str, pct: bool = False) -> str:
     if pct:
         points = round(change * 100)
         return " (±0 pts)" if points == 0 else f" ({points:+d} pts)".replace("-", "−")
-    if change == 0:
-        return " (±0)"
     shown = (
         f"{change:+.1f}"
         if isinstance(change, float) and not change.is_integer()
         else (f"{change:+.0f}")
     )
+    if float(shown) == 0:  # no change, or one too small to show (−0.02 reads "±0")
+        return " (±0)"
     return f" ({shown.replace('-', '−')})"
 
 

@@ -8,6 +8,7 @@ leak in. Every number below was worked out by hand (see the comments)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -277,7 +278,8 @@ async def test_figures_of_a_hand_made_program(db: Database) -> None:
 
 
 async def test_the_message_shows_the_week_over_week_change(db: Database) -> None:
-    lines = digest_message(await digest_of(db)).text.splitlines()
+    digest = await digest_of(db)
+    lines = digest_message(digest).text.splitlines()
     assert "1 waiting for a match (±0); 1 new this week (+1)" in lines[2]
     assert lines[4] == (
         "Meetings (last 7 days): 2 held of 4 due (+1 held, +1 due); follow-through 50% (+17 pts)"
@@ -287,3 +289,11 @@ async def test_the_message_shows_the_week_over_week_change(db: Database) -> None
     assert lines[7] == (
         "Lapsed pairs: 2 (±0) (step 2: 1, step 4: 1); 1 at risk (+1); 1 recovered this week (±0)"
     )
+    # A change too small to show reads as none, not as "−0.0".
+    for before, shown in ((4.22, "(±0)"), (4.0, "(+0.2)"), (4.31, "(−0.1)")):
+        rated = replace(
+            digest,
+            figures={**digest.figures, "ratings.average": 4.2, "ratings.count": 3},
+            previous={**digest.previous, "ratings.average": before},
+        )
+        assert f"4.2 / 5 from 3 rating(s) {shown}" in digest_message(rated).text
