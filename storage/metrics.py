@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile
+from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile, Program
 
 WEEK = timedelta(days=7)
 NOT_CANCELLED = ("scheduled", "held", "skipped")
@@ -57,6 +57,15 @@ def _open_pair(at: datetime) -> ColumnElement[bool]:
         Pair.activated_at <= at,
         or_(Pair.ended_at.is_(None), Pair.ended_at > at),
     )
+
+
+async def _only_program(session: AsyncSession, program_id: int) -> bool:
+    """True when no other program exists (the usual deployment: one program per bot).
+    Then every meeting and rating is this program's, and the figures that count only
+    meetings or ratings skip joining pairs to filter by program: at 100,000 participants
+    that join costs more than the counting itself."""
+    other = await session.scalar(select(Program.id).where(Program.id != program_id).limit(1))
+    return other is None
 
 
 @dataclass(frozen=True)
@@ -163,14 +172,6 @@ class PairCounts:
     ended: int
 
 
-def _pair_counts_at(at: datetime) -> ColumnElement[bool]:
-    # proposed by `at`; a proposal declined or expired before it began is not a pair
-    return and_(
-        Pair.proposed_at <= at,
-        or_(Pair.activated_at.is_not(None), Pair.ended_at.is_(None), Pair.ended_at > at),
-    )
-
-
 async def pairs(
     session: AsyncSession, program_id: int, ats: Sequence[datetime]
 ) -> list[PairCounts]:
@@ -178,48 +179,40 @@ async def pairs(
     open ones as active, or paused if they are paused now, unanswered proposals as
     proposed), and the pairs that became active and that ended in the week before it.
 
-    One statement for all the moments, grouped by the stored state (a column with a
-    handful of values, so the planner hashes a few groups), with conditional counts.
+    One statement per moment, grouped by the state then: the work is per row and per
+    moment either way, and a single statement for both moments measured slower (twice
+    the conditions per row; grouping by two computed states misleads the planner).
     """
-    columns: list[Any] = []
-    for at in ats:
-        since, exists = at - WEEK, _pair_counts_at(at)
-        columns += [
-            _count_if(exists),
-            _count_if(and_(exists, Pair.ended_at.is_not(None), Pair.ended_at <= at)),
-            _count_if(and_(exists, _open_pair(at))),
-            _count_if(and_(exists, Pair.activated_at > since, Pair.activated_at <= at)),
-            _count_if(
-                and_(
-                    exists,
-                    Pair.activated_at.is_not(None),
-                    Pair.ended_at > since,
-                    Pair.ended_at <= at,
-                )
-            ),
-        ]
-    rows = (
-        await session.execute(
-            select(Pair.state, *columns)
-            .where(Pair.program_id == program_id, or_(*(_pair_counts_at(at) for at in ats)))
-            .group_by(Pair.state)
-        )
-    ).all()
     out = []
-    for i in range(len(ats)):
+    for at in ats:
+        since = at - WEEK
+        state = case(
+            (and_(Pair.ended_at.is_not(None), Pair.ended_at <= at), Pair.state),
+            (_open_pair(at), case((Pair.state == "paused", "paused"), else_="active")),
+            else_="proposed",
+        )
+        rows = await session.execute(
+            select(
+                state,
+                func.count(),
+                _count_if(and_(Pair.activated_at > since, Pair.activated_at <= at)),
+                _count_if(
+                    and_(Pair.activated_at.is_not(None), Pair.ended_at > since, Pair.ended_at <= at)
+                ),
+            )
+            .where(
+                Pair.program_id == program_id,
+                Pair.proposed_at <= at,
+                # a proposal declined or expired before it began is not a pair
+                or_(Pair.activated_at.is_not(None), Pair.ended_at.is_(None), Pair.ended_at > at),
+            )
+            .group_by(state)
+        )
         by_state: dict[str, int] = {}
         started = ended = 0
-        for row in rows:
-            stored = str(row[0])
-            n, closed, running, began, finished = (int(v) for v in row[1 + 5 * i : 6 + 5 * i])
-            for state, count in (
-                (stored, closed),
-                ("paused" if stored == "paused" else "active", running),
-                ("proposed", n - closed - running),
-            ):
-                if count:
-                    by_state[state] = by_state.get(state, 0) + count
-            started, ended = started + began, ended + finished
+        for name, n, began, finished in rows.all():
+            by_state[str(name)] = int(n)
+            started, ended = started + int(began), ended + int(finished)
         out.append(PairCounts(by_state, started, ended))
     return out
 
@@ -248,18 +241,21 @@ async def meeting_weeks(
         *((Meeting.scheduled_at > since, k) for k, (since, _) in enumerate(bounds)),
         else_=-1,
     )
-    rows = await session.execute(
+    in_span = (
         select(bucket, func.count(), _count_if(Meeting.status == "held"))
         .select_from(Meeting)
-        .join(Pair, Pair.id == Meeting.pair_id)
         .where(
-            Pair.program_id == program_id,
             Meeting.scheduled_at > bounds[-1][0],
             Meeting.scheduled_at <= until,
             Meeting.status.in_(NOT_CANCELLED),  # an IN list can use (status, scheduled_at)
         )
         .group_by(bucket)
     )
+    if not await _only_program(session, program_id):
+        in_span = in_span.join(Pair, Pair.id == Meeting.pair_id).where(
+            Pair.program_id == program_id
+        )
+    rows = await session.execute(in_span)
     scheduled = {int(k): (int(n), int(h)) for k, n, h in rows.all()}
     # Lapsed pairs with nothing scheduled in a week: the lapses overlapping the span, each
     # with a flag per week saying whether its pair had a meeting then. One statement,
@@ -490,20 +486,22 @@ async def ratings(
             )
         )
         columns += [func.avg(given), func.count(given)]
-    row = (
-        await session.execute(
-            select(*columns)
-            .select_from(MeetingFeedback)
-            .join(Meeting, Meeting.id == MeetingFeedback.meeting_id)
-            .join(Pair, Pair.id == Meeting.pair_id)
-            .where(
-                Pair.program_id == program_id,
-                MeetingFeedback.rating.is_not(None),
-                MeetingFeedback.created_at > min(ats) - WEEK,
-                MeetingFeedback.created_at <= max(ats),
-            )
+    in_window = (
+        select(*columns)
+        .select_from(MeetingFeedback)
+        .where(
+            MeetingFeedback.rating.is_not(None),
+            MeetingFeedback.created_at > min(ats) - WEEK,
+            MeetingFeedback.created_at <= max(ats),
         )
-    ).one()
+    )
+    if not await _only_program(session, program_id):
+        in_window = (
+            in_window.join(Meeting, Meeting.id == MeetingFeedback.meeting_id)
+            .join(Pair, Pair.id == Meeting.pair_id)
+            .where(Pair.program_id == program_id)
+        )
+    row = (await session.execute(in_window)).one()
     return [
         (
             None if row[2 * i] is None else round(float(row[2 * i]), 2),

@@ -12,13 +12,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 
 from conversations.digest import Digest, compute_digest, digest_message
 from conversations.digest_policy import ObjectiveTarget
 from conversations.policy import Policy
 from storage.database import Database
-from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile
+from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile, Program
 from storage.programs import ensure_program
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # weeks end on Mondays 09:00 UTC
@@ -170,12 +170,15 @@ async def seed(db: Database) -> int:
     return program
 
 
-async def digest_of(db: Database) -> Digest:
-    await seed(db)
-    policy = Policy(
-        program_name="Acme",
-        objective_target=ObjectiveTarget("Mentees from Sales", ("Sales",), 0.5),
-    )
+POLICY = Policy(
+    program_name="Acme", objective_target=ObjectiveTarget("Mentees from Sales", ("Sales",), 0.5)
+)
+
+
+async def digest_of(db: Database, *, seeded: bool = False) -> Digest:
+    if not seeded:
+        await seed(db)
+    policy = POLICY
     async with db.transaction() as session:
         program = await ensure_program(session, "default", "Acme", None, NOW)
         return await compute_digest(session, program, policy, NOW)
@@ -297,3 +300,13 @@ async def test_the_message_shows_the_week_over_week_change(db: Database) -> None
             previous={**digest.previous, "ratings.average": before},
         )
         assert f"4.2 / 5 from 3 rating(s) {shown}" in digest_message(rated).text
+
+
+async def test_a_program_alone_in_the_database_gets_the_same_figures(db: Database) -> None:
+    """With no other program the digest counts meetings and ratings without joining pairs
+    to filter by program; the figures must not change."""
+    shared = await digest_of(db)
+    async with db.transaction() as session:
+        await session.execute(delete(Program).where(Program.slug == "other"))
+    alone = await digest_of(db, seeded=True)
+    assert alone == shared
