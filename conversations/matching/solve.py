@@ -36,12 +36,13 @@ IntArray = npt.NDArray[np.int64]
 MAX_PRICING_ROUNDS = 25
 BLOCK_CELLS = 2_000_000
 MENTOR_MARGIN = 12
-PRICED_PER_MENTEE = 3
+PRICED_PER_MENTEE = 8
 MAX_RELAXATIONS = 500
+CHECK_RELAXATIONS = 100  # when only checking that added arcs leave the flow optimal
 NEAR_MISS = 300  # also add pairs this close to improving: fewer re-solves
-ROW_SAMPLE_DIV = 10
-DROP_MARGIN = 2000
-COL_RANK_PAD = 1
+ROW_SAMPLE_DIV = 5
+DROP_MARGIN = 500
+COL_RANK_PAD = 2
 STORE_CELLS = 250_000_000  # 500 MB of int16 scores at most
 
 
@@ -75,8 +76,20 @@ class _Graph:
     arc_q: IntArray
 
 
-def _solve_flow(g: _Graph) -> tuple[IntArray, npt.NDArray[np.float64], int]:
-    """Flows on the pair arcs, node potentials of an optimal dual, and the objective."""
+@dataclass
+class _Network:
+    """The flow network of a graph: arcs source → mentee (n), mentee → mentor (the pair
+    arcs), mentor → sink (with the bonus first, then the rest), source → sink."""
+
+    nodes: int
+    tail: IntArray
+    head: IntArray
+    cap: IntArray
+    cost: IntArray
+    pairs: slice  # where the pair arcs sit
+
+
+def _network(g: _Graph) -> _Network:
     n, m = len(g.mentee_bonus), len(g.capacity)
     source, sink = 0, 1
     mentee_node = 2 + np.arange(n, dtype=np.int64)
@@ -111,31 +124,61 @@ def _solve_flow(g: _Graph) -> tuple[IntArray, npt.NDArray[np.float64], int]:
         np.zeros(int((rest > 0).sum()), dtype=np.int64),
         np.array([0]),
     ]
-    tail, head = np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64)
-    cap, cost = np.concatenate(caps).astype(np.int64), np.concatenate(costs).astype(np.int64)
+    return _Network(
+        2 + n + m,
+        np.concatenate(tails).astype(np.int64),
+        np.concatenate(heads).astype(np.int64),
+        np.concatenate(caps).astype(np.int64),
+        np.concatenate(costs).astype(np.int64),
+        slice(n, n + len(g.arc_i)),
+    )
+
+
+def _solve_flow(g: _Graph) -> tuple[IntArray, npt.NDArray[np.float64], int]:
+    """Flows on every arc of the network, node potentials of an optimal dual, and the
+    objective."""
+    net = _network(g)
+    n = len(g.mentee_bonus)
     flow_solver = min_cost_flow.SimpleMinCostFlow()
-    arcs = flow_solver.add_arcs_with_capacity_and_unit_cost(tail, head, cap, cost)
-    flow_solver.set_nodes_supplies(np.array([source, sink]), np.array([n, -n]))
+    arcs = flow_solver.add_arcs_with_capacity_and_unit_cost(net.tail, net.head, net.cap, net.cost)
+    flow_solver.set_nodes_supplies(np.array([0, 1]), np.array([n, -n]))
     status = flow_solver.solve()
     if status != flow_solver.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}")
     flow = np.asarray(flow_solver.flows(arcs), dtype=np.int64)
-    potentials = _potentials(2 + n + m, tail, head, cap, cost, flow)
-    pair_flow = flow[n : n + len(g.arc_i)]
-    return pair_flow, potentials, -int(flow_solver.optimal_cost())
+    potentials = _potentials(net, flow)
+    assert potentials is not None
+    return flow, potentials, -int(flow_solver.optimal_cost())
+
+
+def _still_optimal(
+    g: _Graph, flow: IntArray, old_pairs: int
+) -> tuple[IntArray, npt.NDArray[np.float64] | None]:
+    """After arcs were added to `g` (none used yet), the flow of the last solve on the
+    enlarged network, and potentials proving it still optimal there; None when
+    shortest paths in the residual graph do not settle quickly (a negative cycle: the
+    flow can improve, so it must be solved again)."""
+    n = len(g.mentee_bonus)
+    added = len(g.arc_i) - old_pairs
+    flow = np.concatenate(
+        [flow[: n + old_pairs], np.zeros(added, dtype=np.int64), flow[n + old_pairs :]]
+    )
+    return flow, _potentials(_network(g), flow, CHECK_RELAXATIONS, fallback=False)
 
 
 def _potentials(
-    nodes: int, tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, flow: IntArray
-) -> npt.NDArray[np.float64]:
+    net: _Network, flow: IntArray, rounds: int | None = None, *, fallback: bool = True
+) -> npt.NDArray[np.float64] | None:
     """Optimal dual potentials: shortest distances in the residual graph from a root
     joined to every node at cost 0 (at an optimal flow there is no negative cycle).
 
     Bellman–Ford rounds, vectorised, stop as soon as nothing changes (alternating
     paths are short, so that takes a few dozen rounds); if they do not settle within
     MAX_RELAXATIONS, the distances come from the solver instead: a shortest-path tree
-    is a min-cost flow sending one unit from the root to every node.
+    is a min-cost flow sending one unit from the root to every node. Without
+    `fallback`, None when they do not settle within `rounds`.
     """
+    tail, head, cap, cost = net.tail, net.head, net.cap, net.cost
     fwd = flow < cap
     back = flow > 0
     u = np.concatenate([tail[fwd], head[back]])
@@ -144,14 +187,16 @@ def _potentials(
     order = np.argsort(v, kind="stable")
     u, v, w = u[order], v[order], w[order]
     targets, starts = np.unique(v, return_index=True)
-    dist = np.zeros(nodes, dtype=np.float64)
-    for _ in range(MAX_RELAXATIONS):
+    dist = np.zeros(net.nodes, dtype=np.float64)
+    for _ in range(MAX_RELAXATIONS if rounds is None else rounds):
         best = np.minimum.reduceat(dist[u] + w, starts)
         improved = best < dist[targets]
         if not improved.any():
             return dist
         dist[targets[improved]] = best[improved]
-    return _potentials_by_flow(nodes, u, v, w.astype(np.int64))
+    if not fallback:
+        return None
+    return _potentials_by_flow(net.nodes, u, v, w.astype(np.int64))
 
 
 def _potentials_by_flow(
@@ -306,19 +351,19 @@ def solve(
     certified = False
     admissible = np.bincount(graph.arc_i, minlength=n) > 0
     everyone = np.arange(n, dtype=np.int64)
+    flow, dist, objective = _solve_flow(graph)
     for round_number in range(MAX_PRICING_ROUNDS):
-        flow, dist, objective = _solve_flow(graph)
-        solved = _Graph(
-            graph.mentee_bonus, graph.mentor_bonus, capacity, graph.arc_i, graph.arc_j, graph.arc_q
-        )
         progress("solving", 1, 1)
         mentee_d, mentor_d = dist[2 : 2 + n], dist[2 + n :]
         if round_number == 0 and kept is not None:
-            # The first duals already tell which arcs cannot matter: drop those far from
-            # paying off, so later solves are small. The thresholds then no longer bound
-            # what is left out, so every mentee is priced from here on (cheap on `kept`).
+            # The first duals already tell which arcs cannot matter: drop unused ones far
+            # from paying off, so later solves are small. The thresholds then no longer
+            # bound what is left out, so every mentee is priced from here on (cheap on
+            # `kept`). Dropping unused arcs leaves the flow and the potentials optimal.
+            pair_flow = flow[n : n + len(graph.arc_i)]
             gain = graph.arc_q - np.rint(mentee_d[graph.arc_i] - mentor_d[graph.arc_j])
-            useful = (flow > 0) | (gain > -DROP_MARGIN)
+            useful = (pair_flow > 0) | (gain > -DROP_MARGIN)
+            flow = np.concatenate([flow[:n], pair_flow[useful], flow[n + len(graph.arc_i) :]])
             graph.arc_i, graph.arc_j = graph.arc_i[useful], graph.arc_j[useful]
             graph.arc_q = graph.arc_q[useful]
             row_bound = np.full(n, np.inf)
@@ -333,8 +378,14 @@ def solve(
             certified = True
             break
         priced_in += len(graph.arc_i) - before
-    graph = solved
-    chosen = np.nonzero(flow > 0)[0]
+        # Often the flow is still optimal with the new arcs (they only needed other
+        # potentials); only a negative cycle in the residual graph calls for a re-solve.
+        flow, checked = _still_optimal(graph, flow, before)
+        if checked is None:
+            flow, dist, objective = _solve_flow(graph)
+        else:
+            dist = checked
+    chosen = np.nonzero(flow[n : n + len(graph.arc_i)] > 0)[0]
     return Solution(
         graph.arc_i[chosen],
         graph.arc_j[chosen],
@@ -421,9 +472,12 @@ def _price(
         progress("pricing", start + len(rows), len(rows_to_check))
         best = gain.max(axis=1)
         bad = np.nonzero(best > 0)[0]
+        violations += int((gain[bad] > 0).sum())
+        # Near misses too (mentees whose best pair is close to paying off): the next
+        # duals move, and arcs added now spare a solve later.
+        bad = np.nonzero(best > -NEAR_MISS)[0]
         if len(bad) == 0:
             continue
-        violations += int((gain[bad] > 0).sum())
         take = min(PRICED_PER_MENTEE, m)
         top = np.argpartition(gain[bad], m - take, axis=1)[:, m - take :]
         r = np.repeat(bad, take)
