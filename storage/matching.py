@@ -147,8 +147,8 @@ async def load_pool(session: AsyncSession, program_id: int) -> PoolRows:
     )
 
 
-def _json_values(texts: list[str | None]) -> list[Any]:
-    """Many JSON column values (as stored text) decoded in one json.loads."""
+def _json_values(texts: Sequence[Any]) -> list[Any]:
+    """Many JSON column values (stored text, or None) decoded in one json.loads."""
     return list(json.loads("[" + ",".join(t if t else "null" for t in texts) + "]"))
 
 

@@ -27,7 +27,8 @@ def pair_reasons(
         reasons.append("you both care about " + _and(shared[:3]))
     if mentee.goals:
         in_goals = [t for t in mentor.offers if topic_key(t) in grams(mentee.goals)]
-        fresh = [t for t in in_goals if topic_key(t) not in _keys(tuple(shared))]
+        shared_keys = {topic_key(s) for s in shared}
+        fresh = [t for t in in_goals if topic_key(t) not in shared_keys]
         if fresh:
             reasons.append(f"the mentee's goals mention {_and(fresh[:2])}")
     hours = shared_hours(

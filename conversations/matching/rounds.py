@@ -160,13 +160,14 @@ async def run_round(
             strict=True,
         )
     ]
-    progress("reasons", 1, 1)
+    progress("explaining", 1, 1)
     unmatched = _unmatched(pool, solution)
     people = [p.mentee_id for p in proposals] + [p.mentor_id for p in proposals] + list(unmatched)
     names = await store.names(session, people)
-    progress("names", 1, 1)
     if not dry_run:
-        proposals = await _store(session, policy, program, now, proposals, unmatched, names, progress)
+        proposals = await _store(
+            session, policy, program, now, proposals, unmatched, names, progress
+        )
     return RoundResult(proposals, unmatched, len(pool.mentees), len(pool.mentors), solution, names)
 
 
@@ -229,7 +230,7 @@ async def _store(
             for p in proposals
         ],
     )
-    progress("s-pairs", 1, 1)
+    progress("storing", 1, 4)
     stored = [
         Proposal(p.mentee_id, p.mentor_id, p.score, p.reasons, pair_id)
         for p, pair_id in zip(proposals, ids, strict=True)
@@ -237,9 +238,8 @@ async def _store(
     matched = [p.mentee_id for p in stored] + [p.mentor_id for p in stored]
     await store.set_priority(session, program.id, matched, None)
     await store.set_priority(session, program.id, list(unmatched), now)
-    progress("s-prio", 1, 1)
+    progress("storing", 2, 4)
     platforms = await store.reachable_platforms(session, [*matched, *unmatched])
-    progress("s-platforms", 1, 1)
     due = expiry_text(expires, policy.default_timezone)
     outbox: list[dict[str, Any]] = []
 
@@ -278,9 +278,9 @@ async def _store(
         if reason not in payloads:
             payloads[reason] = to_dict(unmatched_message(reason))
         queue(person, f"unmatched:{person}:{stamp}", "unmatched", payloads[reason])
-    progress("s-messages", 1, 1)
+    progress("storing", 3, 4)
     await store.enqueue_many(session, outbox)
-    progress("s-outbox", 1, 1)
+    progress("storing", 4, 4)
     return stored
 
 
