@@ -236,29 +236,25 @@ class Scorer:
                 [[level(x.level) for x in mentors], mentor_offset * 4, mentor_lang]
             ).reshape(m, 3)
         )
-        table = np.zeros((len(row_keys), len(col_keys)), dtype=np.float32)
-        col_level, col_zone = col_keys[:, 0], col_keys[:, 1] / 4
-        col_lang = masks[col_keys[:, 2].astype(np.int64)]
-        for r, (lv, zone4, lang_code, tz_pref, senior_pref, n_stated) in enumerate(row_keys):
-            lang = masks[int(lang_code)]
-            gap = col_level - lv
-            seniority = np.where((lv > 0) & (col_level > 0), np.interp(gap, _GAP_X, _GAP_Y), 0.5)
-            delta = np.abs(zone4 / 4 - col_zone) % 24
-            hours = np.maximum(0.0, WORKDAY_HOURS - np.minimum(delta, 24 - delta))
-            value = self.w.get("seniority", 0.0) * seniority + self.w.get("timezone", 0.0) * (
-                hours / WORKDAY_HOURS
-            )
-            shared = (lang & col_lang) != 0
-            unknown = (lang == 0) | (col_lang == 0)
-            value += w_lang * shared + 0.5 * w_lang * unknown
-            if n_stated == 0:
-                value += w_pref
-            else:
-                met = tz_pref * (hours >= WORKDAY_HOURS - 1) + senior_pref * (
-                    (gap >= 2) & (lv > 0) & (col_level > 0)
-                )
-                value += w_pref / n_stated * met
-            table[r] = value
+        # Every (row key, column key) at once: rows as columns (R, 1), columns as (1, C).
+        lv, zone4, lang_code, tz_pref, senior_pref, n_stated = (row_keys[:, [k]] for k in range(6))
+        lang = masks[lang_code.astype(np.int64)]
+        col_level, col_zone = col_keys[None, :, 0], col_keys[None, :, 1] / 4
+        col_lang = masks[col_keys[None, :, 2].astype(np.int64)]
+        gap = col_level - lv
+        both_levels = (lv > 0) & (col_level > 0)
+        seniority = np.where(both_levels, np.interp(gap, _GAP_X, _GAP_Y), 0.5)
+        delta = np.abs(zone4 / 4 - col_zone) % 24
+        hours = np.maximum(0.0, WORKDAY_HOURS - np.minimum(delta, 24 - delta))
+        value = self.w.get("seniority", 0.0) * seniority + self.w.get("timezone", 0.0) * (
+            hours / WORKDAY_HOURS
+        )
+        shared = (lang & col_lang) != 0
+        unknown = (lang == 0) | (col_lang == 0)
+        value += w_lang * shared + 0.5 * w_lang * unknown
+        met = tz_pref * (hours >= WORKDAY_HOURS - 1) + senior_pref * ((gap >= 2) & both_levels)
+        value += np.where(n_stated == 0, w_pref, w_pref / np.maximum(n_stated, 1) * met)
+        table = value.astype(np.float32)
         self.pair_table = table
 
         # Hard constraints pair by pair: forbidden pairs and oneself, as mentee → mentor cols.
