@@ -7,15 +7,21 @@ score units. Objective: the sum of pair scores plus a bonus for a mentee's first
 mentor and for people waiting with priority (coverage first, in score units).
 
 At scale not every pair becomes an arc: a pair is a candidate when it is among the
-best for its mentee or for its mentor (thresholds estimated from samples). That
-pruning never costs optimality, because the result is then *priced*: node
+best for its mentee (exactly, by score plus the mentor's bonus) or for its mentor
+(by score plus the mentee's bonus, threshold estimated from a sample of mentees).
+That pruning never costs optimality, because the result is then *priced*: node
 potentials (shortest distances in the residual graph) are an optimal dual solution
 of the pruned problem, and if no pruned pair has a negative reduced cost they are
 dual-feasible for the full problem, so the pruned optimum is the full optimum (LP
 duality; the network matrix is totally unimodular, so the LP optimum is integral).
-Pairs that price out are added as arcs and the flow is solved again, until none
-does; `Solution.certified` says the proof went through. Scores are kept as int16
-while there is room (STORE_CELLS), so pricing rereads them instead of rescoring.
+Pairs that price out are added as arcs, until none does; `Solution.certified` says
+the proof went through. After adding arcs the flow is first re-checked: if shortest
+paths in the enlarged residual graph settle (no negative cycle), the flow is still
+optimal and they are the new potentials; only otherwise is the flow solved again.
+After the first solve, unused arcs whose reduced cost is far from paying off are
+dropped (later solves are smaller; pricing then covers every mentee). Scores are kept
+as int16 while there is room (STORE_CELLS), so pricing rereads them in integer
+arithmetic instead of rescoring.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from conversations.matching.scoring import SCALE, Scorer, units
 
 Progress = Callable[[str, int, int], None]
 IntArray = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 MAX_PRICING_ROUNDS = 25
 BLOCK_CELLS = 2_000_000
 MENTOR_MARGIN = 12
@@ -300,21 +307,12 @@ def solve(
         np.linspace(0, n - 1, min(n, sample_size or max(64, n // ROW_SAMPLE_DIV))).astype(int)
     )
     col_rank = min(len(row_sample), -(-per_mentor * len(row_sample) // n) + COL_RANK_PAD)
-    sample_q = _units16(scorer, row_sample)
-    col_threshold = _threshold(_values(sample_q, row_add[row_sample][:, None]), col_rank, axis=0)
     arc_i: list[IntArray] = []
     arc_j: list[IntArray] = []
     arc_q: list[IntArray] = []
     row_threshold = np.full(n, NO_THRESHOLD, dtype=np.int32)
-    # Keep every score (2 bytes a pair) when that fits, so pricing needs no rescoring.
-    kept: npt.NDArray[np.int16] | None = (
-        np.empty((n, m), dtype=np.int16) if n * m <= STORE_CELLS else None
-    )
-    for start in range(0, n, rows_per_block):
-        rows = np.arange(start, min(n, start + rows_per_block))
-        q = _units16(scorer, rows)
-        if kept is not None:
-            kept[rows] = q
+
+    def candidates(rows: IntArray, q: npt.NDArray[np.int16], col_threshold: I32) -> None:
         # Each mentee's exact top `row_rank` (ties included): int16 partitions are cheap.
         if col_add.any():
             threshold = _threshold(_values(q, col_add[None, :]), row_rank, axis=1)
@@ -334,7 +332,28 @@ def solve(
         arc_i.append(rows[r])
         arc_j.append(c.astype(np.int64))
         arc_q.append(q[r, c].astype(np.int64))
-        progress("scoring", int(rows[-1]) + 1, n)
+
+    def col_thresholds(sample_q: npt.NDArray[np.int16]) -> I32:
+        return _threshold(_values(sample_q, row_add[row_sample][:, None]), col_rank, axis=0)
+
+    blocks = [np.arange(k, min(n, k + rows_per_block)) for k in range(0, n, rows_per_block)]
+    if n * m <= STORE_CELLS:
+        # Keep every score (2 bytes a pair), so the mentors' sample and pricing reread
+        # them instead of rescoring.
+        scores = np.empty((n, m), dtype=np.int16)
+        for rows in blocks:
+            scores[rows] = _units16(scorer, rows)
+            progress("scoring", int(rows[-1]) + 1, n)
+        col_threshold = col_thresholds(scores[row_sample])
+        for rows in blocks:
+            candidates(rows, scores[rows], col_threshold)
+        kept: npt.NDArray[np.int16] | None = scores
+    else:
+        kept = None
+        col_threshold = col_thresholds(_units16(scorer, row_sample))
+        for rows in blocks:
+            candidates(rows, _units16(scorer, rows), col_threshold)
+            progress("scoring", int(rows[-1]) + 1, n)
     graph = _Graph(
         mentee_bonus.astype(np.int64),
         mentor_bonus.astype(np.int64),
@@ -343,8 +362,8 @@ def solve(
         np.concatenate(arc_j),
         np.concatenate(arc_q),
     )
-    # A pruned pair's score is below its mentee's threshold less the largest mentor bonus,
-    # and below its mentor's threshold less the largest mentee bonus.
+    # A pruned pair's score is below its mentee's threshold less its mentor's bonus, so
+    # below that threshold less the smallest mentor bonus; likewise for its mentor.
     row_bound = _bounds(row_threshold, int(col_add.min()))
     col_bound = _bounds(col_threshold, int(row_add.min()))
     priced_in = 0
