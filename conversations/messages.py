@@ -140,9 +140,9 @@ _FIELDS: dict[type[Any], tuple[str, ...] | None] = {}
 def _plain(value: Any) -> Any:
     """dataclasses.asdict without its deep copies (sweeps and matching rounds serialise
     tens of thousands of messages), with each type's field names looked up once."""
-    kind = type(value)
-    if kind is tuple:
+    if isinstance(value, tuple):
         return tuple([_plain(v) for v in value])
+    kind = type(value)
     try:
         names = _FIELDS[kind]
     except KeyError:

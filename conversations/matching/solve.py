@@ -93,7 +93,6 @@ class _Network:
     head: IntArray
     cap: IntArray
     cost: IntArray
-    pairs: slice  # where the pair arcs sit
 
 
 def _network(g: _Graph) -> _Network:
@@ -137,7 +136,6 @@ def _network(g: _Graph) -> _Network:
         np.concatenate(heads).astype(np.int64),
         np.concatenate(caps).astype(np.int64),
         np.concatenate(costs).astype(np.int64),
-        slice(n, n + len(g.arc_i)),
     )
 
 
