@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, case, cast, func, insert, or_, select, update
+from sqlalchemy import Table, Text, and_, cast, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -229,22 +229,16 @@ async def set_priority(
     session: AsyncSession, program_id: int, person_ids: Sequence[int], since: datetime | None
 ) -> None:
     """Mark people as waiting with priority since `since` (kept if already set), or clear
-    it (`since` None)."""
+    it (`since` None). Only rows that change are written (a round touches thousands)."""
     ids = sorted(set(person_ids))
+    column = Profile.match_priority_since
+    changes = column.is_not(None) if since is None else column.is_(None)
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        value: Any = (
-            None
-            if since is None
-            else case(
-                (Profile.match_priority_since.is_(None), since),
-                else_=Profile.match_priority_since,
-            )
-        )
         await session.execute(
             update(Profile)
-            .where(Profile.program_id == program_id, Profile.person_id.in_(chunk))
-            .values(match_priority_since=value)
+            .where(Profile.program_id == program_id, Profile.person_id.in_(chunk), changes)
+            .values(match_priority_since=since)
             .execution_options(synchronize_session=False)
         )
 
