@@ -134,13 +134,23 @@ class Message:
         return [btn for b in self.blocks if isinstance(b, Buttons) for btn in b.buttons]
 
 
+_FIELDS: dict[type[Any], tuple[str, ...] | None] = {}
+
+
 def _plain(value: Any) -> Any:
-    """dataclasses.asdict without its deep copies (sweeps serialise thousands of messages)."""
+    """dataclasses.asdict without its deep copies (sweeps and matching rounds serialise
+    tens of thousands of messages), with each type's field names looked up once."""
     if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
-    return value
+        return tuple([_plain(v) for v in value])
+    kind = type(value)
+    try:
+        names = _FIELDS[kind]
+    except KeyError:
+        fields = getattr(kind, "__dataclass_fields__", None)
+        names = _FIELDS[kind] = tuple(fields) if fields is not None else None
+    if names is None:
+        return value
+    return {name: _plain(getattr(value, name)) for name in names}
 
 
 def to_dict(message: Message) -> dict[str, Any]:

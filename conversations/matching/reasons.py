@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from conversations.matching.pool import Mentee, Mentor
 from conversations.matching.scoring import (
@@ -20,13 +21,14 @@ def pair_reasons(
     mentee: Mentee, mentor: Mentor, now: datetime, default_timezone: str = "UTC"
 ) -> list[str]:
     reasons: list[str] = []
-    offered = {topic_key(t) for t in mentor.offers}
+    offered = _keys(mentor.offers)
     shared = [t for t in mentee.wants if topic_key(t) in offered]
     if shared:
         reasons.append("you both care about " + _and(shared[:3]))
     if mentee.goals:
         in_goals = [t for t in mentor.offers if topic_key(t) in grams(mentee.goals)]
-        fresh = [t for t in in_goals if topic_key(t) not in {topic_key(s) for s in shared}]
+        shared_keys = {topic_key(s) for s in shared}
+        fresh = [t for t in in_goals if topic_key(t) not in shared_keys]
         if fresh:
             reasons.append(f"the mentee's goals mention {_and(fresh[:2])}")
     hours = shared_hours(
@@ -37,11 +39,8 @@ def pair_reasons(
         reasons.append("the same working hours")
     elif hours > 0:
         reasons.append(f"{hours:g} h of shared working day")
-    common = [
-        language_key(c)
-        for c in mentee.languages
-        if language_key(c) in {language_key(x) for x in mentor.languages}
-    ]
+    spoken = _languages(mentor.languages)
+    common = [language_key(c) for c in mentee.languages if language_key(c) in spoken]
     if common:
         reasons.append("a shared language: " + _and([LANGUAGE_NAMES.get(c, c) for c in common[:2]]))
     if mentee.level and mentor.level and 1 <= mentor.level - mentee.level <= 4:
@@ -55,6 +54,17 @@ def pair_reasons(
     if mentor.past_pairs >= 2 and mentor.lapsed_pairs == 0:
         reasons.append("the mentor's past pairs all kept meeting")
     return reasons or ["the best fit available this round"]
+
+
+@lru_cache(maxsize=65536)
+def _keys(topics: tuple[str, ...]) -> frozenset[str]:
+    """Topic keys of a profile's list (cached: a round explains thousands of pairs)."""
+    return frozenset(topic_key(t) for t in topics)
+
+
+@lru_cache(maxsize=4096)
+def _languages(codes: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(language_key(c) for c in codes)
 
 
 def _and(items: list[str]) -> str:

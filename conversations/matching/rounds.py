@@ -160,11 +160,14 @@ async def run_round(
             strict=True,
         )
     ]
+    progress("explaining", 1, 1)
     unmatched = _unmatched(pool, solution)
     people = [p.mentee_id for p in proposals] + [p.mentor_id for p in proposals] + list(unmatched)
     names = await store.names(session, people)
     if not dry_run:
-        proposals = await _store(session, policy, program, now, proposals, unmatched, names)
+        proposals = await _store(
+            session, policy, program, now, proposals, unmatched, names, progress
+        )
     return RoundResult(proposals, unmatched, len(pool.mentees), len(pool.mentors), solution, names)
 
 
@@ -206,6 +209,7 @@ async def _store(
     proposals: list[Proposal],
     unmatched: dict[int, str],
     names: dict[int, str],
+    progress: Progress = no_progress,
 ) -> list[Proposal]:
     expires = now + timedelta(days=policy.matching.proposal_days)
     ids = await store.insert_proposals(
@@ -226,6 +230,7 @@ async def _store(
             for p in proposals
         ],
     )
+    progress("storing", 1, 4)
     stored = [
         Proposal(p.mentee_id, p.mentor_id, p.score, p.reasons, pair_id)
         for p, pair_id in zip(proposals, ids, strict=True)
@@ -233,6 +238,7 @@ async def _store(
     matched = [p.mentee_id for p in stored] + [p.mentor_id for p in stored]
     await store.set_priority(session, program.id, matched, None)
     await store.set_priority(session, program.id, list(unmatched), now)
+    progress("storing", 2, 4)
     platforms = await store.reachable_platforms(session, [*matched, *unmatched])
     due = expiry_text(expires, policy.default_timezone)
     outbox: list[dict[str, Any]] = []
@@ -272,7 +278,9 @@ async def _store(
         if reason not in payloads:
             payloads[reason] = to_dict(unmatched_message(reason))
         queue(person, f"unmatched:{person}:{stamp}", "unmatched", payloads[reason])
+    progress("storing", 3, 4)
     await store.enqueue_many(session, outbox)
+    progress("storing", 4, 4)
     return stored
 
 

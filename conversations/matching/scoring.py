@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import csr_matrix
 
 from conversations.matching.pool import Pool
 from conversations.matching.settings import PREFERENCES
@@ -103,46 +104,81 @@ class Scorer:
         n, m = len(mentees), len(mentors)
 
         vocab: dict[str, int] = {}
-        for mentor in mentors:
-            for t in mentor.offers:
-                vocab.setdefault(topic_key(t), len(vocab))
+        offer_cols: list[int] = []
+        offer_rows: list[int] = []
+        for j, mentor in enumerate(mentors):
+            for t in {topic_key(t) for t in mentor.offers}:
+                offer_rows.append(vocab.setdefault(t, len(vocab)))
+                offer_cols.append(j)
         self.vocab = vocab
         t_count = max(1, len(vocab))
-        self.offers = np.zeros((m, t_count), dtype=np.float32)
-        for j, mentor in enumerate(mentors):
-            for t in mentor.offers:
-                self.offers[j, vocab[topic_key(t)]] = 1.0
-        self.wants = np.zeros((n, t_count), dtype=np.float32)
-        self.goals = np.zeros((n, t_count), dtype=np.float32)
+        # Topics × mentors, dense: a block's topic counts are then a sparse × dense product
+        # (a mentee wants a handful of topics), far cheaper than a dense matrix product.
+        self.offers_t = np.zeros((t_count, m), dtype=np.float32)
+        self.offers_t[offer_rows, offer_cols] = 1.0
+        want_rows: list[int] = []
+        want_cols: list[int] = []
+        goal_rows: list[int] = []
+        goal_cols: list[int] = []
         wants_count = np.zeros(n, dtype=np.float32)
         for i, mentee in enumerate(mentees):
             keys = {topic_key(t) for t in mentee.wants}
             wants_count[i] = len(keys)
             for key in keys:
                 if key in vocab:
-                    self.wants[i, vocab[key]] = 1.0
+                    want_rows.append(i)
+                    want_cols.append(vocab[key])
             if mentee.goals:
                 for gram in grams(mentee.goals) & vocab.keys():
-                    self.goals[i, vocab[gram]] = 1.0
+                    goal_rows.append(i)
+                    goal_cols.append(vocab[gram])
+        self.wants = _incidence(want_rows, want_cols, (n, t_count))
+        self.goals = _incidence(goal_rows, goal_cols, (n, t_count))
         # Covering three of the things a mentee wants (or all, if fewer) is a full mark.
         cap = np.clip(np.minimum(wants_count, 3.0), 1.0, None).astype(np.float32)
         self.topic_cap = cap
         self.topic_coef = (self.w.get("topics", 0.0) / cap).astype(np.float32)
 
-        # Departments as codes; an unknown one gets a code of its own so it never counts as
-        # "same" (the table then turns its "other" into the neutral half mark).
+        def level(value: int | None) -> int:
+            return value if value is not None and 1 <= value <= 10 else 0
+
+        flags = np.zeros((n, len(PREFERENCES)), dtype=np.float64)
+        for i, mentee in enumerate(mentees):
+            for k, name in enumerate(PREFERENCES):
+                if name in mentee.prefers:
+                    flags[i, k] = 1.0
+        stated = flags.sum(axis=1)
+        w_pref = self.w.get("preferences", 0.0)
+        w_dept = self.w.get("departments", 0.0)
+        w_lang = self.w.get("language", 0.0)
+
+        # Departments as codes, -1 unknown: "same" needs both known and equal. Reach,
+        # the neutral half mark for an unknown side and the department preferences are
+        # then one small table indexed by (mentee department, preferences) × mentor one.
         departments: dict[str, int] = {}
-        unknown_code = [-1]
 
         def dept(name: str | None) -> int:
             if not name or not name.strip():
-                unknown_code[0] -= 1
-                return unknown_code[0]
+                return -1
             return departments.setdefault(name.strip().lower(), len(departments))
 
-        self.mentee_dept = np.array([dept(x.department) for x in mentees], dtype=np.int64)
-        self.mentor_dept = np.array([dept(x.department) for x in mentors], dtype=np.int64)
+        mentee_dept = np.array([dept(x.department) for x in mentees], dtype=np.int64)
+        mentor_dept = np.array([dept(x.department) for x in mentors], dtype=np.int64)
+        per_pref = np.where(stated > 0, w_pref / np.maximum(stated, 1), 0.0)
+        dept_rows, self.mentee_dept_key = _keys(
+            np.column_stack([mentee_dept, flags[:, 0] * per_pref, flags[:, 1] * per_pref])
+        )
+        dept_cols, self.mentor_dept_key = _keys(mentor_dept[:, None].astype(np.float64))
+        db = dept_cols[:, 0]
+        self.dept_table = np.zeros((len(dept_rows), len(dept_cols)), dtype=np.float32)
+        for r, (da, other_coef, same_coef) in enumerate(dept_rows):
+            known = (da >= 0) & (db >= 0)
+            same = known & (db == da)
+            value = w_dept * ~same - 0.5 * w_dept * ~known
+            value += known * (other_coef * ~same + same_coef * same)
+            self.dept_table[r] = value
 
+        # Languages as bit masks (a mask per distinct set is a table key).
         languages: dict[str, int] = {}
 
         def lang_mask(codes: tuple[str, ...]) -> int:
@@ -153,8 +189,17 @@ class Scorer:
                     mask |= 1 << bit
             return mask
 
-        self.mentee_lang = np.array([lang_mask(x.languages) for x in mentees], dtype=np.int64)
-        self.mentor_lang = np.array([lang_mask(x.languages) for x in mentors], dtype=np.int64)
+        # Keys hold a code per distinct mask (a float key could not hold every mask bit).
+        mask_code: dict[int, int] = {}
+        mentee_lang = np.array(
+            [mask_code.setdefault(lang_mask(x.languages), len(mask_code)) for x in mentees],
+            dtype=np.int64,
+        )
+        mentor_lang = np.array(
+            [mask_code.setdefault(lang_mask(x.languages), len(mask_code)) for x in mentors],
+            dtype=np.int64,
+        )
+        masks = np.array(list(mask_code), dtype=np.int64)  # code → mask
 
         track = np.array(
             [(x.past_pairs - x.lapsed_pairs + 1) / (x.past_pairs + 2) for x in mentors],
@@ -169,66 +214,47 @@ class Scorer:
                 offsets[zone] = utc_offset_hours(zone, now, default_timezone)
             return offsets[zone]
 
-        self.mentee_offset = np.array([offset(x.timezone) for x in mentees], dtype=np.float64)
-        self.mentor_offset = np.array([offset(x.timezone) for x in mentors], dtype=np.float64)
+        mentee_offset = np.array([offset(x.timezone) for x in mentees], dtype=np.float64)
+        mentor_offset = np.array([offset(x.timezone) for x in mentors], dtype=np.float64)
 
-        def level(value: int | None) -> int:
-            return value if value is not None and 1 <= value <= 10 else 0
-
-        flags = np.zeros((n, len(PREFERENCES)), dtype=np.float64)
-        for i, mentee in enumerate(mentees):
-            for k, name in enumerate(PREFERENCES):
-                if name in mentee.prefers:
-                    flags[i, k] = 1.0
-        stated = flags.sum(axis=1)
-        per_pref = np.where(stated > 0, self.w.get("preferences", 0.0) / np.maximum(stated, 1), 0)
-        self.dept_pref_coef = (flags[:, 0:2] * per_pref[:, None]).astype(np.float32)
-
-        # Criteria decided by small attributes → one table indexed by each side's key.
-        mentee_attrs = np.column_stack(
-            [
-                [level(x.level) for x in mentees],
-                self.mentee_offset * 4,  # quarter hours, exact
-                self.mentee_dept < 0,
-                self.mentee_lang == 0,
-                flags[:, 2],
-                flags[:, 3],
-                stated,
-            ]
-        ).reshape(n, 7)
-        mentor_attrs = np.column_stack(
-            [
-                [level(x.level) for x in mentors],
-                self.mentor_offset * 4,
-                self.mentor_dept < 0,
-                self.mentor_lang == 0,
-            ]
-        ).reshape(m, 4)
-        row_keys, self.mentee_key = np.unique(mentee_attrs, axis=0, return_inverse=True)
-        col_keys, self.mentor_key = np.unique(mentor_attrs, axis=0, return_inverse=True)
-        self.mentee_key = self.mentee_key.reshape(-1)
-        self.mentor_key = self.mentor_key.reshape(-1)
-        table = np.zeros((len(row_keys), len(col_keys)), dtype=np.float32)
-        col_level, col_zone = col_keys[:, 0], col_keys[:, 1] / 4
-        col_dept_unknown, col_lang_unknown = col_keys[:, 2] > 0, col_keys[:, 3] > 0
-        for r, (lv, zone4, du, lu, tz_pref, senior_pref, n_stated) in enumerate(row_keys):
-            gap = col_level - lv
-            seniority = np.where((lv > 0) & (col_level > 0), np.interp(gap, _GAP_X, _GAP_Y), 0.5)
-            delta = np.abs(zone4 / 4 - col_zone) % 24
-            hours = np.maximum(0.0, WORKDAY_HOURS - np.minimum(delta, 24 - delta))
-            value = self.w.get("seniority", 0.0) * seniority + self.w.get("timezone", 0.0) * (
-                hours / WORKDAY_HOURS
-            )
-            value -= 0.5 * self.w.get("departments", 0.0) * ((du > 0) | col_dept_unknown)
-            value += 0.5 * self.w.get("language", 0.0) * ((lu > 0) | col_lang_unknown)
-            if n_stated == 0:
-                value += self.w.get("preferences", 0.0)
-            else:
-                met = tz_pref * (hours >= WORKDAY_HOURS - 1) + senior_pref * (
-                    (gap >= 2) & (lv > 0) & (col_level > 0)
-                )
-                value += self.w.get("preferences", 0.0) / n_stated * met
-            table[r] = value
+        # Criteria decided by small attributes (level, time zone, languages, the level and
+        # time-zone preferences) → one table indexed by each side's key.
+        row_keys, self.mentee_key = _keys(
+            np.column_stack(
+                [
+                    [level(x.level) for x in mentees],
+                    mentee_offset * 4,  # quarter hours, exact
+                    mentee_lang,
+                    flags[:, 2],
+                    flags[:, 3],
+                    stated,
+                ]
+            ).reshape(n, 6)
+        )
+        col_keys, self.mentor_key = _keys(
+            np.column_stack(
+                [[level(x.level) for x in mentors], mentor_offset * 4, mentor_lang]
+            ).reshape(m, 3)
+        )
+        # Every (row key, column key) at once: rows as columns (R, 1), columns as (1, C).
+        lv, zone4, lang_code, tz_pref, senior_pref, n_stated = (row_keys[:, [k]] for k in range(6))
+        lang = masks[lang_code.astype(np.int64)]
+        col_level, col_zone = col_keys[None, :, 0], col_keys[None, :, 1] / 4
+        col_lang = masks[col_keys[None, :, 2].astype(np.int64)]
+        gap = col_level - lv
+        both_levels = (lv > 0) & (col_level > 0)
+        seniority = np.where(both_levels, np.interp(gap, _GAP_X, _GAP_Y), 0.5)
+        delta = np.abs(zone4 / 4 - col_zone) % 24
+        hours = np.maximum(0.0, WORKDAY_HOURS - np.minimum(delta, 24 - delta))
+        value = self.w.get("seniority", 0.0) * seniority + self.w.get("timezone", 0.0) * (
+            hours / WORKDAY_HOURS
+        )
+        shared = (lang & col_lang) != 0
+        unknown = (lang == 0) | (col_lang == 0)
+        value += w_lang * shared + 0.5 * w_lang * unknown
+        met = tz_pref * (hours >= WORKDAY_HOURS - 1) + senior_pref * ((gap >= 2) & both_levels)
+        value += np.where(n_stated == 0, w_pref, w_pref / np.maximum(n_stated, 1) * met)
+        table = value.astype(np.float32)
         self.pair_table = table
 
         # Hard constraints pair by pair: forbidden pairs and oneself, as mentee → mentor cols.
@@ -254,32 +280,20 @@ class Scorer:
     def block(self, rows: IntArray) -> FloatArray:
         """Scores for mentees `rows` against every mentor, -inf where a hard constraint
         rules the pair out. Deterministic per pair, whatever the block."""
-        w = self.w
         f32 = np.float32
-        score = self.wants[rows] @ self.offers.T
+        score: FloatArray = np.asarray(self.wants[rows] @ self.offers_t)
         np.minimum(score, self.topic_cap[rows][:, None], out=score)
         score *= self.topic_coef[rows][:, None]
-        if w.get("goals", 0.0):
-            hits = self.goals[rows] @ self.offers.T
+        w_goals = self.w.get("goals", 0.0)
+        if w_goals:
+            hits: FloatArray = np.asarray(self.goals[rows] @ self.offers_t)
             np.minimum(hits, f32(2.0), out=hits)
-            hits *= f32(w["goals"] / 2)
+            hits *= f32(w_goals / 2)
             score += hits
-        score += self.pair_table[self.mentee_key[rows][:, None], self.mentor_key[None, :]]
-        dept_a = self.mentee_dept[rows][:, None]
-        dept_b = self.mentor_dept[None, :]
-        other = dept_a != dept_b  # unknown departments are unique codes: never "same"
-        score += other * f32(w.get("departments", 0.0))
-        score += ((self.mentee_lang[rows][:, None] & self.mentor_lang[None, :]) != 0) * f32(
-            w.get("language", 0.0)
-        )
+        # Table lookups in two steps: the block's rows of the table, then its columns.
+        score += np.take(self.pair_table[self.mentee_key[rows]], self.mentor_key, axis=1)
+        score += np.take(self.dept_table[self.mentee_dept_key[rows]], self.mentor_dept_key, axis=1)
         score += self.mentor_track[None, :]
-        dept_pref = np.nonzero(self.dept_pref_coef[rows].any(axis=1))[0]
-        if len(dept_pref):
-            coef = self.dept_pref_coef[rows[dept_pref]]
-            known = (dept_a[dept_pref] >= 0) & (dept_b >= 0)
-            o = other[dept_pref] & known
-            same = ~other[dept_pref] & known
-            score[dept_pref] += coef[:, 0:1] * o + coef[:, 1:2] * same
         score[:, ~self.mentor_ok] = -np.inf
         starts, ends = self.banned_ptr[rows], self.banned_ptr[rows + 1]
         counts = ends - starts
@@ -288,6 +302,17 @@ class Scorer:
             spans = [np.arange(a, b) for a, b in zip(starts, ends, strict=True) if b > a]
             score[local, self.banned_cols[np.concatenate(spans)]] = -np.inf
         return score
+
+
+def _incidence(rows: list[int], cols: list[int], shape: tuple[int, int]) -> csr_matrix:
+    """A 0/1 sparse matrix with ones at (rows, cols)."""
+    return csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
+
+
+def _keys(attrs: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], IntArray]:
+    """Distinct attribute rows and each item's index into them."""
+    keys, index = np.unique(attrs, axis=0, return_inverse=True)
+    return keys, index.reshape(-1).astype(np.int64)
 
 
 def quantise(scores: FloatArray) -> npt.NDArray[np.int64]:

@@ -7,20 +7,25 @@ score units. Objective: the sum of pair scores plus a bonus for a mentee's first
 mentor and for people waiting with priority (coverage first, in score units).
 
 At scale not every pair becomes an arc: a pair is a candidate when it is among the
-best for its mentee or for its mentor (thresholds estimated from samples). That
-pruning never costs optimality, because the result is then *priced*: node
+best for its mentee (exactly, by score plus the mentor's bonus) or for its mentor
+(by score plus the mentee's bonus, threshold estimated from a sample of mentees).
+That pruning never costs optimality, because the result is then *priced*: node
 potentials (shortest distances in the residual graph) are an optimal dual solution
 of the pruned problem, and if no pruned pair has a negative reduced cost they are
 dual-feasible for the full problem, so the pruned optimum is the full optimum (LP
 duality; the network matrix is totally unimodular, so the LP optimum is integral).
-Pairs that price out are added as arcs and the flow is solved again, until none
-does; `Solution.certified` says the proof went through. Scores are kept as int16
-while there is room (STORE_CELLS), so pricing rereads them instead of rescoring.
+Pairs that price out are added as arcs, until none does; `Solution.certified` says
+the proof went through. After adding arcs the flow is first re-checked: if shortest
+paths in the enlarged residual graph settle (no negative cycle), the flow is still
+optimal and they are the new potentials; only otherwise is the flow solved again.
+After the first solve, unused arcs whose reduced cost is far from paying off are
+dropped (later solves are smaller; pricing then covers every mentee). Scores are kept
+as int16 while there is room (STORE_CELLS), so pricing rereads them in integer
+arithmetic instead of rescoring.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,17 +35,21 @@ from ortools.graph.python import min_cost_flow
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
-from conversations.matching.scoring import SCALE, Scorer, quantise, units
+from conversations.matching.scoring import SCALE, Scorer, units
 
 Progress = Callable[[str, int, int], None]
 IntArray = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 MAX_PRICING_ROUNDS = 25
 BLOCK_CELLS = 2_000_000
-COLUMN_SAMPLE = 1000
 MENTOR_MARGIN = 12
-PRICED_PER_MENTEE = 3
+PRICED_PER_MENTEE = 8
 MAX_RELAXATIONS = 500
+CHECK_RELAXATIONS = 100  # when only checking that added arcs leave the flow optimal
 NEAR_MISS = 300  # also add pairs this close to improving: fewer re-solves
+ROW_SAMPLE_DIV = 5
+DROP_MARGIN = 500
+COL_RANK_PAD = 2
 STORE_CELLS = 250_000_000  # 500 MB of int16 scores at most
 
 
@@ -74,8 +83,19 @@ class _Graph:
     arc_q: IntArray
 
 
-def _solve_flow(g: _Graph) -> tuple[IntArray, npt.NDArray[np.float64], int]:
-    """Flows on the pair arcs, node potentials of an optimal dual, and the objective."""
+@dataclass
+class _Network:
+    """The flow network of a graph: arcs source → mentee (n), mentee → mentor (the pair
+    arcs), mentor → sink (with the bonus first, then the rest), source → sink."""
+
+    nodes: int
+    tail: IntArray
+    head: IntArray
+    cap: IntArray
+    cost: IntArray
+
+
+def _network(g: _Graph) -> _Network:
     n, m = len(g.mentee_bonus), len(g.capacity)
     source, sink = 0, 1
     mentee_node = 2 + np.arange(n, dtype=np.int64)
@@ -110,31 +130,60 @@ def _solve_flow(g: _Graph) -> tuple[IntArray, npt.NDArray[np.float64], int]:
         np.zeros(int((rest > 0).sum()), dtype=np.int64),
         np.array([0]),
     ]
-    tail, head = np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64)
-    cap, cost = np.concatenate(caps).astype(np.int64), np.concatenate(costs).astype(np.int64)
+    return _Network(
+        2 + n + m,
+        np.concatenate(tails).astype(np.int64),
+        np.concatenate(heads).astype(np.int64),
+        np.concatenate(caps).astype(np.int64),
+        np.concatenate(costs).astype(np.int64),
+    )
+
+
+def _solve_flow(g: _Graph) -> tuple[IntArray, npt.NDArray[np.float64], int]:
+    """Flows on every arc of the network, node potentials of an optimal dual, and the
+    objective."""
+    net = _network(g)
+    n = len(g.mentee_bonus)
     flow_solver = min_cost_flow.SimpleMinCostFlow()
-    arcs = flow_solver.add_arcs_with_capacity_and_unit_cost(tail, head, cap, cost)
-    flow_solver.set_nodes_supplies(np.array([source, sink]), np.array([n, -n]))
+    arcs = flow_solver.add_arcs_with_capacity_and_unit_cost(net.tail, net.head, net.cap, net.cost)
+    flow_solver.set_nodes_supplies(np.array([0, 1]), np.array([n, -n]))
     status = flow_solver.solve()
     if status != flow_solver.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}")
     flow = np.asarray(flow_solver.flows(arcs), dtype=np.int64)
-    potentials = _potentials(2 + n + m, tail, head, cap, cost, flow)
-    pair_flow = flow[n : n + len(g.arc_i)]
-    return pair_flow, potentials, -int(flow_solver.optimal_cost())
+    potentials = _potentials(net, flow)
+    assert potentials is not None
+    return flow, potentials, -int(flow_solver.optimal_cost())
+
+
+def _still_optimal(
+    g: _Graph, flow: IntArray, old_pairs: int
+) -> tuple[IntArray, npt.NDArray[np.float64] | None]:
+    """After arcs were added to `g` (none used yet), the flow of the last solve on the
+    enlarged network, and potentials proving it still optimal there; None when
+    shortest paths in the residual graph do not settle quickly (a negative cycle: the
+    flow can improve, so it must be solved again)."""
+    n = len(g.mentee_bonus)
+    added = len(g.arc_i) - old_pairs
+    flow = np.concatenate(
+        [flow[: n + old_pairs], np.zeros(added, dtype=np.int64), flow[n + old_pairs :]]
+    )
+    return flow, _potentials(_network(g), flow, CHECK_RELAXATIONS, fallback=False)
 
 
 def _potentials(
-    nodes: int, tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray, flow: IntArray
-) -> npt.NDArray[np.float64]:
+    net: _Network, flow: IntArray, rounds: int | None = None, *, fallback: bool = True
+) -> npt.NDArray[np.float64] | None:
     """Optimal dual potentials: shortest distances in the residual graph from a root
     joined to every node at cost 0 (at an optimal flow there is no negative cycle).
 
     Bellman–Ford rounds, vectorised, stop as soon as nothing changes (alternating
     paths are short, so that takes a few dozen rounds); if they do not settle within
     MAX_RELAXATIONS, the distances come from the solver instead: a shortest-path tree
-    is a min-cost flow sending one unit from the root to every node.
+    is a min-cost flow sending one unit from the root to every node. Without
+    `fallback`, None when they do not settle within `rounds`.
     """
+    tail, head, cap, cost = net.tail, net.head, net.cap, net.cost
     fwd = flow < cap
     back = flow > 0
     u = np.concatenate([tail[fwd], head[back]])
@@ -143,14 +192,16 @@ def _potentials(
     order = np.argsort(v, kind="stable")
     u, v, w = u[order], v[order], w[order]
     targets, starts = np.unique(v, return_index=True)
-    dist = np.zeros(nodes, dtype=np.float64)
-    for _ in range(MAX_RELAXATIONS):
+    dist = np.zeros(net.nodes, dtype=np.float64)
+    for _ in range(MAX_RELAXATIONS if rounds is None else rounds):
         best = np.minimum.reduceat(dist[u] + w, starts)
         improved = best < dist[targets]
         if not improved.any():
             return dist
         dist[targets[improved]] = best[improved]
-    return _potentials_by_flow(nodes, u, v, w.astype(np.int64))
+    if not fallback:
+        return None
+    return _potentials_by_flow(net.nodes, u, v, w.astype(np.int64))
 
 
 def _potentials_by_flow(
@@ -184,18 +235,40 @@ def _potentials_by_flow(
     return dist[:nodes]
 
 
-def _threshold(values: npt.NDArray[np.float32], rank: int, axis: int) -> npt.NDArray[np.float32]:
-    """The rank-th largest along `axis` (-inf where there are fewer than rank values)."""
+NO_THRESHOLD = -(2**30)  # fewer admissible pairs than the rank: keep all (no overflow)
+
+
+def _units16(scorer: Scorer, rows: IntArray) -> npt.NDArray[np.int16]:
+    """Scores of `rows` in units, INADMISSIBLE where a hard constraint rules a pair out."""
+    return units(scorer.block(rows)).astype(np.int16)
+
+
+def _int16(threshold: npt.NDArray[np.int32]) -> npt.NDArray[np.int16]:
+    """A threshold on units as int16 (compares with int16 scores without a wide copy);
+    units never exceed SCALE, so clipping keeps every comparison's outcome."""
+    return np.clip(threshold, -(2**15), 2**15 - 1).astype(np.int16)
+
+
+def _values(q: npt.NDArray[np.int16], bonus: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """Units plus bonus where admissible, NO_THRESHOLD where not (so ranks skip them)."""
+    if not bonus.any():
+        return np.where(q >= 0, q.astype(np.int32), NO_THRESHOLD)
+    return np.where(q >= 0, q + bonus, NO_THRESHOLD)
+
+
+def _threshold(
+    values: npt.NDArray[np.int32] | npt.NDArray[np.int16], rank: int, axis: int
+) -> npt.NDArray[np.int32]:
+    """The rank-th largest along `axis` (NO_THRESHOLD if fewer than rank values)."""
     if values.shape[axis] < rank:
-        shape = values.shape[1 - axis]
-        return np.full(shape, -np.inf, dtype=np.float32)
+        return np.full(values.shape[1 - axis], NO_THRESHOLD, dtype=np.int32)
     return np.asarray(np.partition(values, -rank, axis=axis).take(-rank, axis=axis))
 
 
-def _bounds(threshold: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    """Upper bound on a pruned pair's units (it was below the threshold); -inf when the
-    threshold was inadmissible, i.e. every admissible pair was kept."""
-    return np.where(threshold >= 0, threshold.astype(np.float64), -np.inf)
+def _bounds(threshold: npt.NDArray[np.int32], less: int) -> npt.NDArray[np.float64]:
+    """Upper bound on a pruned pair's units: it was below `threshold` - bonus, so below
+    threshold - `less` (the smallest bonus); -inf where every admissible pair was kept."""
+    return np.where(threshold > NO_THRESHOLD, threshold.astype(np.float64) - less, -np.inf)
 
 
 def solve(
@@ -219,38 +292,66 @@ def solve(
         empty = np.zeros(0, dtype=np.int64)
         return Solution(empty, empty, empty, 0, 0, 0, True, np.zeros(n, dtype=bool))
     rows_per_block = max(1, BLOCK_CELLS // m)
-    size = sample_size or COLUMN_SAMPLE
-    col_sample = np.unique(np.linspace(0, m - 1, min(m, size)).astype(int))
-    row_rank = min(len(col_sample), math.ceil(candidates_per_mentee * len(col_sample) / m) + 1)
-    # Each mentor should see a few more good mentees than it has room for.
+    # Rank by what a pair adds to the objective: a mentee ranks mentors by score plus the
+    # mentor's bonus, a mentor ranks mentees by score plus the mentee's bonus (a first
+    # mentor outweighs any score difference).
+    row_add = mentee_bonus.astype(np.int32)
+    col_add = mentor_bonus.astype(np.int32)
+    row_rank = min(m, candidates_per_mentee)
+    # Each mentor should see a few more good mentees than it has room for; its threshold
+    # is estimated from a sample of mentees.
     per_mentor = int(np.median(capacity[capacity > 0])) + MENTOR_MARGIN
     row_sample = np.unique(
-        np.linspace(0, n - 1, min(n, sample_size or max(64, n // 10))).astype(int)
+        np.linspace(0, n - 1, min(n, sample_size or max(64, n // ROW_SAMPLE_DIV))).astype(int)
     )
-    col_rank = min(len(row_sample), math.ceil(per_mentor * len(row_sample) / n) + 1)
-    col_threshold = _threshold(units(scorer.block(row_sample)), col_rank, axis=0)
+    col_rank = min(len(row_sample), -(-per_mentor * len(row_sample) // n) + COL_RANK_PAD)
     arc_i: list[IntArray] = []
     arc_j: list[IntArray] = []
     arc_q: list[IntArray] = []
-    row_threshold = np.full(n, -np.inf, dtype=np.float32)
-    # Keep every score (2 bytes a pair) when that fits, so pricing needs no rescoring.
-    kept: npt.NDArray[np.int16] | None = (
-        np.empty((n, m), dtype=np.int16) if n * m <= STORE_CELLS else None
-    )
-    for start in range(0, n, rows_per_block):
-        rows = np.arange(start, min(n, start + rows_per_block))
-        q = units(scorer.block(rows))
-        threshold = _threshold(q[:, col_sample], row_rank, axis=1)
+    row_threshold = np.full(n, NO_THRESHOLD, dtype=np.int32)
+
+    def candidates(rows: IntArray, q: npt.NDArray[np.int16], col_threshold: I32) -> None:
+        # Each mentee's exact top `row_rank` (ties included): int16 partitions are cheap.
+        if col_add.any():
+            threshold = _threshold(_values(q, col_add[None, :]), row_rank, axis=1)
+            keep = q >= threshold[:, None] - col_add[None, :]  # q + bonus >= threshold
+        else:
+            threshold = _threshold(q, row_rank, axis=1).astype(np.int32)
+            threshold[threshold < 0] = NO_THRESHOLD  # fewer admissible pairs than the rank
+            keep = q >= _int16(threshold)[:, None]
         row_threshold[rows] = threshold
-        keep = (q >= threshold[:, None]) | (q >= col_threshold[None, :])
+        adds = np.unique(row_add[rows])
+        if len(adds) == 1:
+            keep |= q >= _int16(col_threshold - adds[0])[None, :]
+        else:
+            keep |= q >= col_threshold[None, :] - row_add[rows][:, None]
         keep &= q >= 0
         r, c = np.nonzero(keep)
         arc_i.append(rows[r])
         arc_j.append(c.astype(np.int64))
         arc_q.append(q[r, c].astype(np.int64))
-        if kept is not None:
-            kept[rows] = q
-        progress("scoring", int(rows[-1]) + 1, n)
+
+    def col_thresholds(sample_q: npt.NDArray[np.int16]) -> I32:
+        return _threshold(_values(sample_q, row_add[row_sample][:, None]), col_rank, axis=0)
+
+    blocks = [np.arange(k, min(n, k + rows_per_block)) for k in range(0, n, rows_per_block)]
+    if n * m <= STORE_CELLS:
+        # Keep every score (2 bytes a pair), so the mentors' sample and pricing reread
+        # them instead of rescoring.
+        scores = np.empty((n, m), dtype=np.int16)
+        for rows in blocks:
+            scores[rows] = _units16(scorer, rows)
+            progress("scoring", int(rows[-1]) + 1, n)
+        col_threshold = col_thresholds(scores[row_sample])
+        for rows in blocks:
+            candidates(rows, scores[rows], col_threshold)
+        kept: npt.NDArray[np.int16] | None = scores
+    else:
+        kept = None
+        col_threshold = col_thresholds(_units16(scorer, row_sample))
+        for rows in blocks:
+            candidates(rows, _units16(scorer, rows), col_threshold)
+            progress("scoring", int(rows[-1]) + 1, n)
     graph = _Graph(
         mentee_bonus.astype(np.int64),
         mentor_bonus.astype(np.int64),
@@ -259,30 +360,58 @@ def solve(
         np.concatenate(arc_j),
         np.concatenate(arc_q),
     )
-    row_bound, col_bound = _bounds(row_threshold), _bounds(col_threshold)
+    # A pruned pair's score is below its mentee's threshold less its mentor's bonus, so
+    # below that threshold less the smallest mentor bonus; likewise for its mentor.
+    row_bound = _bounds(row_threshold, int(col_add.min()))
+    col_bound = _bounds(col_threshold, int(row_add.min()))
     priced_in = 0
     certified = False
-    for _ in range(MAX_PRICING_ROUNDS):
-        flow, dist, objective = _solve_flow(graph)
-        solved_arcs = len(graph.arc_i)
+    admissible = np.bincount(graph.arc_i, minlength=n) > 0
+    everyone = np.arange(n, dtype=np.int64)
+    flow, dist, objective = _solve_flow(graph)
+    for round_number in range(MAX_PRICING_ROUNDS):
         progress("solving", 1, 1)
         mentee_d, mentor_d = dist[2 : 2 + n], dist[2 + n :]
-        suspects = _suspects(row_bound, col_bound, mentee_d, mentor_d, capacity > 0)
+        if round_number == 0 and kept is not None:
+            # The first duals already tell which arcs cannot matter: drop unused ones far
+            # from paying off, so later solves are small. The thresholds then no longer
+            # bound what is left out, so every mentee is priced from here on (cheap on
+            # `kept`). Dropping unused arcs leaves the flow and the potentials optimal.
+            pair_flow = flow[n : n + len(graph.arc_i)]
+            gain = graph.arc_q - np.rint(mentee_d[graph.arc_i] - mentor_d[graph.arc_j])
+            useful = (pair_flow > 0) | (gain > -DROP_MARGIN)
+            flow = np.concatenate([flow[:n], pair_flow[useful], flow[n + len(graph.arc_i) :]])
+            graph.arc_i, graph.arc_j = graph.arc_i[useful], graph.arc_j[useful]
+            graph.arc_q = graph.arc_q[useful]
+            row_bound = np.full(n, np.inf)
+        suspects = (
+            everyone
+            if np.isinf(row_bound).all()
+            else _suspects(row_bound, col_bound, mentee_d, mentor_d, capacity > 0)
+        )
+        before = len(graph.arc_i)
         added = _price(scorer, kept, graph, suspects, mentee_d, mentor_d, progress)
         if added == 0:
             certified = True
             break
-        priced_in += len(graph.arc_i) - solved_arcs
-    chosen = np.nonzero(flow > 0)[0]
+        priced_in += len(graph.arc_i) - before
+        # Often the flow is still optimal with the new arcs (they only needed other
+        # potentials); only a negative cycle in the residual graph calls for a re-solve.
+        flow, checked = _still_optimal(graph, flow, before)
+        if checked is None:
+            flow, dist, objective = _solve_flow(graph)
+        else:
+            dist = checked
+    chosen = np.nonzero(flow[n : n + len(graph.arc_i)] > 0)[0]
     return Solution(
         graph.arc_i[chosen],
         graph.arc_j[chosen],
         graph.arc_q[chosen],
         objective,
-        solved_arcs,
+        len(graph.arc_i),
         priced_in,
         certified,
-        np.bincount(graph.arc_i, minlength=n) > 0,
+        admissible,
     )
 
 
@@ -324,57 +453,59 @@ def _price(
     mentor_d: npt.NDArray[np.float64],
     progress: Progress,
 ) -> int:
-    """Find the pruned pairs of `rows_to_check` with a negative reduced cost (they could
-    improve the objective); how many. If there are any, add each such mentee's best few,
-    plus near misses, as arcs for the next solve."""
+    """Price the pairs of `rows_to_check` that are not arcs yet against the potentials;
+    how many have a negative reduced cost (they could improve the objective). If any do,
+    each such mentee's PRICED_PER_MENTEE best pairs (near misses included) become arcs
+    for the next solve.
+
+    In integers (potentials of integer costs are integers): gain = q - d_i + d_j, 4 bytes
+    a pair, on the stored units or on rescored blocks when they were not stored.
+    """
     if len(rows_to_check) == 0:
         return 0
     m = len(mentor_d)
-    existing = np.sort(graph.arc_i * m + graph.arc_j)
+    mentee_q = np.rint(mentee_d).astype(np.int32)
+    mentor_q = np.rint(mentor_d).astype(np.int32)
+    # Existing arcs by mentee, to rule them out of a block in one scatter.
+    order = np.argsort(graph.arc_i, kind="stable")
+    arc_rows, arc_cols = graph.arc_i[order], graph.arc_j[order]
+    excluded = np.int32(np.iinfo(np.int32).min // 2)
     rows_per_block = max(1, BLOCK_CELLS // m)
+    violations = 0
     found_i: list[IntArray] = []
     found_j: list[IntArray] = []
     found_q: list[IntArray] = []
-    found_gain: list[npt.NDArray[np.float64]] = []
     for start in range(0, len(rows_to_check), rows_per_block):
         rows = rows_to_check[start : start + rows_per_block]
-        limit = mentee_d[rows][:, None] - mentor_d[None, :] - NEAR_MISS
-        if kept is not None:
-            r, c = np.nonzero(kept[rows] > limit)
-            q = kept[rows[r], c].astype(np.int64)
-            admissible = q >= 0
-        else:
-            scores = scorer.block(rows)
-            r, c = np.nonzero(scores > limit / SCALE - 1e-3)
-            admissible = np.isfinite(scores[r, c])
-            q = quantise(np.where(admissible, scores[r, c], 0))
+        q = kept[rows] if kept is not None else units(scorer.block(rows)).astype(np.int16)
+        gain = q.astype(np.int32)
+        gain += mentor_q[None, :]
+        gain -= mentee_q[rows][:, None]
+        np.putmask(gain, q < 0, excluded)
+        lo, hi = np.searchsorted(arc_rows, rows[0]), np.searchsorted(arc_rows, rows[-1], "right")
+        local = np.searchsorted(rows, arc_rows[lo:hi])
+        inside = rows[np.minimum(local, len(rows) - 1)] == arc_rows[lo:hi]
+        gain[local[inside], arc_cols[lo:hi][inside]] = excluded
         progress("pricing", start + len(rows), len(rows_to_check))
-        if len(r) == 0:
+        best = gain.max(axis=1)
+        bad = np.nonzero(best > 0)[0]
+        violations += int((gain[bad] > 0).sum())
+        # Near misses too (mentees whose best pair is close to paying off): the next
+        # duals move, and arcs added now spare a solve later.
+        bad = np.nonzero(best > -NEAR_MISS)[0]
+        if len(bad) == 0:
             continue
-        i = rows[r]
-        key = i * m + c
-        pos = np.minimum(np.searchsorted(existing, key), max(0, len(existing) - 1))
-        fresh = admissible & (existing[pos] != key)
-        # gain = −(reduced cost): positive means adding the pair improves the objective.
-        gain = q - (mentee_d[i] - mentor_d[c])
-        fresh &= gain > -NEAR_MISS
-        found_i.append(i[fresh])
-        found_j.append(c[fresh].astype(np.int64))
-        found_q.append(q[fresh])
-        found_gain.append(gain[fresh])
-    if not found_i:
-        return 0
-    i, c, q = np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_q)
-    gain = np.concatenate(found_gain)
-    violations = int((gain > 0).sum())
-    if violations == 0:
-        return 0
-    # Partial pricing: each mentee's few best pairs this round.
-    order = np.lexsort((-gain, i))
-    i, c, q = i[order], c[order], q[order]
-    first = np.searchsorted(i, i, side="left")
-    take = (np.arange(len(i)) - first) < PRICED_PER_MENTEE
-    graph.arc_i = np.concatenate([graph.arc_i, i[take]])
-    graph.arc_j = np.concatenate([graph.arc_j, c[take]])
-    graph.arc_q = np.concatenate([graph.arc_q, q[take]])
+        take = min(PRICED_PER_MENTEE, m)
+        top = np.argpartition(gain[bad], m - take, axis=1)[:, m - take :]
+        r = np.repeat(bad, take)
+        c = top.reshape(-1)
+        near = gain[r, c] > -NEAR_MISS
+        r, c = r[near], c[near]
+        found_i.append(rows[r])
+        found_j.append(c.astype(np.int64))
+        found_q.append(q[r, c].astype(np.int64))
+    if violations:
+        graph.arc_i = np.concatenate([graph.arc_i, *found_i])
+        graph.arc_j = np.concatenate([graph.arc_j, *found_j])
+        graph.arc_q = np.concatenate([graph.arc_q, *found_q])
     return violations
