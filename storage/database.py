@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.reader import Reader
+
 DEFAULT_URL = "sqlite:///mentorbot.db"
 
 
@@ -58,6 +60,12 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # An in-memory SQLite database exists only inside the engine's own connection.
+        self.reader: Reader | None = (
+            None
+            if self.is_sqlite and self.url.database in (None, "", ":memory:")
+            else Reader(self.engine)
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,6 +78,10 @@ class Database:
     def describe(self) -> str:
         """The URL without its password, for logs and messages."""
         return self.url.render_as_string(hide_password=True)
+
+    def session(self) -> AsyncSession:
+        """A session that begins a transaction only if used; the caller commits and closes it."""
+        return self._sessions()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -87,4 +99,6 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self.reader is not None:
+            await self.reader.close()
         await self.engine.dispose()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ConversationReference, Identity, Person, Profile
+from storage.models import Base, ConversationReference, Identity, Pair, Person, Profile
+from storage.pairs import OPEN_STATES
+from storage.reader import Reader
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,31 @@ async def upsert_identity(
 SEEN_RESOLUTION = timedelta(minutes=10)
 
 
+def identity_updates(
+    identity: Identity,
+    *,
+    display_name: str,
+    email: str | None,
+    timezone: str | None,
+    now: datetime | None,
+) -> dict[str, Any]:
+    """What the platform told us that the stored identity does not say yet, as column
+    values to write; empty when nothing is to be written. `now` None: not seen (a mention)."""
+    changes: dict[str, Any] = {}
+    if display_name and identity.display_name != display_name:
+        changes["display_name"] = display_name
+    if timezone and identity.timezone != timezone:
+        changes["timezone"] = timezone
+    email = email.strip().lower() if email else None
+    if email and identity.email != email:
+        changes["email"] = email
+    if now is not None and (
+        identity.last_seen_at is None or now - identity.last_seen_at >= SEEN_RESOLUTION
+    ):
+        changes["last_seen_at"] = now
+    return changes
+
+
 async def refresh_identity(
     session: AsyncSession,
     identity: Identity,
@@ -112,20 +139,15 @@ async def refresh_identity(
     person: Person | None = None,
 ) -> None:
     """Keep what the platform tells us current; `now` None means not seen (a mention)."""
-    if display_name and identity.display_name != display_name:
+    changes = identity_updates(
+        identity, display_name=display_name, email=email, timezone=timezone, now=now
+    )
+    if "display_name" in changes:
         person = person or await session.get(Person, identity.person_id)
         if person is not None and person.display_name == identity.display_name:
             person.display_name = display_name  # the name was a placeholder from a mention
-        identity.display_name = display_name
-    if timezone and identity.timezone != timezone:
-        identity.timezone = timezone
-    email = email.strip().lower() if email else None
-    if email and identity.email != email:
-        identity.email = email
-    if now is not None and (
-        identity.last_seen_at is None or now - identity.last_seen_at >= SEEN_RESOLUTION
-    ):
-        identity.last_seen_at = now
+    for key, value in changes.items():
+        setattr(identity, key, value)
 
 
 @dataclass(frozen=True)
@@ -134,6 +156,7 @@ class Speaker:
     person: Person
     profile: Profile | None
     reference: dict[str, Any] | None
+    pairs: list[Pair] | None = None  # the open pairs in the program, when read with the speaker
 
 
 _SPEAKER = (
@@ -169,6 +192,96 @@ async def load_speaker(session: AsyncSession, key: IdentityKey, program_id: int)
         return None
     identity, person, profile, reference = row
     return Speaker(identity, person, profile, dict(reference) if reference is not None else None)
+
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+def _attributes(model: type[Base]) -> list[tuple[str, ColumnElement[Any]]]:
+    return [(attr.key, attr.columns[0]) for attr in model.__mapper__.column_attrs]
+
+
+_READ_MODELS: tuple[type[Base], ...] = (
+    Identity,
+    Person,
+    Profile,
+    Pair,
+)
+_READ_ATTRIBUTES = [_attributes(model) for model in _READ_MODELS]
+
+# The speaker with their open pairs in one statement, one row per pair (one row, its pair
+# columns NULL, with none), for `read_speaker`.
+_SPEAKER_AND_PAIRS = (
+    select(
+        *(column for attributes in _READ_ATTRIBUTES[:3] for _, column in attributes),
+        ConversationReference.reference,
+        *(column for _, column in _READ_ATTRIBUTES[3]),
+    )
+    .select_from(Identity)
+    .join(Person, Person.id == Identity.person_id)
+    .outerjoin(
+        Profile,
+        (Profile.person_id == Person.id) & (Profile.program_id == bindparam("program_id")),
+    )
+    .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
+    .outerjoin(
+        Pair,
+        (Pair.program_id == bindparam("program_id"))
+        & or_(Pair.mentee_id == Person.id, Pair.mentor_id == Person.id)
+        & or_(*(Pair.state == state for state in OPEN_STATES)),
+    )
+    .where(
+        Identity.platform == bindparam("platform"),
+        Identity.tenant == bindparam("tenant"),
+        Identity.user_id == bindparam("user_id"),
+    )
+    .order_by(Pair.id)
+)
+
+
+def _loaded(model: type[ModelT], values: dict[str, Any]) -> ModelT:
+    """An instance built the way the ORM's loader builds one (no __init__, no change
+    events) that belongs to no session: for reading; changes to it are not saved."""
+    instance: ModelT = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
+
+
+async def read_speaker(reader: Reader, key: IdentityKey, program_id: int) -> Speaker | None:
+    """`load_speaker` plus the open pairs, read in one statement outside any session or
+    transaction (one driver call). The objects belong to no session: a turn that
+    changes the speaker must use `load_speaker` in its transaction instead."""
+    rows = await reader.all(
+        _SPEAKER_AND_PAIRS,
+        {
+            "platform": key.platform,
+            "tenant": key.tenant,
+            "user_id": key.user_id,
+            "program_id": program_id,
+        },
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    objects: list[Any] = []
+    at = 0
+    for model, attributes in zip(_READ_MODELS[:3], _READ_ATTRIBUTES[:3], strict=True):
+        values = dict(
+            zip((k for k, _ in attributes), first[at : at + len(attributes)], strict=True)
+        )
+        objects.append(_loaded(model, values) if values["id"] is not None else None)
+        at += len(attributes)
+    reference = first[at]
+    pair_keys = [k for k, _ in _READ_ATTRIBUTES[3]]
+    pairs = [
+        _loaded(Pair, dict(zip(pair_keys, row[at + 1 :], strict=True)))
+        for row in rows
+        if row[at + 1] is not None
+    ]
+    identity, person, profile = objects
+    return Speaker(
+        identity, person, profile, dict(reference) if reference is not None else None, pairs
+    )
 
 
 async def get_person(session: AsyncSession, person_id: int) -> Person | None:
