@@ -64,7 +64,7 @@ class Database:
         self.reader: Reader | None = (
             None
             if self.is_sqlite and self.url.database in (None, "", ":memory:")
-            else Reader(self.engine)
+            else Reader(self.engine, size=pool_size)
         )
 
     @property

@@ -141,6 +141,7 @@ class Reader:
                     max_size=self.size,
                     init=_json_codecs,
                     reset=_keep,  # autocommit reads leave no session state behind to reset
+                    max_inactive_connection_lifetime=0,  # no timer set and cancelled per read
                     server_settings={"default_transaction_read_only": "on"},
                     **kwargs,
                 )
