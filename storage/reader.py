@@ -35,6 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 
 Row = tuple[Any, ...]
+# URL query options SQLAlchemy's asyncpg dialect takes for itself, not asyncpg's.
+_SQLALCHEMY_ONLY = frozenset(
+    ("async_fallback", "prepared_statement_cache_size", "prepared_statement_name_func")
+)
 
 
 class Query:
@@ -89,17 +93,18 @@ class Reader:
         self.engine = engine
         self.dialect = engine.dialect
         self.size = size
-        self._queries: dict[int, Query] = {}
+        self._queries: dict[int, tuple[Select[Any], Query]] = {}
         self._sqlite: sqlite3.Connection | None = None
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
     def query(self, statement: Select[Any]) -> Query:
-        """The statement compiled for this database, once per statement object."""
+        """The statement compiled for this database, once per statement object (build
+        statements once, at import, as module constants)."""
         found = self._queries.get(id(statement))
-        if found is None:
-            found = self._queries[id(statement)] = Query(statement, self.dialect)
-        return found
+        if found is None or found[0] is not statement:
+            found = self._queries[id(statement)] = (statement, Query(statement, self.dialect))
+        return found[1]
 
     async def all(self, statement: Select[Any], values: dict[str, Any]) -> list[Row]:
         """Every row of `statement` with `values` bound, as the ORM would type them."""
@@ -135,7 +140,7 @@ class Reader:
         async with self._opening:
             if self._pool is None:
                 _, kwargs = self.dialect.create_connect_args(self.engine.url)
-                kwargs = {k: v for k, v in kwargs.items() if k not in ("async_fallback",)}
+                kwargs = {k: v for k, v in kwargs.items() if k not in _SQLALCHEMY_ONLY}
                 self._pool = await asyncpg.create_pool(
                     min_size=1,
                     max_size=self.size,

@@ -10,8 +10,8 @@ become `<!channel>` or a fake link; the engine's own links and mentions are kept
 
 from __future__ import annotations
 
-import json
 import functools
+import json
 import re
 from typing import Any
 
