@@ -51,6 +51,7 @@ from conversations.turn import Turn
 from storage import inbound, people, programs, references
 from storage.database import Database
 from storage.models import Program
+from storage.speaker_reads import SpeakerBatches
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Engine:
         self.policy = policy
         self.router = build_router()
         self._cached_program: Program | None = None
+        self._speakers = SpeakerBatches(db.reader) if db.reader is not None else None
 
     async def _program(self, session: AsyncSession, now: datetime) -> Program:
         """The configured program, created on first use and then kept in memory.
@@ -226,12 +228,12 @@ class Engine:
 
         The handler gets a session that begins a transaction only if it reads more (names
         of partners, agendas); what it did there is committed like any turn's."""
-        if self.db.reader is None:
+        if self._speakers is None:
             return None
         actor = event.actor
         key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
         try:
-            speaker = await people.read_speaker(self.db.reader, key, program.id)
+            speaker = await self._speakers.read(key, program.id)
         except Exception:  # a dropped connection, a restarted server: the ordinary path copes
             log.warning("read-only turn fell back to a transaction", exc_info=True)
             return None

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, ConversationReference, Identity, Pair, Person, Profile
-from storage.pairs import OPEN_STATES
-from storage.reader import Reader
+from storage.models import ConversationReference, Identity, Pair, Person, Profile
 
 
 @dataclass(frozen=True)
@@ -192,96 +190,6 @@ async def load_speaker(session: AsyncSession, key: IdentityKey, program_id: int)
         return None
     identity, person, profile, reference = row
     return Speaker(identity, person, profile, dict(reference) if reference is not None else None)
-
-
-ModelT = TypeVar("ModelT", bound=Base)
-
-
-def _attributes(model: type[Base]) -> list[tuple[str, ColumnElement[Any]]]:
-    return [(attr.key, attr.columns[0]) for attr in model.__mapper__.column_attrs]
-
-
-_READ_MODELS: tuple[type[Base], ...] = (
-    Identity,
-    Person,
-    Profile,
-    Pair,
-)
-_READ_ATTRIBUTES = [_attributes(model) for model in _READ_MODELS]
-
-# The speaker with their open pairs in one statement, one row per pair (one row, its pair
-# columns NULL, with none), for `read_speaker`.
-_SPEAKER_AND_PAIRS = (
-    select(
-        *(column for attributes in _READ_ATTRIBUTES[:3] for _, column in attributes),
-        ConversationReference.reference,
-        *(column for _, column in _READ_ATTRIBUTES[3]),
-    )
-    .select_from(Identity)
-    .join(Person, Person.id == Identity.person_id)
-    .outerjoin(
-        Profile,
-        (Profile.person_id == Person.id) & (Profile.program_id == bindparam("program_id")),
-    )
-    .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
-    .outerjoin(
-        Pair,
-        (Pair.program_id == bindparam("program_id"))
-        & or_(Pair.mentee_id == Person.id, Pair.mentor_id == Person.id)
-        & or_(*(Pair.state == state for state in OPEN_STATES)),
-    )
-    .where(
-        Identity.platform == bindparam("platform"),
-        Identity.tenant == bindparam("tenant"),
-        Identity.user_id == bindparam("user_id"),
-    )
-    .order_by(Pair.id)
-)
-
-
-def _loaded(model: type[ModelT], values: dict[str, Any]) -> ModelT:
-    """An instance built the way the ORM's loader builds one (no __init__, no change
-    events) that belongs to no session: for reading; changes to it are not saved."""
-    instance: ModelT = model.__mapper__.class_manager.new_instance()
-    instance.__dict__.update(values)
-    return instance
-
-
-async def read_speaker(reader: Reader, key: IdentityKey, program_id: int) -> Speaker | None:
-    """`load_speaker` plus the open pairs, read in one statement outside any session or
-    transaction (one driver call). The objects belong to no session: a turn that
-    changes the speaker must use `load_speaker` in its transaction instead."""
-    rows = await reader.all(
-        _SPEAKER_AND_PAIRS,
-        {
-            "platform": key.platform,
-            "tenant": key.tenant,
-            "user_id": key.user_id,
-            "program_id": program_id,
-        },
-    )
-    if not rows:
-        return None
-    first = rows[0]
-    objects: list[Any] = []
-    at = 0
-    for model, attributes in zip(_READ_MODELS[:3], _READ_ATTRIBUTES[:3], strict=True):
-        values = dict(
-            zip((k for k, _ in attributes), first[at : at + len(attributes)], strict=True)
-        )
-        objects.append(_loaded(model, values) if values["id"] is not None else None)
-        at += len(attributes)
-    reference = first[at]
-    pair_keys = [k for k, _ in _READ_ATTRIBUTES[3]]
-    pairs = [
-        _loaded(Pair, dict(zip(pair_keys, row[at + 1 :], strict=True)))
-        for row in rows
-        if row[at + 1] is not None
-    ]
-    identity, person, profile = objects
-    return Speaker(
-        identity, person, profile, dict(reference) if reference is not None else None, pairs
-    )
 
 
 async def get_person(session: AsyncSession, person_id: int) -> Person | None:

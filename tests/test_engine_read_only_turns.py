@@ -4,6 +4,7 @@ changed about the speaker."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, timedelta
 
 from sqlalchemy import event, select
@@ -16,6 +17,7 @@ from storage import people
 from storage.database import Database
 from storage.models import ConversationReference, Identity
 from storage.pairs import pairs_of
+from storage.speaker_reads import read_speaker
 from tests.harness import Chat
 
 
@@ -138,7 +140,7 @@ async def test_the_one_statement_read_types_values_as_the_orm_does(
     await setup_pairs(chat)
     assert db.reader is not None and chat.engine.program_id is not None
     key = people.IdentityKey("local", "", "alice")
-    read = await people.read_speaker(db.reader, key, chat.engine.program_id)
+    read = await read_speaker(db.reader, key, chat.engine.program_id)
     assert read is not None and read.pairs is not None and read.profile is not None
     async with db.transaction() as session:
         loaded = await people.load_speaker(session, key, chat.engine.program_id)
@@ -160,4 +162,18 @@ async def test_the_one_statement_read_types_values_as_the_orm_does(
     assert read.pairs[0].next_meeting_at is not None
     assert read.pairs[0].next_meeting_at > chat.now - timedelta(days=1)
     nobody = people.IdentityKey("local", "", "nobody")
-    assert await people.read_speaker(db.reader, nobody, chat.engine.program_id) is None
+    assert await read_speaker(db.reader, nobody, chat.engine.program_id) is None
+
+
+async def test_statuses_asked_together_each_get_their_own_answer(chat: Chat) -> None:
+    """On PostgreSQL the reads of turns arriving together share one statement."""
+    users = [f"user{n}" for n in range(12)]
+    for n, user in enumerate(users):
+        await chat.say(user, "join mentee")
+        await chat.say(user, f"profile set wants=topic-{n}-x")
+    askers = [*users, *users[:3], "stranger"]
+    replies = await asyncio.gather(*(chat.text(user, "status") for user in askers))
+    for user, reply in zip(askers[:-1], replies, strict=False):
+        assert f"topic-{users.index(user)}-x" in reply
+        assert reply.count("topic-") == 1
+    assert "haven't joined" in replies[-1]
