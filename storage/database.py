@@ -49,7 +49,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """Engine plus session factory; `transaction()` is the unit of work."""
+    """Engine plus session factory; `transaction()` is the unit of work. `reader` runs
+    hot-path reads outside any session (storage/reader.py); None for in-memory SQLite."""
 
     def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = async_url(url)

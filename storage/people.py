@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ConversationReference, Identity, Pair, Person, Profile
@@ -157,24 +157,30 @@ class Speaker:
     pairs: list[Pair] | None = None  # the open pairs in the program, when read with the speaker
 
 
-_SPEAKER = (
-    select(Identity, Person, Profile, ConversationReference.reference)
-    .join(Person, Person.id == Identity.person_id)
-    .outerjoin(
-        Profile,
-        (Profile.person_id == Person.id) & (Profile.program_id == bindparam("program_id")),
+def speaker_joins(query: Select[Any]) -> Select[Any]:
+    """`query` over the identity, its person, their profile in the program bound as
+    `program_id` (if any) and the identity's conversation reference (if any)."""
+    return (
+        query.select_from(Identity)
+        .join(Person, Person.id == Identity.person_id)
+        .outerjoin(
+            Profile,
+            (Profile.person_id == Person.id) & (Profile.program_id == bindparam("program_id")),
+        )
+        .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
     )
-    .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
-    .where(
-        Identity.platform == bindparam("platform"),
-        Identity.tenant == bindparam("tenant"),
-        Identity.user_id == bindparam("user_id"),
-    )
+
+
+_SPEAKER = speaker_joins(select(Identity, Person, Profile, ConversationReference.reference)).where(
+    Identity.platform == bindparam("platform"),
+    Identity.tenant == bindparam("tenant"),
+    Identity.user_id == bindparam("user_id"),
 )
 
 
 async def load_speaker(session: AsyncSession, key: IdentityKey, program_id: int) -> Speaker | None:
-    """Everything a turn needs about who is speaking, in one statement (the hot path)."""
+    """Everything a turn needs about who is speaking, in one statement, in the session
+    (a turn that writes; a read-only turn uses `speaker_reads`)."""
     row = (
         await session.execute(
             _SPEAKER,

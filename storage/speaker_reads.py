@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 
 from storage.models import Base, ConversationReference, Identity, Pair, Person, Profile
 from storage.pairs import OPEN_STATES
-from storage.people import IdentityKey, Speaker
+from storage.people import IdentityKey, Speaker, speaker_joins
 from storage.reader import Reader, Row
 
 ModelT = TypeVar("ModelT", bound=Base)
@@ -49,18 +49,13 @@ def _statement(size: int) -> Select[Any]:
     """`size` speakers with their open pairs: one row per pair (one row, its pair columns
     NULL, for a speaker with none). Built once per size, so compiled and prepared once."""
     return (
-        select(
-            *(column for attributes in _SPEAKER_ATTRIBUTES for _, column in attributes),
-            ConversationReference.reference,
-            *(column for _, column in _PAIR_ATTRIBUTES),
+        speaker_joins(
+            select(
+                *(column for attributes in _SPEAKER_ATTRIBUTES for _, column in attributes),
+                ConversationReference.reference,
+                *(column for _, column in _PAIR_ATTRIBUTES),
+            )
         )
-        .select_from(Identity)
-        .join(Person, Person.id == Identity.person_id)
-        .outerjoin(
-            Profile,
-            (Profile.person_id == Person.id) & (Profile.program_id == bindparam("program_id")),
-        )
-        .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
         .outerjoin(
             Pair,
             (Pair.program_id == bindparam("program_id"))
