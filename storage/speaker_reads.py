@@ -1,13 +1,13 @@
 """The speaker of a turn, read on the hot path: one Core statement on the `Reader`.
 
-`read_speakers` returns what `people.load_speaker` returns, plus the speaker's
-open pairs, for any number of speakers in one statement, outside any session or
-transaction. The objects are built as the ORM's loader builds them but belong
-to no session: a turn that changes the speaker must use `load_speaker` in its
-transaction instead.
+`read_speaker` returns what `people.load_speaker` returns, plus the speaker's
+open pairs, in one statement outside any session or transaction. The objects
+are built as the ORM's loader builds them but belong to no session: a turn that
+changes the speaker must use `load_speaker` in its transaction instead.
 
 `SpeakerBatches` gathers the reads that turns ask for in one pass of the event
-loop into one statement. On PostgreSQL every statement is a round trip that
+loop into one statement (`user_id = ANY(…)`, so one prepared statement for any
+number). On PostgreSQL every statement is a round trip that
 wakes a server process, and on a busy machine that wake-up costs more CPU than
 the query (bench/slack_load.py: ~130 µs of PostgreSQL CPU per one-speaker
 read under 50 clients); N speakers then share one. On SQLite a read is a plain
@@ -17,11 +17,10 @@ call with no round trip, so each is made at once.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Select, String, any_, bindparam, or_, select
 
 from storage.models import Base, ConversationReference, Identity, Pair, Person, Profile
 from storage.pairs import OPEN_STATES
@@ -29,7 +28,7 @@ from storage.people import IdentityKey, Speaker, speaker_joins
 from storage.reader import Reader, Row
 
 ModelT = TypeVar("ModelT", bound=Base)
-MAX_BATCH = 64  # speakers in one statement; batches are padded to a power of two
+MAX_BATCH = 100  # speakers in one statement
 
 
 def _attributes(model: type[Base]) -> list[tuple[str, ColumnElement[Any]]]:
@@ -41,13 +40,12 @@ _SPEAKER_ATTRIBUTES = [_attributes(model) for model in _SPEAKER_MODELS]
 _PAIR_ATTRIBUTES = _attributes(Pair)
 _REFERENCE_AT = sum(len(attributes) for attributes in _SPEAKER_ATTRIBUTES)
 _IDENTITY_KEYS = [k for k, _ in _SPEAKER_ATTRIBUTES[0]]
-_KEY_AT = tuple(_IDENTITY_KEYS.index(k) for k in ("platform", "tenant", "user_id"))
+_USER_ID_AT = _IDENTITY_KEYS.index("user_id")
 
 
-@functools.cache
-def _statement(size: int) -> Select[Any]:
-    """`size` speakers with their open pairs: one row per pair (one row, its pair columns
-    NULL, for a speaker with none). Built once per size, so compiled and prepared once."""
+def _speakers_where(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """Speakers with their open pairs: one row per pair (one row, its pair columns NULL,
+    for a speaker with none), speakers in identity order."""
     return (
         speaker_joins(
             select(
@@ -63,19 +61,18 @@ def _statement(size: int) -> Select[Any]:
             & or_(*(Pair.state == state for state in OPEN_STATES)),
         )
         .where(
-            or_(
-                *(
-                    and_(
-                        Identity.platform == bindparam(f"platform_{i}"),
-                        Identity.tenant == bindparam(f"tenant_{i}"),
-                        Identity.user_id == bindparam(f"user_id_{i}"),
-                    )
-                    for i in range(size)
-                )
-            )
+            Identity.platform == bindparam("platform"),
+            Identity.tenant == bindparam("tenant"),
+            *conditions,
         )
         .order_by(Identity.id, Pair.id)
     )
+
+
+_ONE = _speakers_where(Identity.user_id == bindparam("user_id"))
+# PostgreSQL only (SQLite has no arrays, and reads each speaker at once anyway): one
+# statement for any number of users, so one prepared statement per connection.
+_MANY = _speakers_where(Identity.user_id == any_(bindparam("user_ids", type_=ARRAY(String))))
 
 
 def _loaded(model: type[ModelT], values: dict[str, Any]) -> ModelT:
@@ -110,27 +107,29 @@ def _speaker(rows: Sequence[Row]) -> Speaker:
     )
 
 
-async def _rows_by_key(
-    reader: Reader, keys: Sequence[IdentityKey], program_id: int
-) -> dict[IdentityKey, list[Row]]:
-    size = 1
-    while size < len(keys):
-        size *= 2
-    padded = [*keys, *[keys[0]] * (size - len(keys))]  # a repeated key matches nothing new
-    values: dict[str, Any] = {"program_id": program_id}
-    for i, key in enumerate(padded):
-        values[f"platform_{i}"], values[f"tenant_{i}"] = key.platform, key.tenant
-        values[f"user_id_{i}"] = key.user_id
-    found: dict[IdentityKey, list[Row]] = {}
-    for row in await reader.all(_statement(size), values):
-        found.setdefault(IdentityKey(*(row[i] for i in _KEY_AT)), []).append(row)
+def _by_user(rows: Sequence[Row]) -> dict[str, list[Row]]:
+    found: dict[str, list[Row]] = {}
+    for row in rows:
+        found.setdefault(row[_USER_ID_AT], []).append(row)
     return found
 
 
 async def read_speaker(reader: Reader, key: IdentityKey, program_id: int) -> Speaker | None:
     """`people.load_speaker` plus the open pairs, in one driver call; None if unknown."""
-    rows = (await _rows_by_key(reader, [key], program_id)).get(key)
+    values = {"platform": key.platform, "tenant": key.tenant, "user_id": key.user_id}
+    rows = await reader.all(_ONE, {**values, "program_id": program_id})
     return _speaker(rows) if rows else None
+
+
+async def _rows_of_users(
+    reader: Reader, platform: str, tenant: str, user_ids: list[str], program_id: int
+) -> dict[str, list[Row]]:
+    """The rows of many users of one platform and tenant, by user id (PostgreSQL)."""
+    values = {"platform": platform, "tenant": tenant, "user_ids": user_ids}
+    return _by_user(await reader.all(_MANY, {**values, "program_id": program_id}))
+
+
+Waiting = tuple[str, "asyncio.Future[Speaker | None]"]  # a user id and the turn awaiting it
 
 
 class SpeakerBatches:
@@ -154,29 +153,31 @@ class SpeakerBatches:
 
     def _send(self) -> None:
         waiting, self._waiting = self._waiting, []
-        by_program: dict[int, list[tuple[IdentityKey, asyncio.Future[Speaker | None]]]] = {}
+        batches: dict[tuple[int, str, str], list[Waiting]] = {}
         for key, program_id, future in waiting:
-            by_program.setdefault(program_id, []).append((key, future))
-        for program_id, batch in by_program.items():
+            batches.setdefault((program_id, key.platform, key.tenant), []).append(
+                (key.user_id, future)
+            )
+        for (program_id, platform, tenant), batch in batches.items():
             for start in range(0, len(batch), MAX_BATCH):
                 task = asyncio.ensure_future(
-                    self._read(program_id, batch[start : start + MAX_BATCH])
+                    self._read(program_id, platform, tenant, batch[start : start + MAX_BATCH])
                 )
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
 
     async def _read(
-        self, program_id: int, batch: list[tuple[IdentityKey, asyncio.Future[Speaker | None]]]
+        self, program_id: int, platform: str, tenant: str, batch: list[Waiting]
     ) -> None:
-        keys = list(dict.fromkeys(key for key, _ in batch))
+        user_ids = list(dict.fromkeys(user_id for user_id, _ in batch))
         try:
-            found = await _rows_by_key(self.reader, keys, program_id)
+            rows = await _rows_of_users(self.reader, platform, tenant, user_ids, program_id)
         except Exception as err:  # every turn waiting on it falls back on its own
             for _, future in batch:
                 if not future.done():
                     future.set_exception(err)
             return
-        for key, future in batch:
+        for user_id, future in batch:
             if not future.done():  # a turn cancelled meanwhile
-                rows = found.get(key)
-                future.set_result(_speaker(rows) if rows else None)
+                found = rows.get(user_id)
+                future.set_result(_speaker(found) if found else None)
