@@ -50,8 +50,9 @@ async def platform_home(request: web.Request) -> web.Response:
     )
 
 
-def settle_heap() -> None:
-    """Take what start-up built (modules, mappers, compiled statements: ~170,000
+async def settle_heap(app: web.Application) -> None:
+    """An `on_startup` hook for a long-running server, after the app's own start-up
+    (migrations): take what start-up built (modules, mappers, compiled statements: ~170,000
     objects that live as long as the process) out of the garbage collector's sight.
 
     Otherwise every full collection walks them all: measured under bench/slack_load.py
@@ -112,7 +113,6 @@ def build_app(
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         await upgrade(db)
-        settle_heap()
         jobs = Jobs(engine, worker, clock) if scheduler_enabled else None
         if jobs is not None:
             jobs.start()
