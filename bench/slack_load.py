@@ -17,6 +17,9 @@ What it measures, in one run on one machine:
 
 Each client signs its request (v0 HMAC, current timestamp) before the clock
 starts, posts it and reads the whole answer; latency is that round trip.
+The CPU columns are what the server process (and, on PostgreSQL, the database's
+backends) spent per request in the measured rounds, read from /proc: each
+layer's cost, which the machine's other load skews far less than wall time.
 Throughput is requests answered / wall time. Answers are checked (HTTP 200 and
 the expected text), so a fast error cannot pass for a fast answer.
 
@@ -138,6 +141,11 @@ class Result:
     seconds: float
     latencies: list[float]
     alone_p50_ms: float = float("nan")  # one client, one request at a time
+    server_cpu: float = 0.0  # CPU seconds the server process used in the measured rounds
+    database_cpu: float | None = None  # … and PostgreSQL's backends for its database
+
+    def cpu_us(self, seconds: float | None) -> str:
+        return f"{seconds / self.requests * 1e6:.0f}" if seconds is not None else "-"
 
     @property
     def throughput(self) -> float:
@@ -256,6 +264,42 @@ class Target:
     url: str
     proc: subprocess.Popen[bytes]
     result: Result
+    database_url: str | None = None  # PostgreSQL: whose backends' CPU to count
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def backend_cpu(database_url: str) -> dict[int, float]:
+    """CPU so far of each PostgreSQL backend serving `database_url` (this query's excluded)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from storage.database import async_url
+
+    engine = create_async_engine(async_url(database_url), poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            pids = (
+                await conn.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = :db AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": make_url(database_url).database},
+                )
+            ).scalars()
+            return {pid: cpu_seconds(pid) for pid in pids}
+    finally:
+        await engine.dispose()
 
 
 def launch(name: str, cmd: list[str], env: dict[str, str]) -> Target:
@@ -285,7 +329,11 @@ def bot(api: SlackApi, database_url: str, label: str) -> Target:
         "HOST": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
     }
-    return launch(f"mentorbot, {label}", [sys.executable, "-m", "bot.cli", "run"], env)
+    target = launch(f"mentorbot, {label}", [sys.executable, "-m", "bot.cli", "run"], env)
+    if database_url.startswith("postgresql"):
+        target.database_url = database_url
+        target.result.database_cpu = 0.0
+    return target
 
 
 async def measure(targets: list[Target], args: argparse.Namespace) -> None:
@@ -307,6 +355,8 @@ async def measure(targets: list[Target], args: argparse.Namespace) -> None:
     per_round = max(args.requests // args.rounds, args.clients)
     for _ in range(args.rounds):
         for target in targets:
+            server_before = cpu_seconds(target.proc.pid)
+            db_before = await backend_cpu(target.database_url) if target.database_url else {}
             part = await load(
                 target.name,
                 target.url,
@@ -319,6 +369,12 @@ async def measure(targets: list[Target], args: argparse.Namespace) -> None:
             target.result.requests += part.requests
             target.result.errors += part.errors
             target.result.seconds += part.seconds
+            target.result.server_cpu += cpu_seconds(target.proc.pid) - server_before
+            if target.database_url and target.result.database_cpu is not None:
+                db_after = await backend_cpu(target.database_url)
+                target.result.database_cpu += sum(
+                    cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items()
+                )
             target.result.latencies.extend(part.latencies)
     for target in targets:
         alone = await load(
@@ -373,12 +429,13 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     )
     print(
         f"{'target':44} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-        f"{'p50 ms, 1 client':>17}"
+        f"{'p50 ms, 1 client':>17} {'CPU µs/req: server':>19} {'+ PostgreSQL':>12}"
     )
     for r in results:
         print(
             f"{r.target:44} {r.throughput:7.0f} {r.percentile(0.50):7.1f} "
-            f"{r.percentile(0.99):7.1f} {r.errors:6d} {r.alone_p50_ms:17.1f}"
+            f"{r.percentile(0.99):7.1f} {r.errors:6d} {r.alone_p50_ms:17.1f} "
+            f"{r.cpu_us(r.server_cpu):>19} {r.cpu_us(r.database_cpu):>12}"
         )
     bare = next(r for r in results if r.target.startswith("bare bolt, default"))
     deferred = sum(DEFERRED)

@@ -27,7 +27,7 @@ from adapters.local.console import Console
 from adapters.local.translate import BadRequest
 from adapters.slack import manifest as slack_manifest
 from adapters.teams import manifest as teams_manifest
-from bot.app import build_app
+from bot.app import build_app, settle_heap
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo import seed
@@ -75,8 +75,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         mode,
         Database(settings.database_url).describe(),
     )
+    app = build_app(settings)
+    app.on_startup.append(settle_heap)  # runs after build_app's own start-up (migrations)
     web.run_app(
-        build_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,

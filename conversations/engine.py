@@ -51,6 +51,7 @@ from conversations.turn import Turn
 from storage import inbound, people, programs, references
 from storage.database import Database
 from storage.models import Program
+from storage.speaker_reads import SpeakerBatches
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Engine:
         self.policy = policy
         self.router = build_router()
         self._cached_program: Program | None = None
+        self._speakers = SpeakerBatches(db.reader) if db.reader is not None else None
 
     async def _program(self, session: AsyncSession, now: datetime) -> Program:
         """The configured program, created on first use and then kept in memory.
@@ -163,6 +165,14 @@ class Engine:
         return [Message(APOLOGY, (Text(APOLOGY),))]
 
     async def _handle(self, event: InboundEvent, now: datetime) -> list[Message]:
+        if (
+            self._cached_program is not None
+            and event.event_id is None
+            and self.router.reads_only(event.payload)
+        ):
+            replies = await self._read_only_turn(event, now, self._cached_program)
+            if replies is not None:
+                return replies
         actor = event.actor
         async with self.db.transaction() as session:
             if event.event_id and not await inbound.first_time_seen(
@@ -206,6 +216,59 @@ class Engine:
                 profile=speaker.profile,
             )
             return await self.router.handle(turn, event.payload)
+
+    async def _read_only_turn(
+        self, event: InboundEvent, now: datetime, program: Program
+    ) -> list[Message] | None:
+        """Answer a command that writes nothing from one read outside any transaction (the
+        common `status`: one driver call instead of a session, BEGIN, two statements and
+        COMMIT). None when the turn has something to write after all (first contact, a
+        changed name, time zone, e-mail or reference, last seen to refresh): the caller
+        then runs the ordinary transactional turn, which writes it.
+
+        The handler gets a session that begins a transaction only if it reads more (names
+        of partners, agendas); what it did there is committed like any turn's."""
+        if self._speakers is None:
+            return None
+        actor = event.actor
+        key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
+        try:
+            speaker = await self._speakers.read(key, program.id)
+        except Exception:  # a dropped connection, a restarted server: the ordinary path copes
+            log.warning("read-only turn fell back to a transaction", exc_info=True)
+            return None
+        if (
+            speaker is None
+            or (event.reference is not None and event.reference != speaker.reference)
+            or people.identity_updates(
+                speaker.identity,
+                display_name=actor.display_name,
+                email=actor.email,
+                timezone=actor.timezone,
+                now=now,
+            )
+        ):
+            return None
+        session = self.db.session()  # no connection, no transaction until a handler reads
+        try:
+            turn = Turn(
+                session=session,
+                now=now,
+                policy=self.policy,
+                program=program,
+                actor=actor,
+                identity=speaker.identity,
+                person=speaker.person,
+                profile=speaker.profile,
+                pairs=speaker.pairs,
+            )
+            replies = await self.router.handle(turn, event.payload)
+            if session.in_transaction():
+                await session.commit()
+            return replies
+        finally:
+            if session.in_transaction():  # the handler failed: roll back what it began
+                await session.close()
 
     async def sweep(self, now: datetime, *, dry_run: bool = False) -> list[DueItem]:
         """Find what is due as of `now` and queue it in the outbox (idempotently).

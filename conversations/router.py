@@ -31,6 +31,9 @@ class CommandSpec:
     aliases: tuple[str, ...] = ()
     forms: dict[str, FormHandler] = field(default_factory=dict)
     group: str = "Getting started"
+    # The handler changes nothing, neither in the database nor on the turn's identity,
+    # person or profile: the engine may then answer from a read outside any transaction.
+    read_only: bool = False
 
 
 class Router:
@@ -42,6 +45,21 @@ class Router:
             for word in (spec.name, *spec.aliases):
                 self.by_word[word] = spec
             self.forms.update(spec.forms)
+
+    def reads_only(self, payload: Command | Action) -> bool:
+        """True when answering `payload` writes nothing: a read-only command, help, the
+        overview, or a hint for an unknown word."""
+        if isinstance(payload, Action):
+            if payload.action_id != "run":
+                return False
+            line = payload.value
+        else:
+            line = payload.text
+        verb = parse_line(line).verb
+        if not verb or verb == "help":
+            return True
+        spec = self.by_word.get(verb)
+        return spec is None or spec.read_only
 
     async def handle(self, turn: Turn, payload: Command | Action) -> list[Message]:
         try:

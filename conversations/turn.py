@@ -17,7 +17,8 @@ from conversations.grammar import Mention
 from conversations.messages import Message, to_dict
 from conversations.policy import Policy
 from storage import outbox, people
-from storage.models import Identity, Person, Profile, Program
+from storage.models import Identity, Pair, Person, Profile, Program
+from storage.pairs import pairs_of
 
 
 class Refusal(Exception):
@@ -38,6 +39,7 @@ class Turn:
     identity: Identity
     person: Person
     profile: Profile | None
+    pairs: list[Pair] | None = None  # the speaker's open pairs, when read with the speaker
     _names: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -46,6 +48,12 @@ class Turn:
         if self.profile and self.profile.timezone:
             return self.profile.timezone
         return self.identity.timezone or self.policy.default_timezone
+
+    async def open_pairs(self) -> list[Pair]:
+        """The speaker's proposed, active and paused pairs in this program, by id."""
+        if self.pairs is None:
+            self.pairs = await pairs_of(self.session, self.person.id, self.program.id)
+        return self.pairs
 
     async def ensure_profile(self) -> Profile:
         if self.profile is None:

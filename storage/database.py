@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.reader import Reader
+
 DEFAULT_URL = "sqlite:///mentorbot.db"
 
 
@@ -47,7 +49,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """Engine plus session factory; `transaction()` is the unit of work."""
+    """Engine plus session factory; `transaction()` is the unit of work. `reader` runs
+    hot-path reads outside any session (storage/reader.py); None for in-memory SQLite."""
 
     def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = async_url(url)
@@ -58,6 +61,12 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # An in-memory SQLite database exists only inside the engine's own connection.
+        self.reader: Reader | None = (
+            None
+            if self.is_sqlite and self.url.database in (None, "", ":memory:")
+            else Reader(self.engine, size=pool_size)
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,6 +79,10 @@ class Database:
     def describe(self) -> str:
         """The URL without its password, for logs and messages."""
         return self.url.render_as_string(hide_password=True)
+
+    def session(self) -> AsyncSession:
+        """A session that begins a transaction only if used; the caller commits and closes it."""
+        return self._sessions()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -87,4 +100,6 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self.reader is not None:
+            await self.reader.close()
         await self.engine.dispose()

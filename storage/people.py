@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ConversationReference, Identity, Person, Profile
+from storage.models import ConversationReference, Identity, Pair, Person, Profile
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,31 @@ async def upsert_identity(
 SEEN_RESOLUTION = timedelta(minutes=10)
 
 
+def identity_updates(
+    identity: Identity,
+    *,
+    display_name: str,
+    email: str | None,
+    timezone: str | None,
+    now: datetime | None,
+) -> dict[str, Any]:
+    """What the platform told us that the stored identity does not say yet, as column
+    values to write; empty when nothing is to be written. `now` None: not seen (a mention)."""
+    changes: dict[str, Any] = {}
+    if display_name and identity.display_name != display_name:
+        changes["display_name"] = display_name
+    if timezone and identity.timezone != timezone:
+        changes["timezone"] = timezone
+    email = email.strip().lower() if email else None
+    if email and identity.email != email:
+        changes["email"] = email
+    if now is not None and (
+        identity.last_seen_at is None or now - identity.last_seen_at >= SEEN_RESOLUTION
+    ):
+        changes["last_seen_at"] = now
+    return changes
+
+
 async def refresh_identity(
     session: AsyncSession,
     identity: Identity,
@@ -112,20 +137,15 @@ async def refresh_identity(
     person: Person | None = None,
 ) -> None:
     """Keep what the platform tells us current; `now` None means not seen (a mention)."""
-    if display_name and identity.display_name != display_name:
+    changes = identity_updates(
+        identity, display_name=display_name, email=email, timezone=timezone, now=now
+    )
+    if "display_name" in changes:
         person = person or await session.get(Person, identity.person_id)
         if person is not None and person.display_name == identity.display_name:
             person.display_name = display_name  # the name was a placeholder from a mention
-        identity.display_name = display_name
-    if timezone and identity.timezone != timezone:
-        identity.timezone = timezone
-    email = email.strip().lower() if email else None
-    if email and identity.email != email:
-        identity.email = email
-    if now is not None and (
-        identity.last_seen_at is None or now - identity.last_seen_at >= SEEN_RESOLUTION
-    ):
-        identity.last_seen_at = now
+    for key, value in changes.items():
+        setattr(identity, key, value)
 
 
 @dataclass(frozen=True)
@@ -134,26 +154,33 @@ class Speaker:
     person: Person
     profile: Profile | None
     reference: dict[str, Any] | None
+    pairs: list[Pair] | None = None  # the open pairs in the program, when read with the speaker
 
 
-_SPEAKER = (
-    select(Identity, Person, Profile, ConversationReference.reference)
-    .join(Person, Person.id == Identity.person_id)
-    .outerjoin(
-        Profile,
-        (Profile.person_id == Person.id) & (Profile.program_id == bindparam("program_id")),
+def speaker_joins(query: Select[Any]) -> Select[Any]:
+    """`query` over the identity, its person, their profile in the program bound as
+    `program_id` (if any) and the identity's conversation reference (if any)."""
+    return (
+        query.select_from(Identity)
+        .join(Person, Person.id == Identity.person_id)
+        .outerjoin(
+            Profile,
+            (Profile.person_id == Person.id) & (Profile.program_id == bindparam("program_id")),
+        )
+        .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
     )
-    .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
-    .where(
-        Identity.platform == bindparam("platform"),
-        Identity.tenant == bindparam("tenant"),
-        Identity.user_id == bindparam("user_id"),
-    )
+
+
+_SPEAKER = speaker_joins(select(Identity, Person, Profile, ConversationReference.reference)).where(
+    Identity.platform == bindparam("platform"),
+    Identity.tenant == bindparam("tenant"),
+    Identity.user_id == bindparam("user_id"),
 )
 
 
 async def load_speaker(session: AsyncSession, key: IdentityKey, program_id: int) -> Speaker | None:
-    """Everything a turn needs about who is speaking, in one statement (the hot path)."""
+    """Everything a turn needs about who is speaking, in one statement, in the session
+    (a turn that writes; a read-only turn uses `speaker_reads`)."""
     row = (
         await session.execute(
             _SPEAKER,

@@ -10,6 +10,7 @@ become `<!channel>` or a fake link; the engine's own links and mentions are kept
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -62,6 +63,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+@functools.lru_cache(maxsize=4096)  # pure; the same labels and hints come back every turn
 def mrkdwn(text: str) -> str:
     """The neutral markdown subset as Slack mrkdwn.
 

@@ -13,7 +13,6 @@ from conversations.messages import Block, Button, Buttons, Context, Fields, Head
 from conversations.profile_fields import FIELDS
 from conversations.router import CommandSpec
 from conversations.turn import Turn
-from storage.pairs import pairs_of
 
 COMMON_KEYS = ("department", "level", "timezone", "languages")
 MATCHING_KEYS = {
@@ -47,7 +46,7 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
         state = "Left the program"
     else:
         state = "Active"
-    pairs = await pairs_of(turn.session, turn.person.id, turn.program.id)
+    pairs = await turn.open_pairs()
     others = [p.mentee_id if p.mentor_id == turn.person.id else p.mentor_id for p in pairs]
     await turn.prefetch_names([*others, *([profile.manager_id] if profile.manager_id else [])])
     items: list[tuple[str, str]] = [("Role", role), ("Status", state)]
@@ -117,4 +116,5 @@ COMMAND = CommandSpec(
     summary="Your role, profile, pairs and what happens next.",
     handler=status,
     aliases=("me", "whoami"),
+    read_only=True,
 )
