@@ -134,13 +134,23 @@ class Message:
         return [btn for b in self.blocks if isinstance(b, Buttons) for btn in b.buttons]
 
 
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
 def _plain(value: Any) -> Any:
-    """dataclasses.asdict without its deep copies (sweeps serialise thousands of messages)."""
+    """dataclasses.asdict without its deep copies (sweeps serialise thousands of messages);
+    strings, the commonest leaves, return at once, and each class's field names are kept."""
+    kind = type(value)
+    if kind is str:
+        return value
     if isinstance(value, tuple):
         return tuple(_plain(v) for v in value)
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
-    return value
+    names = _FIELDS.get(kind)
+    if names is None:
+        if not hasattr(value, "__dataclass_fields__"):
+            return value
+        names = _FIELDS[kind] = tuple(value.__dataclass_fields__)
+    return {name: _plain(getattr(value, name)) for name in names}
 
 
 def to_dict(message: Message) -> dict[str, Any]:
