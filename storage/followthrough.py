@@ -185,7 +185,30 @@ async def scheduled_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> 
 
 
 async def scheduled_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
-    return (await scheduled_meetings(session, [pair_id])).get(pair_id)
+    """The pair's scheduled meeting, for a command about to read or change it.
+
+    On PostgreSQL the pair's row is locked first and the pair and meeting are read
+    afresh: the sweep holds the same lock while it reads and marks a pair's meeting, so
+    a command (a reschedule, a check-in) and a sweep on one pair run one after the
+    other, never interleaved: the command sees the sweep's markers (and resets them on
+    a reschedule), or the sweep skips the pair this time. Pair before meeting, always:
+    no deadlock. SQLite serialises writers, so there is nothing to do there."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Pending changes are flushed first (autoflush), so refreshing loses none.
+        await session.execute(
+            select(Pair)
+            .where(Pair.id == pair_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    rows = await session.scalars(
+        select(Meeting)
+        .where(Meeting.pair_id == pair_id, Meeting.status == "scheduled")
+        .order_by(Meeting.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    return rows.first()
 
 
 async def last_held_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
