@@ -114,6 +114,13 @@ def lapse_start(pair: PairView, policy: Policy) -> datetime | None:
     return since + cadence_interval(pair.cadence, policy.cadence) + policy.follow.lapse_grace
 
 
+def term_ends_at(pair: PairView, policy: Policy) -> datetime | None:
+    """The moment the pair's term completes: the start of its last day, program time."""
+    if pair.term_end is None:
+        return None
+    return start_of_day(pair.term_end, policy.default_timezone)
+
+
 def plan(pair: PairView, meeting: MeetingView | None, policy: Policy) -> list[Step]:
     """Every step still pending for the pair, earliest first. Pure; time is not read."""
     follow = policy.follow
@@ -142,11 +149,11 @@ def plan(pair: PairView, meeting: MeetingView | None, policy: Policy) -> list[St
             if meeting is not None and meeting.checkin_sent_at is not None:
                 at = max(at, meeting.checkin_sent_at + follow.lapse_grace)
             steps.append(Step(at, "lapse", index))
-    if pair.term_end is not None:
-        end = start_of_day(pair.term_end, policy.default_timezone)
+    term_end = term_ends_at(pair, policy)
+    if term_end is not None:
         if pair.renewal_asked_at is None:
-            steps.append(Step(end - follow.renewal_lead, "renewal"))
-        steps.append(Step(end, "term-end"))
+            steps.append(Step(term_end - follow.renewal_lead, "renewal"))
+        steps.append(Step(term_end, "term-end"))
     return sorted(steps, key=lambda s: s.at)
 
 

@@ -114,6 +114,23 @@ async def test_reschedule_keeps_the_uid_and_cancel_sends_a_cancellation(chat: Ch
     assert "no next meeting" in await chat.text("alice", "status")
 
 
+async def test_a_meeting_after_the_term_ends_is_refused_with_renew_offered(chat: Chat) -> None:
+    pair_id = await make_pair(chat)  # the term ends on Sun 23 May 2027
+    [refusal] = await chat.say("alice", "schedule 2027-06-01 10:00")
+    assert "Your mentoring term with bob ends on Sun 23 May 2027" in refusal.text
+    assert "I haven't scheduled it" in refusal.text and "renew" in refusal.text
+    assert [b.label for b in refusal.buttons()] == ["Renew"]
+    pair = await get_pair(chat, pair_id)
+    assert pair.next_meeting_at is None and await inbox(chat, "bob", "meeting-scheduled") == []
+    await chat.say("alice", "schedule 2027-05-20 10:00")  # before the end: fine
+    [moved] = await chat.say("alice", "schedule 2027-05-23 09:00")  # on the last day: no
+    assert "ends on Sun 23 May 2027" in moved.text
+    renewed = await chat.click("alice", refusal, "Renew")
+    assert "Renewed your mentoring with bob until Tue 23 Nov 2027" in renewed[0].text
+    [done] = await chat.say("alice", "schedule 2027-06-01 10:00")
+    assert "You moved the meeting with bob to Tue 01 Jun 2027, 10:00" in done.text
+
+
 async def test_schedule_refuses_what_it_cannot_use_and_says_the_right_form(chat: Chat) -> None:
     await make_pair(chat)
     past = await chat.text("alice", "schedule yesterday 10:00")
