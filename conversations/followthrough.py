@@ -76,6 +76,10 @@ class PairView(Protocol):
     def lapse_step(self) -> int: ...
     @property
     def renewal_asked_at(self) -> datetime | None: ...
+    @property
+    def agreement_confirmed_at(self) -> datetime | None: ...
+    @property
+    def agreement_reminded_at(self) -> datetime | None: ...
 
 
 class MeetingView(Protocol):
@@ -129,6 +133,13 @@ def plan(pair: PairView, meeting: MeetingView | None, policy: Policy) -> list[St
         return [Step(pair.paused_until, "resume")] if pair.paused_until else []
     if pair.state != "active":
         return []
+    if (
+        follow.agreement_reminder is not None
+        and pair.agreement_confirmed_at is None
+        and pair.agreement_reminded_at is None
+        and pair.activated_at is not None
+    ):
+        steps.append(Step(pair.activated_at + follow.agreement_reminder, "agreement-reminder"))
     if meeting is not None:
         start = meeting.scheduled_at
         if meeting.agenda_prompted_at is None:
@@ -437,6 +448,9 @@ class _Sweep:
             elif step.kind == "renewal":
                 pair.renewal_asked_at = now
                 self.renewal(pair)
+            elif step.kind == "agreement-reminder":
+                pair.agreement_reminded_at = now
+                self.agreement_reminder(pair)
             elif step.kind == "term-end":
                 self.complete(pair, self.lapses.get(pair.id))
                 return
@@ -585,6 +599,33 @@ class _Sweep:
                 "pair-resumed",
                 msg,
                 f"pause with {partner} over; {self.name(person)} asked for a date",
+            )
+
+    def agreement_reminder(self, pair: store.DuePair) -> None:
+        waiting = [
+            person
+            for person, agreed in (
+                (pair.mentee_id, pair.mentee_agreed_at),
+                (pair.mentor_id, pair.mentor_agreed_at),
+            )
+            if agreed is None
+        ]
+        for person in waiting:
+            partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
+            text = (
+                f"Your mentoring agreement with {partner} is still waiting for your OK. "
+                "Agree to the terms, or change them: then you can pick your first date."
+            )
+            buttons = (
+                Button("I agree", value=f"agreement agree pair:{pair.id}", style="primary"),
+                Button("Change terms", value=f"agreement edit pair:{pair.id}"),
+            )
+            self.send(
+                person,
+                f"agreement-reminder:{pair.id}:{person}",
+                "agreement-reminder",
+                Message(text, (Text(text), Buttons(buttons))),
+                f"agreement reminder to {self.name(person)} (not yet agreed with {partner})",
             )
 
     def renewal(self, pair: store.DuePair) -> None:

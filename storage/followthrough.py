@@ -94,6 +94,10 @@ class DuePair:
     lapse_cycle: int
     at_risk_since: datetime | None
     renewal_asked_at: datetime | None
+    mentee_agreed_at: datetime | None
+    mentor_agreed_at: datetime | None
+    agreement_confirmed_at: datetime | None
+    agreement_reminded_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
     next_meeting_at: datetime | None
@@ -489,6 +493,7 @@ _PAIR_COLUMNS = (
     ("lapse_step", "int"),
     ("at_risk_since", "timestamp"),
     ("renewal_asked_at", "timestamp"),
+    ("agreement_reminded_at", "timestamp"),
     ("ended_at", "timestamp"),
     ("end_reason", "text"),
     ("next_meeting_at", "timestamp"),

@@ -186,6 +186,7 @@ class Pair(Base):
     silent_since: Mapped[datetime | None]
     at_risk_since: Mapped[datetime | None]
     renewal_asked_at: Mapped[datetime | None]
+    agreement_reminded_at: Mapped[datetime | None]  # the one reminder to confirm went out
     due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -10,10 +11,12 @@ from conversations.agreement import begin_agreement
 from conversations.engine import Engine
 from conversations.ics import read_fields
 from conversations.messages import to_dict
+from conversations.policy import Policy
 from storage import followthrough as store
 from storage import people
+from storage.database import Database
 from storage.models import Lapse, OutboxMessage, Program
-from tests.followthrough_kit import agree_both, get_pair, inbox, keys, make_pair
+from tests.followthrough_kit import agree_both, get_pair, inbox, keys, make_pair, person_id
 from tests.harness import Chat
 
 # Mon 23 Nov 2026, 09:00 UTC (the harness default).
@@ -72,6 +75,31 @@ async def test_changing_the_terms_asks_the_other_person_again(chat: Chat) -> Non
     assert (await get_pair(chat, pair_id)).agreement_confirmed_at is not None
     bad = await chat.submit("alice", "agreement", {"pair": str(pair_id), "cadence": "daily"})
     assert "Pick weekly, biweekly or monthly" in bad[0].text and bad[0].form() is not None
+
+
+async def test_an_agreement_left_unconfirmed_gets_one_reminder_to_who_has_not_agreed(
+    db: Database, policy: Policy
+) -> None:
+    follow = replace(policy.follow, agreement_reminder=timedelta(days=3))  # as app.yaml
+    chat = Chat(Engine(db, replace(policy, follow=follow)))
+    pair_id = await make_pair(chat)
+    alice_prompt = (await inbox(chat, "alice", "agreement"))[0]
+    await chat.click("alice", alice_prompt, "I agree")
+    chat.advance(days=3, minutes=-1)
+    assert "agreement-reminder" not in await sweep_kinds(chat)
+    chat.advance(minutes=1)  # app.yaml: term.agreement_reminder 3d after the match
+    items = [i for i in await chat.engine.sweep(chat.now) if i.kind == "agreement-reminder"]
+    bob = await person_id(chat, "bob")
+    assert [(i.key, i.person_id, i.queued) for i in items] == [
+        (f"agreement-reminder:{pair_id}:{bob}", bob, True)
+    ]
+    assert await inbox(chat, "alice", "agreement-reminder") == []
+    [reminder] = await inbox(chat, "bob", "agreement-reminder")
+    assert "Your mentoring agreement with alice is still waiting for your OK" in reminder.text
+    chat.advance(days=2)
+    assert "agreement-reminder" not in await sweep_kinds(chat)  # one reminder, not a series
+    [confirmed] = await chat.click("bob", reminder, "I agree")
+    assert "Agreement confirmed with alice" in confirmed.text
 
 
 async def test_schedule_confirms_to_both_in_their_own_time_zone_with_an_invite(chat: Chat) -> None:
