@@ -208,6 +208,45 @@ async def test_pacing_beyond_the_horizon_waits_in_the_database_not_in_memory(
     assert len(platform.posted) == 1
 
 
+async def test_a_send_that_reaches_the_platform_late_still_keeps_the_spacing(
+    engine: Engine,
+) -> None:
+    """A request may arrive any time before its answer: the first here arrives 0.3 s
+    after it started. Counting each send from its answer keeps arrivals 0.5 s apart;
+    spacing starts instead would land the second 0.2 s after the first."""
+    await pauses_that_have_ended(engine, 1)
+    await engine.sweep(utcnow())
+    (first,) = await rows_of(engine)
+    async with engine.db.transaction() as s:
+        for i in range(2):
+            await outbox.enqueue(
+                s,
+                key=f"more-{i}",
+                kind="n",
+                payload=first.payload,
+                now=utcnow(),
+                person_id=first.person_id,
+                platform="local",
+            )
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+    delays = iter((0.3, 0.0, 0.3))
+
+    class SlowOnTheWayIn:
+        platform = "local"
+        pacing = Pacing(per_conversation=(Limit(1, 0.5),))
+
+        async def send(self, recipient: Recipient, message: Message) -> SendResult:
+            await asyncio.sleep(next(delays))
+            arrivals.append(loop.time())
+            return SendResult("delivered")
+
+    worker = DeliveryWorker(engine.db, {"local": SlowOnTheWayIn()}, utcnow)
+    assert await worker.run_once() == 3
+    assert len(arrivals) == 3
+    assert all(b - a >= 0.5 for a, b in itertools.pairwise(arrivals))
+
+
 async def test_real_failures_end_dead_after_max_attempts_and_are_logged(
     engine: Engine,
     platform: RecordingPlatform,
