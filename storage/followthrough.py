@@ -153,7 +153,7 @@ async def due_pairs(
 
 
 async def due_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, DueMeeting]:
-    """`scheduled_meetings` for the sweep, as plain rows."""
+    """Each due pair's current scheduled meeting (the newest, if several), as plain rows."""
     if not pair_ids:
         return {}
     rows = await session.execute(
@@ -165,7 +165,7 @@ async def due_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
 
 
 async def due_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, OpenLapse]:
-    """`open_lapses` for the sweep, as plain rows."""
+    """Each due pair's open lapse, as plain rows."""
     if not pair_ids:
         return {}
     rows = await session.execute(
@@ -174,18 +174,6 @@ async def due_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int
         )
     )
     return {lapse.pair_id: lapse for lapse in (OpenLapse(*row) for row in rows)}
-
-
-async def scheduled_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, Meeting]:
-    """Each pair's current scheduled meeting (the newest, if several)."""
-    if not pair_ids:
-        return {}
-    rows = await session.scalars(
-        select(Meeting)
-        .where(_among(session, Meeting.pair_id, pair_ids), Meeting.status == "scheduled")
-        .order_by(Meeting.pair_id, Meeting.id)
-    )
-    return {m.pair_id: m for m in rows}
 
 
 async def scheduled_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
