@@ -174,6 +174,26 @@ def next_due(pair: PairView, meeting: MeetingView | None, policy: Policy) -> dat
     return steps[0].at if steps else None
 
 
+def meeting_key(kind: str, meeting_id: int, sequence: int, person: int | None = None) -> str:
+    """The outbox key of one step for one version (`sequence`) of a meeting."""
+    base = f"{kind}:{meeting_id}:{sequence}"
+    return base if person is None else f"{base}:{person}"
+
+
+def meeting_keys(meeting_id: int, sequence: int, pair: PairView) -> list[str]:
+    """Every key the sweep may queue for this version of the meeting: when the meeting
+    moves or is called off, those still waiting are withdrawn."""
+    return [
+        meeting_key("agenda", meeting_id, sequence),
+        meeting_key("agenda-reminder", meeting_id, sequence),
+        meeting_key("mentor-agenda", meeting_id, sequence),
+        *(
+            meeting_key("checkin", meeting_id, sequence, p)
+            for p in (pair.mentee_id, pair.mentor_id)
+        ),
+    ]
+
+
 def refresh_due(pair: Pair, meeting: Meeting | None, policy: Policy) -> None:
     """Keep `pair.due_at` (what the sweep's index reads) in step after any change."""
     pair.due_at = next_due(pair, meeting, policy)
@@ -476,7 +496,7 @@ class _Sweep:
         when = format_moment(meeting.scheduled_at, self.tz(mentee))
         self.send(
             mentee,
-            f"agenda:{meeting.id}:{meeting.sequence}",
+            meeting_key("agenda", meeting.id, meeting.sequence),
             "agenda-prompt",
             msg,
             f"agenda prompt to {self.name(mentee)} (meeting with {self.name(mentor)}, {when})",
@@ -504,7 +524,7 @@ class _Sweep:
         )
         self.send(
             mentee,
-            f"agenda-reminder:{meeting.id}:{meeting.sequence}",
+            meeting_key("agenda-reminder", meeting.id, meeting.sequence),
             "agenda-reminder",
             msg,
             f"agenda reminder to {self.name(mentee)} (no agenda yet for {when})",
@@ -515,7 +535,7 @@ class _Sweep:
         msg = mentor_agenda(pair, meeting, self.name(pair.mentee_id), self.tz(mentor), agenda)
         self.send(
             mentor,
-            f"mentor-agenda:{meeting.id}:{meeting.sequence}",
+            meeting_key("mentor-agenda", meeting.id, meeting.sequence),
             "mentor-agenda",
             msg,
             f"agenda ({len(agenda)} point(s)) to mentor {self.name(mentor)}",
@@ -526,7 +546,7 @@ class _Sweep:
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
             self.send(
                 person,
-                f"checkin:{meeting.id}:{meeting.sequence}:{person}",
+                meeting_key("checkin", meeting.id, meeting.sequence, person),
                 "checkin",
                 checkin_message(pair, meeting, partner, self.tz(person)),
                 f"“did you meet?” to {self.name(person)} (meeting with {partner})",

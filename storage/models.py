@@ -46,7 +46,7 @@ ROLES = ("mentee", "mentor", "both")
 PROFILE_STATUSES = ("draft", "active", "paused", "left")
 PAIR_STATES = ("proposed", "active", "paused", "completed", "ended")
 MEETING_STATUSES = ("scheduled", "held", "skipped", "cancelled")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead", "superseded")
 
 
 class Base(DeclarativeBase):

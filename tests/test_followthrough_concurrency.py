@@ -60,9 +60,10 @@ async def test_a_reschedule_during_a_sweep_waits_for_it_and_the_new_time_gets_it
     db: Database, policy: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sweep has queued the agenda prompt for 10:00 and not yet committed when alice
-    moves the meeting to 11:00: her command waits for the sweep, then resets the markers
-    it wrote, so 11:00 gets its own prompt (before the fix the reset was lost, or the two
-    transactions deadlocked on the pair and meeting rows)."""
+    moves the meeting to 11:00: her command waits for the sweep, then withdraws the prompt
+    for 10:00 (not sent yet) and resets the markers the sweep wrote, so 11:00 gets its own
+    prompt (before, the reset was lost, or the two transactions deadlocked on the pair and
+    meeting rows)."""
     if db.is_sqlite:
         pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
     chat = Chat(Engine(db, policy))
@@ -91,6 +92,11 @@ async def test_a_reschedule_during_a_sweep_waits_for_it_and_the_new_time_gets_it
     assert "moved the meeting" in reply.text
     [old] = [item for item in items if item.kind == "agenda-prompt"]
     assert old.key.endswith(":0") and old.queued
+    async with db.transaction() as session:
+        status = await session.scalar(
+            select(OutboxMessage.status).where(OutboxMessage.idempotency_key == old.key)
+        )
+    assert status == "superseded"  # never delivered: the time it names no longer holds
     monkeypatch.setattr(engine_module, "SWEEPERS", engine_module.SWEEPERS[:-1])
     again = await chat.engine.sweep(chat.now + timedelta(minutes=1))
     [new] = [item for item in again if item.kind == "agenda-prompt"]

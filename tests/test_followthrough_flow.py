@@ -159,6 +159,40 @@ async def test_a_meeting_after_the_term_ends_is_refused_with_renew_offered(chat:
     assert "You moved the meeting with bob to Tue 01 Jun 2027, 10:00" in done.text
 
 
+async def test_moving_a_meeting_withdraws_its_unsent_prompt_and_the_new_time_gets_one(
+    chat: Chat,
+) -> None:
+    await make_pair(chat)
+    await chat.say("alice", "schedule 2026-11-25 10:00")  # Berlin: 09:00 UTC
+    chat.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
+    [old_key] = await keys(chat, "agenda:")
+    await chat.say("alice", "schedule 2026-11-25 11:00")
+    async with chat.engine.db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.idempotency_key, OutboxMessage.status).where(
+                    OutboxMessage.kind == "agenda-prompt"
+                )
+            )
+        ).all()
+    assert rows == [(old_key, "superseded")]
+    chat.advance(minutes=1)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
+    assert await keys(chat, "agenda:") == [old_key, old_key[:-1] + "1"]
+    assert "11:00" in (await inbox(chat, "alice", "agenda-prompt"))[-1].text
+    await chat.say("alice", "schedule cancel")
+    async with chat.engine.db.transaction() as session:
+        statuses = list(
+            await session.scalars(
+                select(OutboxMessage.status)
+                .where(OutboxMessage.kind == "agenda-prompt")
+                .order_by(OutboxMessage.id)
+            )
+        )
+    assert statuses == ["superseded", "superseded"]
+
+
 async def test_schedule_refuses_what_it_cannot_use_and_says_the_right_form(chat: Chat) -> None:
     await make_pair(chat)
     past = await chat.text("alice", "schedule yesterday 10:00")
