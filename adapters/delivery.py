@@ -71,10 +71,10 @@ class Pacing:
 
 
 # chat.postMessage: "one message per second per channel", short bursts tolerated but not
-# guaranteed, so we do not rely on them, and keep a 5% margin so network jitter does not
-# land two sends in one second. Its workspace-wide limit is not published; a 429 with
-# Retry-After tells us when we reach it.
-SLACK_PACING = Pacing(per_conversation=(Limit(1, 1.05),))
+# guaranteed, so we do not rely on them. No margin is needed for network jitter: the worker
+# counts a send from its answer (bot/pacing.py), so two cannot arrive within a second. Its
+# workspace-wide limit is not published; a 429 with Retry-After tells us when we reach it.
+SLACK_PACING = Pacing(per_conversation=(Limit(1, 1.0),))
 # Bot Framework in Teams: per bot per thread 7/1 s, 8/2 s, 60/30 s, 1800/3600 s; globally
 # 50 requests a second per app per tenant.
 TEAMS_PACING = Pacing(

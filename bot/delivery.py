@@ -233,33 +233,44 @@ class DeliveryWorker:
 
     async def _deliver_row(self, row: OutboxMessage, found: Found) -> None:
         platform = self._platforms[row.platform or ""]
-        acquired = False
+        acquired = started = False
         try:  # until the send starts, a stop hands the row straight back
             ready = await self._prepare(row, platform, found)
             if ready is None:
                 return
             recipient, lane = ready
-            await platform.sends.acquire()
-            acquired = True
-            pacer = platform.pacer
-            for _ in range(100):  # normally at most once: a few milliseconds
-                wait = pacer.start(lane, recipient.tenant, self._monotonic())
+            # Normally at most a wait or two of a few milliseconds: the previous send to
+            # this conversation was answered a little after its planned slot.
+            for _ in range(100):
+                wait = platform.pacer.start(lane, recipient.tenant, self._monotonic())
                 if not wait:
                     break
                 await asyncio.sleep(wait)
+            else:
+                await self._hand_back(row, self.clock() + timedelta(seconds=wait), "paced")
+                return
+            started = True  # from here on the pacer counts this send as under way
+            await platform.sends.acquire()
+            acquired = True
         except asyncio.CancelledError:
+            if started:
+                platform.pacer.end(lane, recipient.tenant, self._monotonic())
             if acquired:
                 platform.sends.release()
             await asyncio.shield(self._hand_back(row, self.clock(), "handed back at shutdown"))
             raise
         try:
             if self._lease_left(row) < self.send_budget.total_seconds():
+                platform.pacer.end(lane, recipient.tenant, self._monotonic())
                 await self._hand_back(row, self.clock(), "lease too short to send safely")
                 return
             current = asyncio.current_task()
             if current is not None and current in self._in_flight:
                 self._in_flight[current] = True
-            result = await self._send(platform.sender, recipient, row)
+            try:
+                result = await self._send(platform.sender, recipient, row)
+            finally:
+                platform.pacer.end(lane, recipient.tenant, self._monotonic())
             if result.outcome == "retry" and result.retry_after is not None:
                 platform.pacer.block(lane, recipient.tenant, self._monotonic() + result.retry_after)
             await asyncio.shield(self._settle(row, result, recipient))

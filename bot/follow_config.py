@@ -12,7 +12,7 @@ from typing import Any
 from conversations.follow_policy import LAPSE_ACTIONS, FollowThrough, LapseStep
 
 MEETING_KEYS = ("length", "agenda_lead", "agenda_reminder", "mentor_agenda", "checkin_after")
-TERM_KEYS = ("months", "renewal_notice")
+TERM_KEYS = ("months", "renewal_notice", "agreement_reminder")
 LAPSE_KEYS = ("grace", "ladder")
 STEP_KEYS = ("after", "step")
 _DURATION = re.compile(r"^\s*(\d{1,4})\s*(m|min|h|d|w)\s*$")
@@ -99,6 +99,11 @@ def follow_through(data: Mapping[str, Any], problems: list[str]) -> FollowThroug
         lapse_grace=_duration(lapse, "lapse", "grace", base.lapse_grace, problems),
         lapse_ladder=ladder,
         renewal_lead=_duration(term, "term", "renewal_notice", base.renewal_lead, problems),
+        agreement_reminder=(
+            _duration(term, "term", "agreement_reminder", timedelta(0), problems)
+            if "agreement_reminder" in term
+            else base.agreement_reminder
+        ),
     )
 
 

@@ -22,31 +22,49 @@ HELD_FOR = 600.0  # forget a reservation held for a deferred row after this many
 
 
 class Window:
-    """Reserved send times for one scope (a conversation or a tenant), oldest first."""
+    """Send times for one scope (a conversation or a tenant), oldest first, and how many
+    sends are under way (their time is not known yet: see `Pacer.start`)."""
 
     def __init__(self, limits: tuple[Limit, ...]) -> None:
         self.limits = limits
         self.span = max((limit.seconds for limit in limits), default=0.0)
         self.times: deque[float] = deque()
         self.blocked_until = 0.0
+        self.flying = 0
 
     def earliest(self, at: float) -> float:
-        """The earliest time ≥ `at` at which one more send fits every limit."""
+        """The earliest time ≥ `at` at which one more send fits every limit; a send under
+        way counts as made at `at` (it may reach the platform any time until it ends)."""
         while self.times and self.times[0] <= at - self.span:
             self.times.popleft()
         t = max(at, self.blocked_until, self.times[-1] if self.times else at)
         for limit in self.limits:
-            if len(self.times) >= limit.count:
-                t = max(t, self.times[-limit.count] + limit.seconds)
+            if self.flying >= limit.count:
+                t = max(t, at + limit.seconds)
+            elif len(self.times) + self.flying >= limit.count:
+                t = max(t, self.times[self.flying - limit.count] + limit.seconds)
         return t
 
     def idle(self, now: float) -> bool:
-        """Nothing reserved within the longest window and no Retry-After pending."""
-        return self.blocked_until <= now and (not self.times or self.times[-1] <= now - self.span)
+        """Nothing under way or sent within the longest window, and no Retry-After pending."""
+        return (
+            not self.flying
+            and self.blocked_until <= now
+            and (not self.times or self.times[-1] <= now - self.span)
+        )
 
     def take(self, t: float) -> None:
         if self.limits:
             self.times.append(t)
+
+    def land(self, t: float) -> None:
+        """A send under way ended at `t`: it counts from then on, in time order."""
+        self.flying -= 1
+        if self.limits:
+            at = len(self.times)
+            while at and self.times[at - 1] > t:
+                at -= 1
+            self.times.insert(at, t)
 
 
 class Pacer:
@@ -87,23 +105,37 @@ class Pacer:
         """Keep a reserved slot for a row handed back to the database until then."""
         self._held[row_id] = (slot, lane)
 
-    def start(self, lane: Hashable, tenant: str, now: float) -> float:
-        """Seconds still to wait before a send whose slot has come; 0 records it as started.
-
-        Slots are planned; this checks actual starts, so a send that started late (a busy
-        event loop, a wait for a free connection) does not bunch up with the next one."""
+    def _actual(self, lane: Hashable, tenant: str) -> tuple[Window, Window]:
         conversation = self._started.get(lane)
         if conversation is None:
             conversation = self._started[lane] = Window(self.pacing.per_conversation)
         scope = self._started.get(("tenant", tenant))
         if scope is None:
             scope = self._started[("tenant", tenant)] = Window(self.pacing.per_tenant)
+        return conversation, scope
+
+    def start(self, lane: Hashable, tenant: str, now: float) -> float:
+        """Seconds still to wait before a send whose slot has come; 0 records it as under
+        way, and the caller must call `end` when it returns.
+
+        Slots are planned; this checks actual sends. The platform counts a message when
+        it arrives, which is some time between the start of the request and its answer,
+        so a send counts from its end: the next one to the conversation starts a full
+        interval after the previous answer, and network or event-loop delays cannot land
+        two messages in one interval (a 429 costs the conversation a whole Retry-After)."""
+        conversation, scope = self._actual(lane, tenant)
         t = max(conversation.earliest(now), scope.earliest(now))
         if t > now:
             return t - now
-        conversation.take(now)
-        scope.take(now)
+        conversation.flying += 1
+        scope.flying += 1
         return 0.0
+
+    def end(self, lane: Hashable, tenant: str, now: float) -> None:
+        """The send `start` let go has returned (whatever its outcome)."""
+        conversation, scope = self._actual(lane, tenant)
+        conversation.land(now)
+        scope.land(now)
 
     def block(self, lane: Hashable, tenant: str, until: float) -> None:
         """The platform said Retry-After for this conversation: nothing before `until`."""

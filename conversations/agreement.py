@@ -87,6 +87,7 @@ async def begin_agreement(
         pair.goals = mentee_profile.goals
     pair.silent_since = pair.silent_since or now
     pair.mentee_agreed_at = pair.mentor_agreed_at = pair.agreement_confirmed_at = None
+    pair.agreement_reminded_at = None
     refresh_due(pair, None, policy)
     names = await people.display_names(session, [pair.mentee_id, pair.mentor_id])
     for person in (pair.mentee_id, pair.mentor_id):

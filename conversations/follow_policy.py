@@ -42,6 +42,9 @@ class FollowThrough:
     lapse_grace: timedelta = timedelta(days=3)
     lapse_ladder: tuple[LapseStep, ...] = DEFAULT_LADDER
     renewal_lead: timedelta = timedelta(days=14)
+    # One reminder to whoever has not agreed yet, this long after the pair became active;
+    # None: no reminder (the shipped app.yaml sets 3d).
+    agreement_reminder: timedelta | None = None
 
 
 def cadence_interval(cadence: str | None, default: str) -> timedelta:

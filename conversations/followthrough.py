@@ -12,7 +12,8 @@ the cycle and the step, so no sweep, replica or retry sends one twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from conversations.dates import format_moment, start_of_day
@@ -32,7 +33,7 @@ from conversations.messages import (
 from conversations.policy import Policy
 from conversations.sweeps import DueItem, SweepContext
 from storage import followthrough as store
-from storage.models import Commitment, Lapse, Meeting, Pair
+from storage.models import Commitment, Meeting, Pair
 
 COACHING_QUESTIONS = (
     "What went well since we last met, and what got in the way?",
@@ -45,6 +46,63 @@ COACHING_QUESTIONS = (
 )
 
 
+class PairView(Protocol):
+    """What planning and the messages read of a pair: an ORM `Pair` in a command, a plain
+    `DuePair` row in the sweep."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def mentee_id(self) -> int: ...
+    @property
+    def mentor_id(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def cadence(self) -> str | None: ...
+    @property
+    def goals(self) -> str | None: ...
+    @property
+    def term_end(self) -> date | None: ...
+    @property
+    def activated_at(self) -> datetime | None: ...
+    @property
+    def paused_until(self) -> datetime | None: ...
+    @property
+    def silent_since(self) -> datetime | None: ...
+    @property
+    def last_meeting_at(self) -> datetime | None: ...
+    @property
+    def lapse_step(self) -> int: ...
+    @property
+    def renewal_asked_at(self) -> datetime | None: ...
+    @property
+    def agreement_confirmed_at(self) -> datetime | None: ...
+    @property
+    def agreement_reminded_at(self) -> datetime | None: ...
+
+
+class MeetingView(Protocol):
+    """What planning and the messages read of a meeting (ORM `Meeting` or `DueMeeting`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+    @property
+    def duration_minutes(self) -> int: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def agenda_prompted_at(self) -> datetime | None: ...
+    @property
+    def agenda_reminded_at(self) -> datetime | None: ...
+    @property
+    def mentor_briefed_at(self) -> datetime | None: ...
+    @property
+    def checkin_sent_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True)
 class Step:
     at: datetime
@@ -52,7 +110,7 @@ class Step:
     index: int = 0  # the ladder step, for `lapse`
 
 
-def lapse_start(pair: Pair, policy: Policy) -> datetime | None:
+def lapse_start(pair: PairView, policy: Policy) -> datetime | None:
     """When silence turns into a lapse: cadence + grace after the last meeting (or start)."""
     since = pair.silent_since or pair.last_meeting_at or pair.activated_at
     if since is None:
@@ -60,7 +118,14 @@ def lapse_start(pair: Pair, policy: Policy) -> datetime | None:
     return since + cadence_interval(pair.cadence, policy.cadence) + policy.follow.lapse_grace
 
 
-def plan(pair: Pair, meeting: Meeting | None, policy: Policy) -> list[Step]:
+def term_ends_at(pair: PairView, policy: Policy) -> datetime | None:
+    """The moment the pair's term completes: the start of its last day, program time."""
+    if pair.term_end is None:
+        return None
+    return start_of_day(pair.term_end, policy.default_timezone)
+
+
+def plan(pair: PairView, meeting: MeetingView | None, policy: Policy) -> list[Step]:
     """Every step still pending for the pair, earliest first. Pure; time is not read."""
     follow = policy.follow
     steps: list[Step] = []
@@ -68,6 +133,13 @@ def plan(pair: Pair, meeting: Meeting | None, policy: Policy) -> list[Step]:
         return [Step(pair.paused_until, "resume")] if pair.paused_until else []
     if pair.state != "active":
         return []
+    if (
+        follow.agreement_reminder is not None
+        and pair.agreement_confirmed_at is None
+        and pair.agreement_reminded_at is None
+        and pair.activated_at is not None
+    ):
+        steps.append(Step(pair.activated_at + follow.agreement_reminder, "agreement-reminder"))
     if meeting is not None:
         start = meeting.scheduled_at
         if meeting.agenda_prompted_at is None:
@@ -88,18 +160,43 @@ def plan(pair: Pair, meeting: Meeting | None, policy: Policy) -> list[Step]:
             if meeting is not None and meeting.checkin_sent_at is not None:
                 at = max(at, meeting.checkin_sent_at + follow.lapse_grace)
             steps.append(Step(at, "lapse", index))
-    if pair.term_end is not None:
-        end = start_of_day(pair.term_end, policy.default_timezone)
+    term_end = term_ends_at(pair, policy)
+    if term_end is not None:
         if pair.renewal_asked_at is None:
-            steps.append(Step(end - follow.renewal_lead, "renewal"))
-        steps.append(Step(end, "term-end"))
+            steps.append(Step(term_end - follow.renewal_lead, "renewal"))
+        steps.append(Step(term_end, "term-end"))
     return sorted(steps, key=lambda s: s.at)
+
+
+def next_due(pair: PairView, meeting: MeetingView | None, policy: Policy) -> datetime | None:
+    """When the pair's earliest pending step falls (None: nothing planned)."""
+    steps = plan(pair, meeting, policy)
+    return steps[0].at if steps else None
+
+
+def meeting_key(kind: str, meeting_id: int, sequence: int, person: int | None = None) -> str:
+    """The outbox key of one step for one version (`sequence`) of a meeting."""
+    base = f"{kind}:{meeting_id}:{sequence}"
+    return base if person is None else f"{base}:{person}"
+
+
+def meeting_keys(meeting_id: int, sequence: int, pair: PairView) -> list[str]:
+    """Every key the sweep may queue for this version of the meeting: when the meeting
+    moves or is called off, those still waiting are withdrawn."""
+    return [
+        meeting_key("agenda", meeting_id, sequence),
+        meeting_key("agenda-reminder", meeting_id, sequence),
+        meeting_key("mentor-agenda", meeting_id, sequence),
+        *(
+            meeting_key("checkin", meeting_id, sequence, p)
+            for p in (pair.mentee_id, pair.mentor_id)
+        ),
+    ]
 
 
 def refresh_due(pair: Pair, meeting: Meeting | None, policy: Policy) -> None:
     """Keep `pair.due_at` (what the sweep's index reads) in step after any change."""
-    steps = plan(pair, meeting, policy)
-    pair.due_at = steps[0].at if steps else None
+    pair.due_at = next_due(pair, meeting, policy)
 
 
 def suggest_next(pair: Pair, policy: Policy, now: datetime, tz: str) -> datetime:
@@ -144,8 +241,8 @@ def _numbered(items: list[str]) -> str:
 
 
 def agenda_prompt(
-    pair: Pair,
-    meeting: Meeting,
+    pair: PairView,
+    meeting: MeetingView,
     partner: str,
     tz: str,
     agenda: list[str],
@@ -185,13 +282,15 @@ def agenda_prompt(
     return Message("\n".join(lines), tuple(blocks))
 
 
-def questions_for(meeting: Meeting) -> tuple[str, ...]:
+def questions_for(meeting: MeetingView) -> tuple[str, ...]:
     """Three questions, rotating from meeting to meeting."""
     start = (meeting.id * 3) % len(COACHING_QUESTIONS)
     return tuple(COACHING_QUESTIONS[(start + i) % len(COACHING_QUESTIONS)] for i in range(3))
 
 
-def mentor_agenda(pair: Pair, meeting: Meeting, mentee: str, tz: str, agenda: list[str]) -> Message:
+def mentor_agenda(
+    pair: PairView, meeting: MeetingView, mentee: str, tz: str, agenda: list[str]
+) -> Message:
     when = format_moment(meeting.scheduled_at, tz)
     if agenda:
         text = f"{mentee}'s agenda for your meeting on {when}:\n" + _numbered(agenda)
@@ -207,7 +306,7 @@ def mentor_agenda(pair: Pair, meeting: Meeting, mentee: str, tz: str, agenda: li
     )
 
 
-def checkin_message(pair: Pair, meeting: Meeting, partner: str, tz: str) -> Message:
+def checkin_message(pair: PairView, meeting: MeetingView, partner: str, tz: str) -> Message:
     when = format_moment(meeting.scheduled_at, tz)
     text = f"Did you meet {partner} ({when})?"
     return Message(
@@ -225,7 +324,7 @@ def checkin_message(pair: Pair, meeting: Meeting, partner: str, tz: str) -> Mess
     )
 
 
-def lapse_message(pair: Pair, partner: str, tz: str, since: datetime, final: bool) -> Message:
+def lapse_message(pair: PairView, partner: str, tz: str, since: datetime, final: bool) -> Message:
     when = f"{since.astimezone(ZoneInfo(tz)):%a %d %b}"
     if final:
         text = (
@@ -258,7 +357,7 @@ class _Sweep:
         self.outgoing: list[store.Outgoing] = []
         self.items: list[tuple[str, str, int, str]] = []
         self.people: dict[int, store.Recipient] = {}
-        self.lapses: dict[int, Lapse] = {}
+        self.lapses: dict[int, store.OpenLapse] = {}
         self.notes: dict[int, str] = {}
 
     def tz(self, person_id: int) -> str:
@@ -286,25 +385,27 @@ class _Sweep:
         if not pairs:
             return []
         ids = [p.id for p in pairs]
-        meetings = await store.scheduled_meetings(ctx.session, ids)
+        meetings = await store.due_meetings(ctx.session, ids)
         agendas = await store.agenda_items(ctx.session, ids)
         commitments = await store.open_commitments(ctx.session, ids)
-        lapses = await store.open_lapses(ctx.session, ids)
+        self.lapses = await store.due_lapses(ctx.session, ids)
         self.notes = await store.mentee_notes(
             ctx.session,
-            [p for p in pairs if (m := meetings.get(p.id)) and not m.agenda_prompted_at],
+            {
+                p.id: p.mentee_id
+                for p in pairs
+                if (m := meetings.get(p.id)) and not m.agenda_prompted_at
+            },
         )
         self.people = await store.recipients(
             ctx.session, [x for p in pairs for x in (p.mentee_id, p.mentor_id)], ctx.program.id
         )
-        # Changed in memory, written back in a few bulk statements: a sweep's round trips
-        # do not grow with the number of pairs due.
-        store.detach(ctx.session, [*pairs, *meetings.values(), *lapses.values()])
-        self.lapses = lapses
+        # Plain rows changed in memory, written back in a few bulk statements: a sweep's
+        # round trips do not grow with the number of pairs due.
         for pair in pairs:
             meeting = meetings.get(pair.id)
             self.advance(pair, meeting, agendas.get(pair.id, []), commitments)
-            refresh_due(pair, meeting, ctx.policy)
+            pair.due_at = next_due(pair, meeting, ctx.policy)
         await store.save_sweep(
             ctx.session, pairs, list(meetings.values()), list(self.lapses.values())
         )
@@ -317,8 +418,8 @@ class _Sweep:
 
     def advance(
         self,
-        pair: Pair,
-        meeting: Meeting | None,
+        pair: store.DuePair,
+        meeting: store.DueMeeting | None,
         agenda: list[str],
         commitments: dict[int, list[Commitment]],
     ) -> None:
@@ -367,12 +468,19 @@ class _Sweep:
             elif step.kind == "renewal":
                 pair.renewal_asked_at = now
                 self.renewal(pair)
+            elif step.kind == "agreement-reminder":
+                pair.agreement_reminded_at = now
+                self.agreement_reminder(pair)
             elif step.kind == "term-end":
                 self.complete(pair, self.lapses.get(pair.id))
                 return
 
     def prompt(
-        self, pair: Pair, meeting: Meeting, agenda: list[str], commitments: list[Commitment]
+        self,
+        pair: store.DuePair,
+        meeting: store.DueMeeting,
+        agenda: list[str],
+        commitments: list[Commitment],
     ) -> None:
         mentee, mentor = pair.mentee_id, pair.mentor_id
         msg = agenda_prompt(
@@ -388,13 +496,13 @@ class _Sweep:
         when = format_moment(meeting.scheduled_at, self.tz(mentee))
         self.send(
             mentee,
-            f"agenda:{meeting.id}:{meeting.sequence}",
+            meeting_key("agenda", meeting.id, meeting.sequence),
             "agenda-prompt",
             msg,
             f"agenda prompt to {self.name(mentee)} (meeting with {self.name(mentor)}, {when})",
         )
 
-    def remind(self, pair: Pair, meeting: Meeting) -> None:
+    def remind(self, pair: store.DuePair, meeting: store.DueMeeting) -> None:
         mentee, mentor = pair.mentee_id, pair.mentor_id
         when = format_moment(meeting.scheduled_at, self.tz(mentee))
         text = (
@@ -416,46 +524,40 @@ class _Sweep:
         )
         self.send(
             mentee,
-            f"agenda-reminder:{meeting.id}:{meeting.sequence}",
+            meeting_key("agenda-reminder", meeting.id, meeting.sequence),
             "agenda-reminder",
             msg,
             f"agenda reminder to {self.name(mentee)} (no agenda yet for {when})",
         )
 
-    def brief(self, pair: Pair, meeting: Meeting, agenda: list[str]) -> None:
+    def brief(self, pair: store.DuePair, meeting: store.DueMeeting, agenda: list[str]) -> None:
         mentor = pair.mentor_id
         msg = mentor_agenda(pair, meeting, self.name(pair.mentee_id), self.tz(mentor), agenda)
         self.send(
             mentor,
-            f"mentor-agenda:{meeting.id}:{meeting.sequence}",
+            meeting_key("mentor-agenda", meeting.id, meeting.sequence),
             "mentor-agenda",
             msg,
             f"agenda ({len(agenda)} point(s)) to mentor {self.name(mentor)}",
         )
 
-    def checkin(self, pair: Pair, meeting: Meeting) -> None:
+    def checkin(self, pair: store.DuePair, meeting: store.DueMeeting) -> None:
         for person in (pair.mentee_id, pair.mentor_id):
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
             self.send(
                 person,
-                f"checkin:{meeting.id}:{meeting.sequence}:{person}",
+                meeting_key("checkin", meeting.id, meeting.sequence, person),
                 "checkin",
                 checkin_message(pair, meeting, partner, self.tz(person)),
                 f"“did you meet?” to {self.name(person)} (meeting with {partner})",
             )
 
-    def lapse(self, pair: Pair, due: list[Step], lapse: Lapse | None) -> None:
+    def lapse(self, pair: store.DuePair, due: list[Step], lapse: store.OpenLapse | None) -> None:
         now, ladder = self.ctx.now, self.ctx.policy.follow.lapse_ladder
         began = lapse_start(pair, self.ctx.policy)
         assert began is not None
         if lapse is None:
-            lapse = Lapse(
-                pair_id=pair.id,
-                program_id=pair.program_id,
-                cycle=pair.lapse_cycle,
-                began_at=began,
-                step=0,
-            )
+            lapse = store.OpenLapse(pair.id, pair.program_id, pair.lapse_cycle, began)
             self.lapses[pair.id] = lapse
         step = due[-1]
         action = ladder[step.index].action
@@ -496,7 +598,7 @@ class _Sweep:
                 )
             )
 
-    def resume(self, pair: Pair) -> None:
+    def resume(self, pair: store.DuePair) -> None:
         pair.state, pair.paused_until = "active", None
         pair.silent_since = self.ctx.now
         for person in (pair.mentee_id, pair.mentor_id):
@@ -519,7 +621,34 @@ class _Sweep:
                 f"pause with {partner} over; {self.name(person)} asked for a date",
             )
 
-    def renewal(self, pair: Pair) -> None:
+    def agreement_reminder(self, pair: store.DuePair) -> None:
+        waiting = [
+            person
+            for person, agreed in (
+                (pair.mentee_id, pair.mentee_agreed_at),
+                (pair.mentor_id, pair.mentor_agreed_at),
+            )
+            if agreed is None
+        ]
+        for person in waiting:
+            partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
+            text = (
+                f"Your mentoring agreement with {partner} is still waiting for your OK. "
+                "Agree to the terms, or change them: then you can pick your first date."
+            )
+            buttons = (
+                Button("I agree", value=f"agreement agree pair:{pair.id}", style="primary"),
+                Button("Change terms", value=f"agreement edit pair:{pair.id}"),
+            )
+            self.send(
+                person,
+                f"agreement-reminder:{pair.id}:{person}",
+                "agreement-reminder",
+                Message(text, (Text(text), Buttons(buttons))),
+                f"agreement reminder to {self.name(person)} (not yet agreed with {partner})",
+            )
+
+    def renewal(self, pair: store.DuePair) -> None:
         assert pair.term_end is not None
         for person in (pair.mentee_id, pair.mentor_id):
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
@@ -542,7 +671,7 @@ class _Sweep:
                 f"renewal question to {self.name(person)} (term ends {pair.term_end})",
             )
 
-    def complete(self, pair: Pair, lapse: Lapse | None) -> None:
+    def complete(self, pair: store.DuePair, lapse: store.OpenLapse | None) -> None:
         now = self.ctx.now
         pair.state, pair.ended_at, pair.end_reason = "completed", now, "term completed"
         pair.next_meeting_at = None

@@ -11,11 +11,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from conversations.dates import DATETIME_FORMS, DateError, format_moment, parse_datetime
-from conversations.followthrough import invite_file, refresh_due, suggest_next, suggestion_phrase
+from conversations.followthrough import (
+    invite_file,
+    meeting_keys,
+    refresh_due,
+    suggest_next,
+    suggestion_phrase,
+    term_ends_at,
+)
 from conversations.messages import Button, Buttons, Context, Form, Input, Message, Text
 from conversations.pair_context import pair_input, partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
+from storage import audit, outbox, people
 from storage import followthrough as store
 from storage.models import Meeting, Pair
 
@@ -78,8 +85,26 @@ async def ask_for_date(turn: Turn, pair: Pair, intro: str) -> Message:
     return Message(text, (Text(text), schedule_form(pair, partner, suggestion)))
 
 
+async def withdraw_reminders(turn: Turn, pair: Pair, meeting: Meeting, why: str) -> None:
+    """Prompts, reminders and check-ins queued for this version of the meeting and not yet
+    sent no longer hold: withdraw them (the next version gets its own)."""
+    await outbox.supersede(turn.session, meeting_keys(meeting.id, meeting.sequence, pair), why)
+
+
 async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]:
-    """Schedule (or move) the pair's meeting to `moment`; confirm to both with an invite."""
+    """Schedule (or move) the pair's meeting to `moment`; confirm to both with an invite.
+
+    A moment after the pair's term has ended is refused, with the way out (renew)."""
+    ends = term_ends_at(pair, turn.policy)
+    if ends is not None and pair.term_end is not None and moment >= ends:
+        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        text = (
+            f"Your mentoring term with {partner} ends on {pair.term_end:%a %d %b %Y}, before "
+            f"{format_moment(moment, turn.timezone)}, so I haven't scheduled it. Renew for "
+            "another term with `/mentor renew` and schedule it again, or pick an earlier date."
+        )
+        renew = Button("Renew", value=f"renew pair:{pair.id}", style="primary")
+        raise Refusal(Message(text, (Text(text), Buttons((renew,)))))
     meeting = await store.scheduled_meeting(turn.session, pair.id)
     moved = meeting is not None and meeting.scheduled_at != moment
     if meeting is not None and not moved:
@@ -100,6 +125,7 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
         store.add(turn.session, meeting)
         await store.flush(turn.session)
     else:
+        await withdraw_reminders(turn, pair, meeting, "the meeting moved")
         meeting.scheduled_at = moment
         meeting.sequence += 1
         meeting.agenda_prompted_at = meeting.agenda_reminded_at = None
@@ -122,6 +148,7 @@ async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
     if meeting is None:
         text = f"There is no meeting with {partner} to cancel."
         return [Message(text, (Text(text),))]
+    await withdraw_reminders(turn, pair, meeting, "the meeting was called off")
     meeting.status = "cancelled"
     meeting.sequence += 1
     pair.next_meeting_at = None

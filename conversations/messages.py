@@ -139,10 +139,13 @@ _FIELDS: dict[type[Any], tuple[str, ...] | None] = {}
 
 def _plain(value: Any) -> Any:
     """dataclasses.asdict without its deep copies (sweeps and matching rounds serialise
-    tens of thousands of messages), with each type's field names looked up once."""
+    tens of thousands of messages): strings, the commonest leaves, return at once, and
+    each type's field names are looked up once."""
+    kind = type(value)
+    if kind is str:
+        return value
     if isinstance(value, tuple):
         return tuple([_plain(v) for v in value])
-    kind = type(value)
     try:
         names = _FIELDS[kind]
     except KeyError:

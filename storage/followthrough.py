@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, any_, bindparam, func, or_, select, text, update
+from sqlalchemy import Integer, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,35 +73,134 @@ async def get_pair(session: AsyncSession, pair_id: int) -> Pair | None:
     return await session.get(Pair, pair_id)
 
 
+@dataclass(slots=True)
+class DuePair:
+    """The columns of a pair the sweep reads and writes, as a plain row: no ORM identity
+    map, change tracking or expunging for the thousands of pairs one sweep may touch."""
+
+    id: int
+    program_id: int
+    mentee_id: int
+    mentor_id: int
+    state: str
+    cadence: str | None
+    goals: str | None
+    term_end: date | None
+    activated_at: datetime | None
+    paused_until: datetime | None
+    silent_since: datetime | None
+    last_meeting_at: datetime | None
+    lapse_step: int
+    lapse_cycle: int
+    at_risk_since: datetime | None
+    renewal_asked_at: datetime | None
+    mentee_agreed_at: datetime | None
+    mentor_agreed_at: datetime | None
+    agreement_confirmed_at: datetime | None
+    agreement_reminded_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    next_meeting_at: datetime | None
+    due_at: datetime | None
+
+
+@dataclass(slots=True)
+class DueMeeting:
+    """A due pair's scheduled meeting and the sweep's markers on it, as a plain row."""
+
+    id: int
+    pair_id: int
+    scheduled_at: datetime
+    duration_minutes: int
+    sequence: int
+    agenda_prompted_at: datetime | None
+    agenda_reminded_at: datetime | None
+    mentor_briefed_at: datetime | None
+    checkin_sent_at: datetime | None
+
+
+@dataclass(slots=True)
+class OpenLapse:
+    """A due pair's open lapse (or one the sweep starts), as a plain row."""
+
+    pair_id: int
+    program_id: int
+    cycle: int
+    began_at: datetime
+    step: int = 0
+    at_risk_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
+
+
+def _columns(model: Any, row: type[Any]) -> list[Any]:
+    return [getattr(model, name) for name in row.__dataclass_fields__]
+
+
 async def due_pairs(
     session: AsyncSession, program_id: int, now: datetime, limit: int = 5000
-) -> list[Pair]:
+) -> list[DuePair]:
     """Pairs whose next piece of work is due; locked so replicas sweeping together split them."""
     stmt = (
-        select(Pair)
+        select(*_columns(Pair, DuePair))
         .where(Pair.due_at <= now, Pair.program_id == program_id)
         .order_by(Pair.due_at)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return list(await session.scalars(stmt))
+    return [DuePair(*row) for row in await session.execute(stmt)]
 
 
-async def scheduled_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, Meeting]:
-    """Each pair's current scheduled meeting (the newest, if several)."""
+async def due_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, DueMeeting]:
+    """Each due pair's current scheduled meeting (the newest, if several), as plain rows."""
     if not pair_ids:
         return {}
-    rows = await session.scalars(
-        select(Meeting)
+    rows = await session.execute(
+        select(*_columns(Meeting, DueMeeting))
         .where(_among(session, Meeting.pair_id, pair_ids), Meeting.status == "scheduled")
         .order_by(Meeting.pair_id, Meeting.id)
     )
-    return {m.pair_id: m for m in rows}
+    return {m.pair_id: m for m in (DueMeeting(*row) for row in rows)}
+
+
+async def due_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, OpenLapse]:
+    """Each due pair's open lapse, as plain rows."""
+    if not pair_ids:
+        return {}
+    rows = await session.execute(
+        select(*_columns(Lapse, OpenLapse)).where(
+            _among(session, Lapse.pair_id, pair_ids), Lapse.closed_at.is_(None)
+        )
+    )
+    return {lapse.pair_id: lapse for lapse in (OpenLapse(*row) for row in rows)}
 
 
 async def scheduled_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
-    return (await scheduled_meetings(session, [pair_id])).get(pair_id)
+    """The pair's scheduled meeting, for a command about to read or change it.
+
+    On PostgreSQL the pair's row is locked first and the pair and meeting are read
+    afresh: the sweep holds the same lock while it reads and marks a pair's meeting, so
+    a command (a reschedule, a check-in) and a sweep on one pair run one after the
+    other, never interleaved: the command sees the sweep's markers (and resets them on
+    a reschedule), or the sweep skips the pair this time. Pair before meeting, always:
+    no deadlock. SQLite serialises writers, so there is nothing to do there."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Pending changes are flushed first (autoflush), so refreshing loses none.
+        await session.execute(
+            select(Pair)
+            .where(Pair.id == pair_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    rows = await session.scalars(
+        select(Meeting)
+        .where(Meeting.pair_id == pair_id, Meeting.status == "scheduled")
+        .order_by(Meeting.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    return rows.first()
 
 
 async def last_held_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
@@ -177,12 +276,11 @@ async def feedback_of(
     )
 
 
-async def mentee_notes(session: AsyncSession, pairs: Sequence[Pair]) -> dict[int, str]:
-    """Each pair's newest private note written by its mentee, to show back to that mentee
-    (and only to them: the note's owner is the mentee, the reader is the mentee)."""
-    if not pairs:
+async def mentee_notes(session: AsyncSession, owners: dict[int, int]) -> dict[int, str]:
+    """Each pair's newest private note written by its mentee (`owners`: pair id → mentee
+    id), to show back to that mentee (and only to them: owner and reader are the mentee)."""
+    if not owners:
         return {}
-    owners = {p.id: p.mentee_id for p in pairs}
     rows = await session.execute(
         select(PrivateNote.pair_id, PrivateNote.owner_id, PrivateNote.text)
         .where(_among(session, PrivateNote.pair_id, list(owners)))
@@ -213,11 +311,17 @@ async def recipients(
     ids = list(set(person_ids))
     if not ids:
         return {}
+    # Three keyed look-ups rather than one join: given a few thousand ids, PostgreSQL's
+    # planner prefers hashing the whole profiles table to probing its index per person.
     people = await session.execute(
-        select(Person.id, Person.display_name, Profile.timezone, Profile.status)
-        .outerjoin(Profile, and_(Profile.person_id == Person.id, Profile.program_id == program_id))
-        .where(_among(session, Person.id, ids))
+        select(Person.id, Person.display_name).where(_among(session, Person.id, ids))
     )
+    profiles = await session.execute(
+        select(Profile.person_id, Profile.timezone, Profile.status).where(
+            _among(session, Profile.person_id, ids), Profile.program_id == program_id
+        )
+    )
+    settings = {person_id: (tz, status) for person_id, tz, status in profiles.all()}
     identities = await session.execute(
         select(Identity.person_id, Identity.platform, Identity.timezone)
         .where(_among(session, Identity.person_id, ids))
@@ -227,8 +331,9 @@ async def recipients(
     for person_id, platform, tz in identities.all():
         best.setdefault(person_id, (platform, tz))  # the most recently seen comes first
     result = {}
-    for person_id, name, profile_tz, status in people.all():
+    for person_id, name in people.all():
         found_platform, identity_tz = best.get(person_id, (None, None))
+        profile_tz, status = settings.get(person_id, (None, None))
         result[person_id] = Recipient(
             person_id, name, profile_tz or identity_tz, found_platform, status in ("paused", "left")
         )
@@ -368,12 +473,6 @@ async def save_review(
     existing.keep_in_touch = keep_in_touch
 
 
-def detach(session: AsyncSession, rows: Sequence[Any]) -> None:
-    """Stop tracking rows the sweep will change in memory and write back with `save_sweep`."""
-    for row in rows:
-        session.expunge(row)
-
-
 _PAIR_COLUMNS = (
     ("state", "varchar"),
     ("paused_until", "timestamp"),
@@ -382,6 +481,7 @@ _PAIR_COLUMNS = (
     ("lapse_step", "int"),
     ("at_risk_since", "timestamp"),
     ("renewal_asked_at", "timestamp"),
+    ("agreement_reminded_at", "timestamp"),
     ("ended_at", "timestamp"),
     ("end_reason", "text"),
     ("next_meeting_at", "timestamp"),
@@ -409,9 +509,12 @@ async def _update_many(
         casts = ["int", *(kind for _, kind in columns)]
         arrays = ", ".join(f"CAST(:{n} AS {c}[])" for n, c in zip(names, casts, strict=True))
         sets = ", ".join(f"{n} = v.{n}" for n, _ in columns)
+        # `t.id = ANY(:id)` as well as the join: it gives the planner an index condition
+        # on the table, so it probes the primary key instead of hashing every row.
         sql = (
             f"UPDATE {model.__tablename__} AS t SET {sets} "
-            f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE t.id = v.id"
+            f"FROM unnest({arrays}) AS v({', '.join(names)}) "
+            "WHERE t.id = v.id AND t.id = ANY(CAST(:id AS int[]))"
         )
         params = {n: [_naive(getattr(r, n)) for r in rows] for n in names}
         await session.execute(text(sql), params)
@@ -424,11 +527,11 @@ async def _update_many(
 
 async def save_sweep(
     session: AsyncSession,
-    pairs: Sequence[Pair],
-    meetings: Sequence[Meeting],
-    lapses: Sequence[Lapse],
+    pairs: Sequence[DuePair],
+    meetings: Sequence[DueMeeting],
+    lapses: Sequence[OpenLapse],
 ) -> None:
-    """Write back what a sweep changed on detached pairs, meetings and lapses, in bulk."""
+    """Write back what a sweep changed on its pairs, meetings and lapses, in bulk."""
     await _update_many(session, Pair, pairs, _PAIR_COLUMNS)
     await _update_many(session, Meeting, meetings, _MEETING_COLUMNS)
     if not lapses:
@@ -438,7 +541,12 @@ async def save_sweep(
     stmt = insert(Lapse)
     stmt = stmt.on_conflict_do_update(
         index_elements=["pair_id", "cycle"],
-        set_={"step": stmt.excluded.step, "at_risk_at": stmt.excluded.at_risk_at},
+        set_={
+            "step": stmt.excluded.step,
+            "at_risk_at": stmt.excluded.at_risk_at,
+            "closed_at": stmt.excluded.closed_at,
+            "outcome": stmt.excluded.outcome,
+        },
     )
     await session.execute(
         stmt,

@@ -46,7 +46,7 @@ ROLES = ("mentee", "mentor", "both")
 PROFILE_STATUSES = ("draft", "active", "paused", "left")
 PAIR_STATES = ("proposed", "active", "paused", "completed", "ended")
 MEETING_STATUSES = ("scheduled", "held", "skipped", "cancelled")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead", "superseded")
 
 
 class Base(DeclarativeBase):
@@ -186,6 +186,7 @@ class Pair(Base):
     silent_since: Mapped[datetime | None]
     at_risk_since: Mapped[datetime | None]
     renewal_asked_at: Mapped[datetime | None]
+    agreement_reminded_at: Mapped[datetime | None]  # the one reminder to confirm went out
     due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 

@@ -101,6 +101,20 @@ async def claim(
     return sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
 
 
+async def supersede(session: AsyncSession, keys: Sequence[str], why: str) -> int:
+    """Withdraw rows not yet claimed (status `superseded`): what they say no longer holds,
+    e.g. a reminder for a meeting that has since moved. Rows under way are left alone."""
+    if not keys:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.idempotency_key.in_(list(keys)), OutboxMessage.status == "pending")
+        .values(status="superseded", last_error=why)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: datetime) -> bool:
     """Record delivery; False if another worker took the row over (our lease ran out)."""
     result = await session.execute(
@@ -194,7 +208,8 @@ async def next_due(session: AsyncSession, *, platforms: Sequence[str]) -> dateti
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:
-    """Rows by status (pending, sending, sent, dead): for operators, tests and benchmarks."""
+    """Rows by status (pending, sending, sent, dead, superseded): for operators, tests and
+    benchmarks."""
     rows = await session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )

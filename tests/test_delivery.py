@@ -49,13 +49,31 @@ def test_one_conversation_is_spaced_and_different_ones_go_together() -> None:
     assert all(1.0 <= b - a <= 1.1 for a, b in itertools.pairwise(slots))
 
 
-def test_actual_starts_keep_the_spacing_when_a_send_started_late() -> None:
+def test_actual_sends_keep_the_spacing_from_the_previous_answer() -> None:
     pacer = Pacer(ONE_A_SECOND)
     first, second = (pacer.reserve("D1", "T", 0.0, row_id=i) for i in range(2))
     assert (first, second) == (0.0, 1.0)
     assert pacer.start("D1", "T", 0.3) == 0.0  # the first went out 0.3 s late …
-    assert pacer.start("D1", "T", 1.0) == pytest.approx(0.3)  # … so the second waits for it
-    assert pacer.start("D1", "T", 1.3) == 0.0
+    assert pacer.start("D1", "T", 1.0) == pytest.approx(1.0)  # … and is still under way
+    pacer.end("D1", "T", 0.45)  # … answered at 0.45: it may have arrived as late as that
+    assert pacer.start("D1", "T", 1.0) == pytest.approx(0.45)
+    assert pacer.start("D1", "T", 1.45) == 0.0
+    assert pacer.start("D2", "T", 1.45) == 0.0  # other conversations are not held up
+    pacer.end("D1", "T", 1.5)
+    pacer.end("D2", "T", 1.5)
+    pacer.forget(100.0)
+    assert pacer.start("D1", "T", 100.0) == 0.0
+
+
+def test_a_window_of_several_sends_counts_those_under_way() -> None:
+    pacer = Pacer(Pacing(per_conversation=(Limit(2, 1.0),)))
+    assert pacer.start("a", "T", 0.0) == 0.0
+    assert pacer.start("a", "T", 0.1) == 0.0
+    assert pacer.start("a", "T", 0.2) == pytest.approx(1.0)  # two under way: wait
+    pacer.end("a", "T", 0.3)
+    assert pacer.start("a", "T", 0.4) == pytest.approx(0.9)  # one ended at 0.3: 1.3
+    pacer.end("a", "T", 0.6)
+    assert pacer.start("a", "T", 0.7) == pytest.approx(0.6)  # both ended: 0.3 + 1 s
 
 
 def test_teams_limits_apply_per_thread_and_per_tenant() -> None:
@@ -188,6 +206,45 @@ async def test_pacing_beyond_the_horizon_waits_in_the_database_not_in_memory(
     waits = sorted((r.next_attempt_at - utcnow()).total_seconds() for r in later)
     assert 50 < waits[0] <= 60 and 110 < waits[1] <= 120
     assert len(platform.posted) == 1
+
+
+async def test_a_send_that_reaches_the_platform_late_still_keeps_the_spacing(
+    engine: Engine,
+) -> None:
+    """A request may arrive any time before its answer: the first here arrives 0.3 s
+    after it started. Counting each send from its answer keeps arrivals 0.5 s apart;
+    spacing starts instead would land the second 0.2 s after the first."""
+    await pauses_that_have_ended(engine, 1)
+    await engine.sweep(utcnow())
+    (first,) = await rows_of(engine)
+    async with engine.db.transaction() as s:
+        for i in range(2):
+            await outbox.enqueue(
+                s,
+                key=f"more-{i}",
+                kind="n",
+                payload=first.payload,
+                now=utcnow(),
+                person_id=first.person_id,
+                platform="local",
+            )
+    loop = asyncio.get_running_loop()
+    arrivals: list[float] = []
+    delays = iter((0.3, 0.0, 0.3))
+
+    class SlowOnTheWayIn:
+        platform = "local"
+        pacing = Pacing(per_conversation=(Limit(1, 0.5),))
+
+        async def send(self, recipient: Recipient, message: Message) -> SendResult:
+            await asyncio.sleep(next(delays))
+            arrivals.append(loop.time())
+            return SendResult("delivered")
+
+    worker = DeliveryWorker(engine.db, {"local": SlowOnTheWayIn()}, utcnow)
+    assert await worker.run_once() == 3
+    assert len(arrivals) == 3
+    assert all(b - a >= 0.5 for a, b in itertools.pairwise(arrivals))
 
 
 async def test_real_failures_end_dead_after_max_attempts_and_are_logged(

@@ -36,7 +36,7 @@ def test_custom_values_are_read(tmp_path: Path) -> None:
         tmp_path,
         "meetings: {length: 30m, agenda_lead: 2d, agenda_reminder: 3h, mentor_agenda: 12h,"
         " checkin_after: 30m}\n"
-        "term: {months: 9, renewal_notice: 3w}\n"
+        "term: {months: 9, renewal_notice: 3w, agreement_reminder: 2d}\n"
         "lapse:\n  grace: 1w\n  ladder:\n    - {after: 0d, step: nudge_both}\n"
         "    - {after: 5d, step: at_risk}\n",
     )
@@ -45,6 +45,10 @@ def test_custom_values_are_read(tmp_path: Path) -> None:
         hours=12
     )
     assert follow.term_months == 9 and follow.renewal_lead == timedelta(weeks=3)
+    assert follow.agreement_reminder == timedelta(days=2)
+    assert FollowThrough().agreement_reminder is None  # none unless app.yaml asks
+    shipped = load_settings(str(Path(__file__).parent.parent / "app.yaml"), env={})
+    assert shipped.policy.follow.agreement_reminder == timedelta(days=3)
     assert follow.lapse_grace == timedelta(weeks=1)
     assert [(s.after.days, s.action) for s in follow.lapse_ladder] == [
         (0, "nudge_both"),

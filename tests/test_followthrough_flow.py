@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -10,10 +11,12 @@ from conversations.agreement import begin_agreement
 from conversations.engine import Engine
 from conversations.ics import read_fields
 from conversations.messages import to_dict
+from conversations.policy import Policy
 from storage import followthrough as store
 from storage import people
+from storage.database import Database
 from storage.models import Lapse, OutboxMessage, Program
-from tests.followthrough_kit import agree_both, get_pair, inbox, keys, make_pair
+from tests.followthrough_kit import agree_both, get_pair, inbox, keys, make_pair, person_id
 from tests.harness import Chat
 
 # Mon 23 Nov 2026, 09:00 UTC (the harness default).
@@ -74,6 +77,31 @@ async def test_changing_the_terms_asks_the_other_person_again(chat: Chat) -> Non
     assert "Pick weekly, biweekly or monthly" in bad[0].text and bad[0].form() is not None
 
 
+async def test_an_agreement_left_unconfirmed_gets_one_reminder_to_who_has_not_agreed(
+    db: Database, policy: Policy
+) -> None:
+    follow = replace(policy.follow, agreement_reminder=timedelta(days=3))  # as app.yaml
+    chat = Chat(Engine(db, replace(policy, follow=follow)))
+    pair_id = await make_pair(chat)
+    alice_prompt = (await inbox(chat, "alice", "agreement"))[0]
+    await chat.click("alice", alice_prompt, "I agree")
+    chat.advance(days=3, minutes=-1)
+    assert "agreement-reminder" not in await sweep_kinds(chat)
+    chat.advance(minutes=1)  # app.yaml: term.agreement_reminder 3d after the match
+    items = [i for i in await chat.engine.sweep(chat.now) if i.kind == "agreement-reminder"]
+    bob = await person_id(chat, "bob")
+    assert [(i.key, i.person_id, i.queued) for i in items] == [
+        (f"agreement-reminder:{pair_id}:{bob}", bob, True)
+    ]
+    assert await inbox(chat, "alice", "agreement-reminder") == []
+    [reminder] = await inbox(chat, "bob", "agreement-reminder")
+    assert "Your mentoring agreement with alice is still waiting for your OK" in reminder.text
+    chat.advance(days=2)
+    assert "agreement-reminder" not in await sweep_kinds(chat)  # one reminder, not a series
+    [confirmed] = await chat.click("bob", reminder, "I agree")
+    assert "Agreement confirmed with alice" in confirmed.text
+
+
 async def test_schedule_confirms_to_both_in_their_own_time_zone_with_an_invite(chat: Chat) -> None:
     await make_pair(chat)
     await agree_both(chat)
@@ -112,6 +140,57 @@ async def test_reschedule_keeps_the_uid_and_cancel_sends_a_cancellation(chat: Ch
     assert "alice cancelled the meeting with you" in note.text
     assert (await get_pair(chat, pair_id)).next_meeting_at is None
     assert "no next meeting" in await chat.text("alice", "status")
+
+
+async def test_a_meeting_after_the_term_ends_is_refused_with_renew_offered(chat: Chat) -> None:
+    pair_id = await make_pair(chat)  # the term ends on Sun 23 May 2027
+    [refusal] = await chat.say("alice", "schedule 2027-06-01 10:00")
+    assert "Your mentoring term with bob ends on Sun 23 May 2027" in refusal.text
+    assert "I haven't scheduled it" in refusal.text and "renew" in refusal.text
+    assert [b.label for b in refusal.buttons()] == ["Renew"]
+    pair = await get_pair(chat, pair_id)
+    assert pair.next_meeting_at is None and await inbox(chat, "bob", "meeting-scheduled") == []
+    await chat.say("alice", "schedule 2027-05-20 10:00")  # before the end: fine
+    [moved] = await chat.say("alice", "schedule 2027-05-23 09:00")  # on the last day: no
+    assert "ends on Sun 23 May 2027" in moved.text
+    renewed = await chat.click("alice", refusal, "Renew")
+    assert "Renewed your mentoring with bob until Tue 23 Nov 2027" in renewed[0].text
+    [done] = await chat.say("alice", "schedule 2027-06-01 10:00")
+    assert "You moved the meeting with bob to Tue 01 Jun 2027, 10:00" in done.text
+
+
+async def test_moving_a_meeting_withdraws_its_unsent_prompt_and_the_new_time_gets_one(
+    chat: Chat,
+) -> None:
+    await make_pair(chat)
+    await chat.say("alice", "schedule 2026-11-25 10:00")  # Berlin: 09:00 UTC
+    chat.now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
+    [old_key] = await keys(chat, "agenda:")
+    await chat.say("alice", "schedule 2026-11-25 11:00")
+    async with chat.engine.db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.idempotency_key, OutboxMessage.status).where(
+                    OutboxMessage.kind == "agenda-prompt"
+                )
+            )
+        ).all()
+    assert rows == [(old_key, "superseded")]
+    chat.advance(minutes=1)
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
+    assert await keys(chat, "agenda:") == [old_key, old_key[:-1] + "1"]
+    assert "11:00" in (await inbox(chat, "alice", "agenda-prompt"))[-1].text
+    await chat.say("alice", "schedule cancel")
+    async with chat.engine.db.transaction() as session:
+        statuses = list(
+            await session.scalars(
+                select(OutboxMessage.status)
+                .where(OutboxMessage.kind == "agenda-prompt")
+                .order_by(OutboxMessage.id)
+            )
+        )
+    assert statuses == ["superseded", "superseded"]
 
 
 async def test_schedule_refuses_what_it_cannot_use_and_says_the_right_form(chat: Chat) -> None:
