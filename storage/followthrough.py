@@ -100,17 +100,36 @@ async def scheduled_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> 
     return {m.pair_id: m for m in rows}
 
 
+# The one-pair reads below run on most chat commands about a meeting; they are built once
+# (building a statement costs about as much as running it on SQLite).
+_SCHEDULED_MEETING = (
+    select(Meeting)
+    .where(Meeting.pair_id == bindparam("pair_id"), Meeting.status == "scheduled")
+    .order_by(Meeting.id.desc())
+    .limit(1)
+)
+_LAST_HELD_MEETING = (
+    select(Meeting)
+    .where(Meeting.pair_id == bindparam("pair_id"), Meeting.status == "held")
+    .order_by(Meeting.held_at.desc(), Meeting.id.desc())
+    .limit(1)
+)
+_OPEN_AGENDA = select(AgendaItem).where(
+    AgendaItem.pair_id == bindparam("pair_id"), AgendaItem.cleared_at.is_(None)
+)
+_FEEDBACK = select(MeetingFeedback).where(
+    MeetingFeedback.meeting_id == bindparam("meeting_id"),
+    MeetingFeedback.person_id == bindparam("person_id"),
+)
+
+
 async def scheduled_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
-    return (await scheduled_meetings(session, [pair_id])).get(pair_id)
+    """The pair's current scheduled meeting (the newest, if several)."""
+    return await session.scalar(_SCHEDULED_MEETING, {"pair_id": pair_id})
 
 
 async def last_held_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
-    return await session.scalar(
-        select(Meeting)
-        .where(Meeting.pair_id == pair_id, Meeting.status == "held")
-        .order_by(Meeting.held_at.desc(), Meeting.id.desc())
-        .limit(1)
-    )
+    return await session.scalar(_LAST_HELD_MEETING, {"pair_id": pair_id})
 
 
 def add(session: AsyncSession, row: Any) -> None:
@@ -139,11 +158,7 @@ async def agenda_items(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
 async def clear_agenda(
     session: AsyncSession, pair_id: int, now: datetime, meeting_id: int | None = None
 ) -> int:
-    rows = list(
-        await session.scalars(
-            select(AgendaItem).where(AgendaItem.pair_id == pair_id, AgendaItem.cleared_at.is_(None))
-        )
-    )
+    rows = list(await session.scalars(_OPEN_AGENDA, {"pair_id": pair_id}))
     for item in rows:
         item.cleared_at = now
         if meeting_id is not None:
@@ -170,11 +185,7 @@ async def open_commitments(
 async def feedback_of(
     session: AsyncSession, meeting_id: int, person_id: int
 ) -> MeetingFeedback | None:
-    return await session.scalar(
-        select(MeetingFeedback).where(
-            MeetingFeedback.meeting_id == meeting_id, MeetingFeedback.person_id == person_id
-        )
-    )
+    return await session.scalar(_FEEDBACK, {"meeting_id": meeting_id, "person_id": person_id})
 
 
 async def mentee_notes(session: AsyncSession, pairs: Sequence[Pair]) -> dict[int, str]:
