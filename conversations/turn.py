@@ -108,14 +108,26 @@ class Turn:
 
 
 async def enqueue_for_person(
-    session: AsyncSession, person_id: int, key: str, kind: str, message: Message, now: datetime
+    session: AsyncSession,
+    person_id: int,
+    key: str,
+    kind: str,
+    message: Message,
+    now: datetime,
+    *,
+    platform: str | None = None,
 ) -> bool:
-    """Queue `message` for the person's most recently seen identity; False if already queued."""
-    identities = await people.identities_of(session, person_id)
-    if not identities:
-        return False
-    epoch = datetime.min.replace(tzinfo=now.tzinfo)
-    target = max(identities, key=lambda i: (i.last_seen_at or epoch, i.id))
+    """Queue `message` for the person's most recently seen identity; False if already queued.
+
+    `platform`: that identity's platform when the caller has it already (a
+    `storage.followthrough.Recipient` carries it), which saves looking it up.
+    """
+    if platform is None:
+        identities = await people.identities_of(session, person_id)
+        if not identities:
+            return False
+        epoch = datetime.min.replace(tzinfo=now.tzinfo)
+        platform = max(identities, key=lambda i: (i.last_seen_at or epoch, i.id)).platform
     return await outbox.enqueue(
         session,
         key=key,
@@ -123,5 +135,5 @@ async def enqueue_for_person(
         payload=to_dict(message),
         now=now,
         person_id=person_id,
-        platform=target.platform,
+        platform=platform,
     )
