@@ -87,13 +87,17 @@ class Turn:
         )
 
     async def display_name(self, person_id: int) -> str:
+        if person_id == self.person.id:
+            return self.person.display_name
         if person_id not in self._names:
             await self.prefetch_names([person_id])
         return self._names.get(person_id, "someone who left")
 
     async def prefetch_names(self, person_ids: list[int]) -> None:
         """Load many people's names in one query; display_name then answers from memory."""
-        wanted = [pid for pid in set(person_ids) if pid not in self._names]
+        wanted = [
+            pid for pid in set(person_ids) if pid not in self._names and pid != self.person.id
+        ]
         if wanted:
             self._names.update(await people.display_names(self.session, wanted))
 
