@@ -93,6 +93,10 @@ class Turn:
             await self.prefetch_names([person_id])
         return self._names.get(person_id, "someone who left")
 
+    def know_names(self, names: dict[int, str]) -> None:
+        """Names read along with something else; display_name then answers from memory."""
+        self._names.update(names)
+
     async def prefetch_names(self, person_ids: list[int]) -> None:
         """Load many people's names in one query; display_name then answers from memory."""
         wanted = [
