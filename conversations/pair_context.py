@@ -63,7 +63,6 @@ async def _partner_named(
         return None
     wanted = name.casefold()
     hits: list[tuple[Pair, list[str]]] = []
-    await turn.prefetch_names([partner_of(pair, turn.person.id) for pair in pairs])
     for pair in pairs:
         words = (await turn.display_name(partner_of(pair, turn.person.id))).split()
         folded = [w.casefold() for w in words]

@@ -34,19 +34,10 @@ async def pairs_of(
 
 # The same pairs, each with the other person's display name (one read instead of two, for
 # the commands that name the partner in their answer).
-_PAIRS_WITH_PARTNER = (
-    select(Pair, Person.display_name)
-    .outerjoin(
-        Person,
-        Person.id
-        == case((Pair.mentee_id == bindparam("person_id"), Pair.mentor_id), else_=Pair.mentee_id),
-    )
-    .where(
-        Pair.program_id == bindparam("program_id"),
-        or_(Pair.mentee_id == bindparam("person_id"), Pair.mentor_id == bindparam("person_id")),
-        Pair.state.in_(bindparam("states", expanding=True)),
-    )
-    .order_by(Pair.id)
+_PAIRS_WITH_PARTNER = _PAIRS_OF.add_columns(Person.display_name).outerjoin(
+    Person,
+    Person.id
+    == case((Pair.mentee_id == bindparam("person_id"), Pair.mentor_id), else_=Pair.mentee_id),
 )
 
 
