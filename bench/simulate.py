@@ -8,6 +8,10 @@ The goal (issue 6) is 10,000 people over 26 weeks within 10 minutes.
 
     .venv/bin/python bench/simulate.py --people 1000 --weeks 4
     .venv/bin/python bench/simulate.py --people 1000 --weeks 4 --postgres postgresql://…/mine
+
+Figures on the 2-core CI machine shared with other jobs (load average 3-5), SQLite:
+2,000 people × 26 weeks (64,174 commands) went from 694 s to 168 s; the full
+`mentorbot simulate --people 10000 --weeks 26` ran in 903 s wall, 583 s of CPU.
 """
 
 from __future__ import annotations
