@@ -173,7 +173,8 @@ async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     policy = replace(settings.policy, admins=settings.policy.admins | {f"local:{SIM_ADMIN}"})
     with tempfile.TemporaryDirectory() as folder:
         url = args.database or f"sqlite:///{folder}/simulation.db"
-        db = Database(url)
+        # The throwaway file is this process's alone: no driver thread needed.
+        db = Database(url, single_process=args.database is None)
         try:
             await upgrade(db)
             began = time.monotonic()

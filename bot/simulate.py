@@ -12,9 +12,10 @@ weekly digest happen exactly as in production:
 - each Monday the program team runs `admin match` (the real matcher); people answer
   their proposals with `accept` (most), `decline` (some) or never (the proposal
   expires, they are paused, and some `resume` later);
-- active pairs agree, schedule, meet or skip according to an engagement drawn per
-  pair, drift into lapses and sometimes recover, end early (`end` + review, some
-  asking for a rematch) or renew near the end of their term.
+- active pairs agree, schedule, meet (both log it with `met` and the check-in form, in
+  which the mentee of a pair that goes on sets the next date) or skip according to an
+  engagement drawn per pair, drift into lapses and sometimes recover, end early (`end` +
+  review, some asking for a rematch) or renew near the end of their term.
 
 Only what is due on a day is visited: actions sit in a per-day agenda, so a day costs
 what happens on it, not the size of the organisation.
@@ -258,17 +259,28 @@ class Simulation:
 
         return run
 
-    async def schedule(self, pair: SimPair, days: float) -> None:
+    def slot(self, days: float) -> datetime:
+        """15:00 on a weekday `days` from today (a weekend moves to Monday)."""
         moment = (self.now + timedelta(days=days)).replace(hour=15, minute=0)
         if moment.weekday() >= 5:
             moment += timedelta(days=7 - moment.weekday())
-        reply = await self.say(pair.mentee, f"schedule {moment:%Y-%m-%d} 15:00 with @{pair.mentor}")
+        return moment
+
+    def booked(self, pair: SimPair, moment: datetime, reply: list[Message]) -> None:
+        """The bot's answer to a date being set: on the calendar, or a refusal."""
         if reply and ("scheduled" in reply[0].text or "moved" in reply[0].text):
             pair.meeting = moment
             day = (moment.date() - START.date()).days
             self.agenda[day].append(self.meet(pair, moment))
         else:
             self.refused(reply)
+
+    async def schedule(self, pair: SimPair, days: float) -> None:
+        await self.schedule_at(pair, self.slot(days))
+
+    async def schedule_at(self, pair: SimPair, moment: datetime) -> None:
+        reply = await self.say(pair.mentee, f"schedule {moment:%Y-%m-%d} 15:00 with @{pair.mentor}")
+        self.booked(pair, moment, reply)
 
     def meet(self, pair: SimPair, moment: datetime) -> Task:
         """The meeting's day is over: it happened (rating, next date) or was skipped."""
@@ -281,6 +293,12 @@ class Simulation:
             self.now = self.now.replace(hour=17)
             if rng.random() < pair.engagement:
                 self.stats.meetings += 1
+                # Engaged pairs go on: the mentee puts the next date in the check-in form.
+                again = (
+                    self.slot(rng.choice((7, 14, 14, 21)))
+                    if rng.random() < pair.engagement + 0.1
+                    else None
+                )
                 for person, partner in ((pair.mentee, pair.mentor), (pair.mentor, pair.mentee)):
                     reply = await self.say(person, f"met with @{partner}")
                     form = reply[0].form() if reply else None
@@ -288,10 +306,16 @@ class Simulation:
                         pair.pair_id = int(form.inputs[0].value)
                         rating = str(min(5, max(1, round(rng.gauss(2 + 3 * pair.engagement, 0.7)))))
                         fields = {"pair": form.inputs[0].value, "rating": rating, "next": ""}
-                        await self.submit(person, "checkin", fields)
-                if rng.random() < pair.engagement + 0.1:
-                    await self.schedule(pair, rng.choice((7, 14, 14, 21)))
-                else:
+                        if again is not None and person == pair.mentee:
+                            fields["next"] = f"{again:%Y-%m-%d} 15:00"
+                            reply = await self.submit(person, "checkin", fields)
+                            self.booked(pair, again, reply[1:])
+                            again = None
+                        else:
+                            await self.submit(person, "checkin", fields)
+                if again is not None:  # the mentee's form never came: the command instead
+                    await self.schedule_at(pair, again)
+                elif pair.meeting is None:
                     self.drift(pair)
             else:
                 self.stats.skipped += 1

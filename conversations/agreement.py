@@ -89,9 +89,12 @@ async def begin_agreement(
     pair.mentee_agreed_at = pair.mentor_agreed_at = pair.agreement_confirmed_at = None
     pair.agreement_reminded_at = None
     refresh_due(pair, None, policy)
-    names = await people.display_names(session, [pair.mentee_id, pair.mentor_id])
+    # Names and each one's platform in one go, for the two messages below.
+    found = await store.recipients(session, [pair.mentee_id, pair.mentor_id], program.id)
     for person in (pair.mentee_id, pair.mentor_id):
-        partner = names.get(partner_of(pair, person), "your partner")
+        other = found.get(partner_of(pair, person))
+        partner = other.name if other else "your partner"
+        me = found.get(person)
         role = "mentee" if person == pair.mentee_id else "mentor"
         intro = (
             f"You're now paired with {partner} in {program.name}! First, agree on how you'll "
@@ -104,6 +107,7 @@ async def begin_agreement(
             "agreement",
             agreement_message(pair, partner, intro),
             now,
+            platform=me.platform if me else None,
         )
 
 

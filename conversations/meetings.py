@@ -22,7 +22,7 @@ from conversations.followthrough import (
 from conversations.messages import Button, Buttons, Context, Form, Input, Message, Text
 from conversations.pair_context import pair_input, partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, outbox, people
+from storage import audit, outbox
 from storage import followthrough as store
 from storage.models import Meeting, Pair
 
@@ -167,7 +167,12 @@ async def _confirm(
     turn: Turn, pair: Pair, meeting: Meeting, previous: datetime | None, *, cancelled: bool
 ) -> list[Message]:
     me, other = turn.person.id, partner_of(pair, turn.person.id)
-    names = await people.display_names(turn.session, [pair.mentee_id, pair.mentor_id])
+    # One read gives the partner's name, zone and platform (for the queued confirmation).
+    partner = (await store.recipients(turn.session, [other], turn.program.id)).get(other)
+    names = {me: turn.person.display_name}
+    if partner is not None:
+        names[other] = partner.name
+    other_tz = (partner.timezone if partner else None) or turn.policy.default_timezone
     invite = invite_file(
         meeting,
         names.get(pair.mentee_id, "mentee"),
@@ -177,7 +182,6 @@ async def _confirm(
         cancelled=cancelled,
     )
     my_name, their_name = names.get(me, "your partner"), names.get(other, "your partner")
-    other_tz = await zone_of(turn, other)
 
     def line(name: str, tz: str, who: str) -> str:
         when = format_moment(meeting.scheduled_at, tz)
@@ -206,5 +210,6 @@ async def _confirm(
         "meeting-cancelled" if cancelled else "meeting-scheduled",
         Message(theirs, (Text(theirs), invite, *blocks_tail, Context(hint))),
         turn.now,
+        platform=partner.platform if partner else None,
     )
     return [Message(mine, (Text(mine), invite, *blocks_tail, Context(hint)))]

@@ -11,7 +11,7 @@ from conversations.grammar import parse_mention
 from conversations.messages import Button, Buttons, Input, Message, Option, Text
 from conversations.turn import Refusal, Turn
 from storage.models import Pair
-from storage.pairs import pairs_of
+from storage.pairs import pairs_with_partner_names
 
 
 def partner_of(pair: Pair, person_id: int) -> int:
@@ -87,7 +87,11 @@ async def choose_pair(
     someone they are not paired with, or has several pairs and named none.
     """
     mention, pair_id, rest = take_target(args)
-    pairs = await pairs_of(turn.session, turn.person.id, turn.program.id, states)
+    found = await pairs_with_partner_names(turn.session, turn.person.id, turn.program.id, states)
+    turn.know_names(
+        {partner_of(pair, turn.person.id): name for pair, name in found if name is not None}
+    )
+    pairs = [pair for pair, _ in found]
     if pair_id is not None:
         pairs = [p for p in pairs if p.id == pair_id]
         if not pairs:

@@ -95,13 +95,21 @@ class Turn:
         )
 
     async def display_name(self, person_id: int) -> str:
+        if person_id == self.person.id:
+            return self.person.display_name
         if person_id not in self._names:
             await self.prefetch_names([person_id])
         return self._names.get(person_id, "someone who left")
 
+    def know_names(self, names: dict[int, str]) -> None:
+        """Names read along with something else; display_name then answers from memory."""
+        self._names.update(names)
+
     async def prefetch_names(self, person_ids: list[int]) -> None:
         """Load many people's names in one query; display_name then answers from memory."""
-        wanted = [pid for pid in set(person_ids) if pid not in self._names]
+        wanted = [
+            pid for pid in set(person_ids) if pid not in self._names and pid != self.person.id
+        ]
         if wanted:
             self._names.update(await people.display_names(self.session, wanted))
 
@@ -116,14 +124,26 @@ class Turn:
 
 
 async def enqueue_for_person(
-    session: AsyncSession, person_id: int, key: str, kind: str, message: Message, now: datetime
+    session: AsyncSession,
+    person_id: int,
+    key: str,
+    kind: str,
+    message: Message,
+    now: datetime,
+    *,
+    platform: str | None = None,
 ) -> bool:
-    """Queue `message` for the person's most recently seen identity; False if already queued."""
-    identities = await people.identities_of(session, person_id)
-    if not identities:
-        return False
-    epoch = datetime.min.replace(tzinfo=now.tzinfo)
-    target = max(identities, key=lambda i: (i.last_seen_at or epoch, i.id))
+    """Queue `message` for the person's most recently seen identity; False if already queued.
+
+    `platform`: that identity's platform when the caller has it already (a
+    `storage.followthrough.Recipient` carries it), which saves looking it up.
+    """
+    if platform is None:
+        identities = await people.identities_of(session, person_id)
+        if not identities:
+            return False
+        epoch = datetime.min.replace(tzinfo=now.tzinfo)
+        platform = max(identities, key=lambda i: (i.last_seen_at or epoch, i.id)).platform
     return await outbox.enqueue(
         session,
         key=key,
@@ -131,5 +151,5 @@ async def enqueue_for_person(
         payload=to_dict(message),
         now=now,
         person_id=person_id,
-        platform=target.platform,
+        platform=platform,
     )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import inline_sqlite
 from storage.reader import Reader
 
 DEFAULT_URL = "sqlite:///mentorbot.db"
@@ -52,11 +53,23 @@ class Database:
     """Engine plus session factory; `transaction()` is the unit of work. `reader` runs
     hot-path reads outside any session (storage/reader.py); None for in-memory SQLite."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        single_process: bool = False,
+    ) -> None:
+        """`single_process`: a SQLite file no other process touches (the simulation's
+        throwaway one) runs its statements on the event loop's thread (storage/inline_sqlite.py).
+        """
         self.url = async_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        elif single_process and self.url.database not in (None, "", ":memory:"):
+            kwargs.update(async_creator=inline_sqlite.creator(self.url.database))
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -176,6 +176,29 @@ async def due_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int
     return {lapse.pair_id: lapse for lapse in (OpenLapse(*row) for row in rows)}
 
 
+# The one-pair reads below run on most chat commands about a meeting; they are built once
+# (building a statement costs about as much as running it on SQLite).
+_SCHEDULED_MEETING = (
+    select(Meeting)
+    .where(Meeting.pair_id == bindparam("pair_id"), Meeting.status == "scheduled")
+    .order_by(Meeting.id.desc())
+    .limit(1)
+)
+_LAST_HELD_MEETING = (
+    select(Meeting)
+    .where(Meeting.pair_id == bindparam("pair_id"), Meeting.status == "held")
+    .order_by(Meeting.held_at.desc(), Meeting.id.desc())
+    .limit(1)
+)
+_OPEN_AGENDA = select(AgendaItem).where(
+    AgendaItem.pair_id == bindparam("pair_id"), AgendaItem.cleared_at.is_(None)
+)
+_FEEDBACK = select(MeetingFeedback).where(
+    MeetingFeedback.meeting_id == bindparam("meeting_id"),
+    MeetingFeedback.person_id == bindparam("person_id"),
+)
+
+
 async def scheduled_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
     """The pair's scheduled meeting, for a command about to read or change it.
 
@@ -193,23 +216,15 @@ async def scheduled_meeting(session: AsyncSession, pair_id: int) -> Meeting | No
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-    rows = await session.scalars(
-        select(Meeting)
-        .where(Meeting.pair_id == pair_id, Meeting.status == "scheduled")
-        .order_by(Meeting.id.desc())
-        .limit(1)
-        .execution_options(populate_existing=True)
+    return await session.scalar(
+        _SCHEDULED_MEETING,
+        {"pair_id": pair_id},
+        execution_options={"populate_existing": True},
     )
-    return rows.first()
 
 
 async def last_held_meeting(session: AsyncSession, pair_id: int) -> Meeting | None:
-    return await session.scalar(
-        select(Meeting)
-        .where(Meeting.pair_id == pair_id, Meeting.status == "held")
-        .order_by(Meeting.held_at.desc(), Meeting.id.desc())
-        .limit(1)
-    )
+    return await session.scalar(_LAST_HELD_MEETING, {"pair_id": pair_id})
 
 
 def add(session: AsyncSession, row: Any) -> None:
@@ -238,11 +253,7 @@ async def agenda_items(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
 async def clear_agenda(
     session: AsyncSession, pair_id: int, now: datetime, meeting_id: int | None = None
 ) -> int:
-    rows = list(
-        await session.scalars(
-            select(AgendaItem).where(AgendaItem.pair_id == pair_id, AgendaItem.cleared_at.is_(None))
-        )
-    )
+    rows = list(await session.scalars(_OPEN_AGENDA, {"pair_id": pair_id}))
     for item in rows:
         item.cleared_at = now
         if meeting_id is not None:
@@ -269,11 +280,7 @@ async def open_commitments(
 async def feedback_of(
     session: AsyncSession, meeting_id: int, person_id: int
 ) -> MeetingFeedback | None:
-    return await session.scalar(
-        select(MeetingFeedback).where(
-            MeetingFeedback.meeting_id == meeting_id, MeetingFeedback.person_id == person_id
-        )
-    )
+    return await session.scalar(_FEEDBACK, {"meeting_id": meeting_id, "person_id": person_id})
 
 
 async def mentee_notes(session: AsyncSession, owners: dict[int, int]) -> dict[int, str]:
@@ -313,20 +320,11 @@ async def recipients(
         return {}
     # Three keyed look-ups rather than one join: given a few thousand ids, PostgreSQL's
     # planner prefers hashing the whole profiles table to probing its index per person.
-    people = await session.execute(
-        select(Person.id, Person.display_name).where(_among(session, Person.id, ids))
-    )
-    profiles = await session.execute(
-        select(Profile.person_id, Profile.timezone, Profile.status).where(
-            _among(session, Profile.person_id, ids), Profile.program_id == program_id
-        )
-    )
+    read_people, read_profiles, read_identities = _RECIPIENT_READS[session.get_bind().dialect.name]
+    people = await session.execute(read_people, {"ids": ids})
+    profiles = await session.execute(read_profiles, {"ids": ids, "program_id": program_id})
     settings = {person_id: (tz, status) for person_id, tz, status in profiles.all()}
-    identities = await session.execute(
-        select(Identity.person_id, Identity.platform, Identity.timezone)
-        .where(_among(session, Identity.person_id, ids))
-        .order_by(Identity.person_id, Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
-    )
+    identities = await session.execute(read_identities, {"ids": ids})
     best: dict[int, tuple[str | None, str | None]] = {}
     for person_id, platform, tz in identities.all():
         best.setdefault(person_id, (platform, tz))  # the most recently seen comes first
@@ -338,6 +336,30 @@ async def recipients(
             person_id, name, profile_tz or identity_tz, found_platform, status in ("paused", "left")
         )
     return result
+
+
+def _recipient_reads(dialect: str) -> tuple[Any, Any, Any]:
+    """`recipients`' three reads, built once per dialect: a meeting's confirmation runs them
+    for one person on every `schedule`, and building them cost more than running them."""
+
+    def among(column: Any) -> Any:  # as `_among`, with the ids bound at execution
+        if dialect == "postgresql":
+            return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+        return column.in_(bindparam("ids", expanding=True))
+
+    people = select(Person.id, Person.display_name).where(among(Person.id))
+    profiles = select(Profile.person_id, Profile.timezone, Profile.status).where(
+        among(Profile.person_id), Profile.program_id == bindparam("program_id")
+    )
+    identities = (
+        select(Identity.person_id, Identity.platform, Identity.timezone)
+        .where(among(Identity.person_id))
+        .order_by(Identity.person_id, Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+    )
+    return people, profiles, identities
+
+
+_RECIPIENT_READS = {name: _recipient_reads(name) for name in ("sqlite", "postgresql")}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,20 +45,35 @@ async def enqueue(
         "person_id": person_id,
         "platform": platform,
         "channel": channel,
-        "status": "pending",
-        "attempts": 0,
         "next_attempt_at": not_before or now,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
+    stmt = _ENQUEUE[session.get_bind().dialect.name == "postgresql"]
+    # On the session's connection: a plain insert whose rowcount says whether it took.
+    result = await (await session.connection()).execute(stmt, values)
+    return bool(result.rowcount)
+
+
+def _enqueue_statement(insert: Any) -> Any:
+    """The enqueue insert, built once per dialect (it runs for every message queued)."""
+    columns = (
+        "idempotency_key",
+        "kind",
+        "payload",
+        "person_id",
+        "platform",
+        "channel",
+        "next_attempt_at",
+        "created_at",
+    )
+    return (
         insert(OutboxMessage)
-        .values(**values)
+        .values(status="pending", attempts=0, **{name: bindparam(name) for name in columns})
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
-    result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_ENQUEUE = {False: _enqueue_statement(sqlite.insert), True: _enqueue_statement(postgresql.insert)}
 
 
 async def claim(

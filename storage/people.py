@@ -202,24 +202,30 @@ async def get_person(session: AsyncSession, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
 
 
+# Built once: most commands name someone or message them, and building these costs about
+# as much as running them.
+_DISPLAY_NAMES = select(Person.id, Person.display_name).where(
+    Person.id.in_(bindparam("ids", expanding=True))
+)
+_IDENTITIES_OF = (
+    select(Identity).where(Identity.person_id == bindparam("person_id")).order_by(Identity.id)
+)
+_PROFILE = select(Profile).where(
+    Profile.person_id == bindparam("person_id"), Profile.program_id == bindparam("program_id")
+)
+
+
 async def display_names(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
-    rows = await session.execute(
-        select(Person.id, Person.display_name).where(Person.id.in_(person_ids))
-    )
+    rows = await session.execute(_DISPLAY_NAMES, {"ids": list(person_ids)})
     return {person_id: name for person_id, name in rows.all()}
 
 
 async def identities_of(session: AsyncSession, person_id: int) -> list[Identity]:
-    rows = await session.scalars(
-        select(Identity).where(Identity.person_id == person_id).order_by(Identity.id)
-    )
-    return list(rows)
+    return list(await session.scalars(_IDENTITIES_OF, {"person_id": person_id}))
 
 
 async def get_profile(session: AsyncSession, person_id: int, program_id: int) -> Profile | None:
-    return await session.scalar(
-        select(Profile).where(Profile.person_id == person_id, Profile.program_id == program_id)
-    )
+    return await session.scalar(_PROFILE, {"person_id": person_id, "program_id": program_id})
 
 
 async def get_or_create_profile(

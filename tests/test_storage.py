@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import inbound, outbox, people, programs, references
 from storage.database import Database, async_url
-from storage.migrate import current_revision, head_revision
-from storage.models import Base, OutboxMessage, Pair
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.models import Base, OutboxMessage, Pair, Program
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -277,3 +278,37 @@ def test_database_urls_are_mapped_to_async_drivers() -> None:
     assert async_url("postgres://u@h/db").drivername == "postgresql+asyncpg"
     with pytest.raises(ValueError, match="supports sqlite"):
         async_url("mysql://u@h/db")
+
+
+async def test_a_single_process_sqlite_file_commits_rolls_back_and_reports_conflicts(
+    tmp_path: Path,
+) -> None:
+    """The simulation's driver (statements on the event loop's thread) keeps the contract
+    the engine relies on: migrations, commit, rollback, IntegrityError, rowcount, datetimes."""
+    db = Database(f"sqlite:///{tmp_path}/one.db", single_process=True)
+    try:
+        await upgrade(db)
+        assert await current_revision(db) == head_revision()
+        async with db.transaction() as s:
+            ident = await people.upsert_identity(
+                s, people.IdentityKey("local", "", "ann"), display_name="Ann", now=NOW
+            )
+            assert await outbox.enqueue(s, key="k", kind="x", payload={}, now=NOW)
+            assert not await outbox.enqueue(s, key="k", kind="x", payload={}, now=NOW)
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as s:
+                await people.upsert_identity(
+                    s, people.IdentityKey("local", "", "bo"), display_name="Bo", now=NOW
+                )
+                raise RuntimeError("roll back")
+        with pytest.raises(IntegrityError):
+            async with db.transaction() as s:
+                await programs.ensure_program(s, "p", "P", None, NOW)
+                await s.flush()
+                s.add(Program(slug="p", name="again", settings={}, created_at=NOW))
+        async with db.transaction() as s:
+            found = await people.find_identity(s, people.IdentityKey("local", "", "ann"))
+            assert found is not None and found.id == ident.id and found.created_at == NOW
+            assert await people.find_identity(s, people.IdentityKey("local", "", "bo")) is None
+    finally:
+        await db.dispose()

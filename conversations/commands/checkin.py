@@ -35,7 +35,6 @@ async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> b
         pair.last_meeting_at = at
         pair.silent_since = at
     pair.next_meeting_at = None
-    await store.clear_agenda(turn.session, pair.id, turn.now, meeting.id)
     recovered = pair.lapse_step > 0
     if recovered:
         await store.close_lapse(turn.session, pair.id, "recovered", turn.now)
@@ -49,11 +48,14 @@ async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> b
         pair.lapse_cycle += 1
     pair.lapse_step, pair.at_risk_since = 0, None
     refresh_due(pair, None, turn.policy)
+    # Last: its read flushes the meeting and the pair once, with every change above.
+    await store.clear_agenda(turn.session, pair.id, turn.now, meeting.id)
     return recovered
 
 
 async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
-    """The meeting a `met` is about, and whether it was already counted as held."""
+    """The meeting a `met` is about, and whether it was already counted as held (then the
+    speaker has no feedback on it yet)."""
     scheduled = await store.scheduled_meeting(turn.session, pair.id)
     if scheduled is not None and scheduled.scheduled_at <= turn.now + EARLY:
         return scheduled, False
@@ -83,8 +85,12 @@ async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
     return adhoc, False
 
 
-async def _feedback(turn: Turn, meeting: Meeting, met: bool) -> MeetingFeedback:
-    row = await store.feedback_of(turn.session, meeting.id, turn.person.id)
+async def _feedback(
+    turn: Turn, meeting: Meeting, met: bool, *, none_yet: bool = False
+) -> MeetingFeedback:
+    """The speaker's feedback row on the meeting, created if missing; `none_yet` when the
+    caller has just seen there is none."""
+    row = None if none_yet else await store.feedback_of(turn.session, meeting.id, turn.person.id)
     if row is None:
         row = MeetingFeedback(
             meeting_id=meeting.id, person_id=turn.person.id, met=met, created_at=turn.now
@@ -139,7 +145,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     if not already:
         at = min(meeting.scheduled_at, turn.now)
         recovered = await mark_held(turn, pair, meeting, at)
-    await _feedback(turn, meeting, True)
+    await _feedback(turn, meeting, True, none_yet=already)
     notes = " ".join(rest).strip()
     if notes:
         store.add(
@@ -194,7 +200,6 @@ async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
 
 async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     pair, _ = await choose_pair(turn, (f"pair:{fields.get('pair', '')}",), verb="met")
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
     saved: list[str] = []
     last = await store.last_held_meeting(turn.session, pair.id)
     rating = fields.get("rating", "").strip()
@@ -240,6 +245,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         error = refusal.message.text
         text = f"{summary} {error}"
         values = {"next": phrase, "error": error}
+        partner = await turn.display_name(partner_of(pair, turn.person.id))
         form = checkin_form(pair, partner, phrase, values)
         only_date = Form(form.form_id, form.title, (form.inputs[0], form.inputs[-1]), "Save")
         return [Message(text, (Text(text), only_date))]
