@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, cast, func, insert, or_, select, update
+from sqlalchemy import Table, Text, and_, cast, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,14 +155,14 @@ def _json_values(texts: Sequence[Any]) -> list[Any]:
 async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert proposed pairs in bulk; their ids, in the order given.
 
-    A plain executemany and one query for the ids (a round proposes each mentee–mentor
-    pair at most once, at one `proposed_at`) is much faster than RETURNING row by row.
+    One bulk insert and one query for the ids (a round proposes each mentee–mentor pair
+    at most once, at one `proposed_at`) is much faster than RETURNING row by row.
     """
     if not rows:
         return []
     table = Pair.__table__
     assert isinstance(table, Table)
-    await session.execute(insert(table), list(rows))
+    await insert_many(session, table, rows)
     first = rows[0]
     found = await session.execute(
         select(Pair.id, Pair.mentee_id, Pair.mentor_id).where(
@@ -177,15 +177,54 @@ async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]
 
 async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Queue many outbox rows in one statement (a duplicate idempotency key is skipped)."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
     table = OutboxMessage.__table__
     assert isinstance(table, Table)
-    # Core, not ORM: an ORM bulk insert spends more on bookkeeping than on the rows.
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    await session.execute(stmt, list(rows))
+    await insert_many(session, table, rows, skip_duplicate="idempotency_key")
+
+
+async def insert_many(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_duplicate: str | None = None,
+) -> None:
+    """Insert rows (all with the same keys) in bulk, skipping any whose `skip_duplicate`
+    column (a unique one) is taken.
+
+    On PostgreSQL one statement over arrays, a column each (INSERT … SELECT FROM
+    unnest): the server plans and runs one insert instead of one per row, which is
+    several times cheaper at tens of thousands of rows. Values go through each column
+    type's own bind processing, as in any other insert. On SQLite an executemany (in
+    process, no round trips to save).
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        stmt = sqlite.insert(table)
+        if skip_duplicate:
+            stmt = stmt.on_conflict_do_nothing(index_elements=[skip_duplicate])
+        await session.execute(stmt, list(rows))
+        return
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    arrays: dict[str, list[Any]] = {}
+    for k, name in enumerate(names):
+        values = [row[name] for row in rows]
+        process = table.c[name].type.bind_processor(dialect)
+        arrays[f"c{k}"] = [process(v) for v in values] if process else values
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        "SELECT * FROM unnest("
+        + ", ".join(
+            f"CAST(:c{k} AS {table.c[n].type.compile(dialect)}[])" for k, n in enumerate(names)
+        )
+        + ")"
+    )
+    if skip_duplicate:
+        sql += f" ON CONFLICT ({quote(skip_duplicate)}) DO NOTHING"
+    await session.execute(text(sql), arrays)
 
 
 async def reachable_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
