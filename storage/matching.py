@@ -9,10 +9,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, cast, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.types import TypeEngine
 
 from storage.models import Identity, MatchRound, OutboxMessage, Pair, Person, Profile
@@ -248,11 +263,10 @@ def _bound(values: list[Any], kind: TypeEngine[Any], dialect: Dialect) -> list[A
 async def reachable_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
     """Each person's most recently seen platform (where a proactive message goes)."""
     found: dict[int, tuple[datetime | None, int, str]] = {}
-    ids = sorted(set(person_ids))
-    for start in range(0, len(ids), 5000):
+    for among in _among(session, Identity.person_id, person_ids):
         rows = await session.execute(
             select(Identity.person_id, Identity.last_seen_at, Identity.id, Identity.platform).where(
-                Identity.person_id.in_(ids[start : start + 5000])
+                among
             )
         )
         for person, seen, identity_id, platform in rows.all():
@@ -272,12 +286,9 @@ def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bo
 
 
 async def names(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
-    ids = sorted(set(person_ids))
     found: dict[int, str] = {}
-    for start in range(0, len(ids), 5000):
-        rows = await session.execute(
-            select(Person.id, Person.display_name).where(Person.id.in_(ids[start : start + 5000]))
-        )
+    for among in _among(session, Person.id, person_ids):
+        rows = await session.execute(select(Person.id, Person.display_name).where(among))
         found.update({pid: name for pid, name in rows.all()})
     return found
 
@@ -287,17 +298,28 @@ async def set_priority(
 ) -> None:
     """Mark people as waiting with priority since `since` (kept if already set), or clear
     it (`since` None). Only rows that change are written (a round touches thousands)."""
-    ids = sorted(set(person_ids))
     column = Profile.match_priority_since
     changes = column.is_not(None) if since is None else column.is_(None)
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for among in _among(session, Profile.person_id, person_ids):
         await session.execute(
             update(Profile)
-            .where(Profile.program_id == program_id, Profile.person_id.in_(chunk), changes)
+            .where(Profile.program_id == program_id, among, changes)
             .values(match_priority_since=since)
             .execution_options(synchronize_session=False)
         )
+
+
+def _among(
+    session: AsyncSession, column: InstrumentedAttribute[int], ids: Sequence[int]
+) -> list[ColumnElement[bool]]:
+    """Conditions that together select `column` in `ids`: on PostgreSQL one `= ANY` of
+    an array (one parameter, however many ids), elsewhere IN lists of up to 5,000."""
+    unique = sorted(set(ids))
+    if not unique:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == any_(bindparam("ids", unique, type_=postgresql.ARRAY(Integer)))]
+    return [column.in_(unique[k : k + 5000]) for k in range(0, len(unique), 5000)]
 
 
 async def claim_round(
