@@ -223,6 +223,7 @@ async def insert_many(
     columns = [_bound([row[name] for row in rows], table.c[name].type, dialect) for name in names]
     into = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
     conflict = f" ON CONFLICT ({quote(skip_duplicate)}) DO NOTHING" if skip_duplicate else ""
+    await session.flush()  # pending ORM rows first, as a session.execute would (autoflush)
     conn = await session.connection()
     if dialect.name == "postgresql":
         arrays = ", ".join(

@@ -26,6 +26,7 @@ from conversations.policy import Policy
 from storage import matching as store
 from storage.models import Program
 
+# (phase, done, total); scoring, solving and pricing report from the solver's thread.
 Progress = Callable[[str, int, int], None]
 # Threads for the solver's blocks of numpy work (which releases the GIL); the solve
 # itself runs off the event loop, so the loop stays free meanwhile.
