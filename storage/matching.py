@@ -9,9 +9,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, cast, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.types import TypeEngine
 
 from storage.models import Identity, MatchRound, OutboxMessage, Pair, Person, Profile
 from storage.pairs import OPEN_STATES
@@ -155,14 +172,14 @@ def _json_values(texts: Sequence[Any]) -> list[Any]:
 async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert proposed pairs in bulk; their ids, in the order given.
 
-    A plain executemany and one query for the ids (a round proposes each mentee–mentor
-    pair at most once, at one `proposed_at`) is much faster than RETURNING row by row.
+    One bulk insert and one query for the ids (a round proposes each mentee–mentor pair
+    at most once, at one `proposed_at`) is much faster than RETURNING row by row.
     """
     if not rows:
         return []
     table = Pair.__table__
     assert isinstance(table, Table)
-    await session.execute(insert(table), list(rows))
+    await insert_many(session, table, rows)
     first = rows[0]
     found = await session.execute(
         select(Pair.id, Pair.mentee_id, Pair.mentor_id).where(
@@ -177,25 +194,80 @@ async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]
 
 async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Queue many outbox rows in one statement (a duplicate idempotency key is skipped)."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
     table = OutboxMessage.__table__
     assert isinstance(table, Table)
-    # Core, not ORM: an ORM bulk insert spends more on bookkeeping than on the rows.
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    await session.execute(stmt, list(rows))
+    await insert_many(session, table, rows, skip_duplicate="idempotency_key")
+
+
+async def insert_many(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_duplicate: str | None = None,
+) -> None:
+    """Insert rows (all with the same keys) in bulk, skipping any whose `skip_duplicate`
+    column (a unique one) is taken.
+
+    Values go through each column type's own bind processing (as in any insert), once
+    per distinct value: a round's rows share their timestamps and many payloads. Then
+    on PostgreSQL one statement over arrays, a column each (INSERT … SELECT FROM
+    unnest): the server plans and runs one insert, not one per row. On SQLite the
+    driver's executemany (in process: no round trips to save).
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    columns = [_bound([row[name] for row in rows], table.c[name].type, dialect) for name in names]
+    into = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+    conflict = f" ON CONFLICT ({quote(skip_duplicate)}) DO NOTHING" if skip_duplicate else ""
+    await session.flush()  # pending ORM rows first, as a session.execute would (autoflush)
+    conn = await session.connection()
+    if dialect.name == "postgresql":
+        arrays = ", ".join(
+            f"CAST(:c{k} AS {table.c[n].type.compile(dialect)}[])" for k, n in enumerate(names)
+        )
+        await conn.execute(
+            text(f"{into}SELECT * FROM unnest({arrays}){conflict}"),
+            {f"c{k}": values for k, values in enumerate(columns)},
+        )
+    else:
+        marks = ", ".join("?" for _ in names)
+        await conn.exec_driver_sql(
+            f"{into}VALUES ({marks}){conflict}", list(zip(*columns, strict=True))
+        )
+
+
+def _bound(values: list[Any], kind: TypeEngine[Any], dialect: Dialect) -> list[Any]:
+    """A column's values as the driver takes them; each distinct value processed once
+    (unhashable ones, such as JSON documents, by identity; the type is part of the key,
+    so True and 1 stay apart)."""
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return values
+    done: dict[Any, Any] = {}
+    out: list[Any] = []
+    for value in values:
+        try:
+            key: Any = (type(value), value)
+            hash(key)
+        except TypeError:
+            key = (None, id(value))
+        if key not in done:
+            done[key] = process(value)
+        out.append(done[key])
+    return out
 
 
 async def reachable_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
     """Each person's most recently seen platform (where a proactive message goes)."""
     found: dict[int, tuple[datetime | None, int, str]] = {}
-    ids = sorted(set(person_ids))
-    for start in range(0, len(ids), 5000):
+    for among in _among(session, Identity.person_id, person_ids):
         rows = await session.execute(
             select(Identity.person_id, Identity.last_seen_at, Identity.id, Identity.platform).where(
-                Identity.person_id.in_(ids[start : start + 5000])
+                among
             )
         )
         for person, seen, identity_id, platform in rows.all():
@@ -215,12 +287,9 @@ def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bo
 
 
 async def names(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
-    ids = sorted(set(person_ids))
     found: dict[int, str] = {}
-    for start in range(0, len(ids), 5000):
-        rows = await session.execute(
-            select(Person.id, Person.display_name).where(Person.id.in_(ids[start : start + 5000]))
-        )
+    for among in _among(session, Person.id, person_ids):
+        rows = await session.execute(select(Person.id, Person.display_name).where(among))
         found.update({pid: name for pid, name in rows.all()})
     return found
 
@@ -230,17 +299,28 @@ async def set_priority(
 ) -> None:
     """Mark people as waiting with priority since `since` (kept if already set), or clear
     it (`since` None). Only rows that change are written (a round touches thousands)."""
-    ids = sorted(set(person_ids))
     column = Profile.match_priority_since
     changes = column.is_not(None) if since is None else column.is_(None)
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
+    for among in _among(session, Profile.person_id, person_ids):
         await session.execute(
             update(Profile)
-            .where(Profile.program_id == program_id, Profile.person_id.in_(chunk), changes)
+            .where(Profile.program_id == program_id, among, changes)
             .values(match_priority_since=since)
             .execution_options(synchronize_session=False)
         )
+
+
+def _among(
+    session: AsyncSession, column: InstrumentedAttribute[int], ids: Sequence[int]
+) -> list[ColumnElement[bool]]:
+    """Conditions that together select `column` in `ids`: on PostgreSQL one `= ANY` of
+    an array (one parameter, however many ids), elsewhere IN lists of up to 5,000."""
+    unique = sorted(set(ids))
+    if not unique:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == any_(bindparam("ids", unique, type_=postgresql.ARRAY(Integer)))]
+    return [column.in_(unique[k : k + 5000]) for k in range(0, len(unique), 5000)]
 
 
 async def claim_round(

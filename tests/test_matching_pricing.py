@@ -139,3 +139,33 @@ def test_without_stored_scores_pricing_rescores_and_reaches_the_same_optimum(
         monkeypatch.undo()
         assert stored.certified and rescored.certified
         assert rescored.objective == stored.objective
+
+
+@pytest.mark.parametrize("store_cells", [None, 0])
+def test_threads_give_the_same_solution_as_one(
+    monkeypatch: pytest.MonkeyPatch, store_cells: int | None
+) -> None:
+    """Blocks scored, thresholded and priced on worker threads (many small blocks here)
+    give exactly the serial solution, with scores kept or rescored."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conversations.matching import solve as solver
+
+    monkeypatch.setattr(solver, "BLOCK_CELLS", 20)
+    if store_cells is not None:
+        monkeypatch.setattr(solver, "STORE_CELLS", store_cells)
+    with ThreadPoolExecutor(2) as workers:
+        for seed in range(6):
+            pool, mentee_bonus, mentor_bonus = random_pool(seed, 45, 9)
+            scorer = Scorer(pool, DEFAULT_WEIGHTS, NOW)
+            args = (scorer, mentee_bonus, mentor_bonus)
+            one = solve(*args, candidates_per_mentee=1, sample_size=2)
+            two = solve(*args, candidates_per_mentee=1, sample_size=2, executor=workers)
+            assert one.certified and two.certified
+            assert (one.objective, one.candidate_arcs, one.priced_in) == (
+                two.objective,
+                two.candidate_arcs,
+                two.priced_in,
+            )
+            for field in ("mentees", "mentors", "scores", "admissible"):
+                np.testing.assert_array_equal(getattr(one, field), getattr(two, field))

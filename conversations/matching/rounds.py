@@ -6,7 +6,9 @@ A dry run computes the same proposals and writes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +26,11 @@ from conversations.policy import Policy
 from storage import matching as store
 from storage.models import Program
 
+# (phase, done, total); scoring, solving and pricing report from the solver's thread.
 Progress = Callable[[str, int, int], None]
+# Threads for the solver's blocks of numpy work (which releases the GIL); the solve
+# itself runs off the event loop, so the loop stays free meanwhile.
+SOLVER_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -127,25 +133,19 @@ async def run_round(
     dry_run: bool = False,
     progress: Progress = no_progress,
 ) -> RoundResult:
-    settings = policy.matching
     pool = build_pool(await store.load_pool(session, program.id), policy)
     progress("loading", 1, 1)
-    scorer = Scorer(pool, settings.weights, now, policy.default_timezone)
-    mentee_bonus = np.array(
-        [
-            (settings.first_mentor_bonus if m.open_mentors == 0 else 0.0)
-            + (settings.priority_bonus if m.priority else 0.0)
-            for m in pool.mentees
-        ]
-    )
-    mentor_bonus = np.array([settings.priority_bonus if m.priority else 0.0 for m in pool.mentors])
-    solution = solve(
-        scorer,
-        np.rint(mentee_bonus * SCALE).astype(np.int64),
-        np.rint(mentor_bonus * SCALE).astype(np.int64),
-        candidates_per_mentee=settings.candidates_per_mentee,
-        progress=progress,
-    )
+    everyone = [m.person_id for m in pool.mentees] + [m.person_id for m in pool.mentors]
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(SOLVER_THREADS, thread_name_prefix="matching") as workers:
+        # The solve waits on the workers from a thread of its own (the loop's default);
+        # meanwhile the session reads who everyone is and where they can be reached.
+        solving = loop.run_in_executor(None, _solve_pool, pool, policy, now, progress, workers)
+        try:
+            known = await store.names(session, everyone)
+            platforms = {} if dry_run else await store.reachable_platforms(session, everyone)
+        finally:
+            solution = await solving
     proposals = [
         Proposal(
             pool.mentees[i].person_id,
@@ -163,12 +163,36 @@ async def run_round(
     progress("explaining", 1, 1)
     unmatched = _unmatched(pool, solution)
     people = [p.mentee_id for p in proposals] + [p.mentor_id for p in proposals] + list(unmatched)
-    names = await store.names(session, people)
+    names = {person: known[person] for person in people if person in known}
     if not dry_run:
         proposals = await _store(
-            session, policy, program, now, proposals, unmatched, names, progress
+            session, policy, program, now, proposals, unmatched, names, platforms, progress
         )
     return RoundResult(proposals, unmatched, len(pool.mentees), len(pool.mentors), solution, names)
+
+
+def _solve_pool(
+    pool: Pool, policy: Policy, now: datetime, progress: Progress, workers: Executor
+) -> Solution:
+    """Score and solve the pool (blocking: run off the event loop)."""
+    settings = policy.matching
+    scorer = Scorer(pool, settings.weights, now, policy.default_timezone)
+    mentee_bonus = np.array(
+        [
+            (settings.first_mentor_bonus if m.open_mentors == 0 else 0.0)
+            + (settings.priority_bonus if m.priority else 0.0)
+            for m in pool.mentees
+        ]
+    )
+    mentor_bonus = np.array([settings.priority_bonus if m.priority else 0.0 for m in pool.mentors])
+    return solve(
+        scorer,
+        np.rint(mentee_bonus * SCALE).astype(np.int64),
+        np.rint(mentor_bonus * SCALE).astype(np.int64),
+        candidates_per_mentee=settings.candidates_per_mentee,
+        progress=progress,
+        executor=workers,
+    )
 
 
 def _unmatched(pool: Pool, solution: Solution) -> dict[int, str]:
@@ -209,8 +233,11 @@ async def _store(
     proposals: list[Proposal],
     unmatched: dict[int, str],
     names: dict[int, str],
+    platforms: dict[int, str],
     progress: Progress = no_progress,
 ) -> list[Proposal]:
+    """Store the proposals and priorities, and queue the messages (to `platforms`, each
+    person's reachable platform)."""
     expires = now + timedelta(days=policy.matching.proposal_days)
     ids = await store.insert_proposals(
         session,
@@ -239,7 +266,6 @@ async def _store(
     await store.set_priority(session, program.id, matched, None)
     await store.set_priority(session, program.id, list(unmatched), now)
     progress("storing", 2, 4)
-    platforms = await store.reachable_platforms(session, [*matched, *unmatched])
     due = expiry_text(expires, policy.default_timezone)
     outbox: list[dict[str, Any]] = []
 

@@ -56,6 +56,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 
 
+@lru_cache(maxsize=65536)
 def topic_key(topic: str) -> str:
     return " ".join(topic.lower().split())
 

@@ -26,8 +26,10 @@ arithmetic instead of rescoring.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +40,8 @@ from scipy.sparse.csgraph import breadth_first_order
 from conversations.matching.scoring import SCALE, Scorer, units
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+R = TypeVar("R")
 IntArray = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 MAX_PRICING_ROUNDS = 25
@@ -51,6 +55,7 @@ ROW_SAMPLE_DIV = 5
 DROP_MARGIN = 500
 COL_RANK_PAD = 2
 STORE_CELLS = 250_000_000  # 500 MB of int16 scores at most
+COLUMN_SLICES = 4  # the mentors' thresholds, in slices of mentors (work for threads)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,13 @@ class Solution:
 
 def _no_progress(phase: str, done: int, total: int) -> None:
     return None
+
+
+def _map(executor: Executor | None, work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """`work` over `items`, results in the order of `items` (so whatever the threads'
+    timing, the outcome is the same); on the executor's threads when there is one
+    (numpy and scipy release the GIL in the heavy loops, so blocks run in parallel)."""
+    return executor.map(work, items) if executor is not None else map(work, items)
 
 
 @dataclass
@@ -279,6 +291,7 @@ def solve(
     candidates_per_mentee: int,
     progress: Progress = _no_progress,
     sample_size: int | None = None,
+    executor: Executor | None = None,
 ) -> Solution:
     """The optimal proposals for the scorer's pool (bonuses in score units, per person).
 
@@ -305,12 +318,12 @@ def solve(
         np.linspace(0, n - 1, min(n, sample_size or max(64, n // ROW_SAMPLE_DIV))).astype(int)
     )
     col_rank = min(len(row_sample), -(-per_mentor * len(row_sample) // n) + COL_RANK_PAD)
-    arc_i: list[IntArray] = []
-    arc_j: list[IntArray] = []
-    arc_q: list[IntArray] = []
     row_threshold = np.full(n, NO_THRESHOLD, dtype=np.int32)
 
-    def candidates(rows: IntArray, q: npt.NDArray[np.int16], col_threshold: I32) -> None:
+    def candidates(
+        rows: IntArray, q: npt.NDArray[np.int16], col_threshold: I32
+    ) -> tuple[I32, IntArray, IntArray, IntArray]:
+        """A block's row thresholds and its candidate arcs (mentee, mentor, units)."""
         # Each mentee's exact top `row_rank` (ties included): int16 partitions are cheap.
         if col_add.any():
             threshold = _threshold(_values(q, col_add[None, :]), row_rank, axis=1)
@@ -319,7 +332,6 @@ def solve(
             threshold = _threshold(q, row_rank, axis=1).astype(np.int32)
             threshold[threshold < 0] = NO_THRESHOLD  # fewer admissible pairs than the rank
             keep = q >= _int16(threshold)[:, None]
-        row_threshold[rows] = threshold
         adds = np.unique(row_add[rows])
         if len(adds) == 1:
             keep |= q >= _int16(col_threshold - adds[0])[None, :]
@@ -327,38 +339,71 @@ def solve(
             keep |= q >= col_threshold[None, :] - row_add[rows][:, None]
         keep &= q >= 0
         r, c = np.nonzero(keep)
-        arc_i.append(rows[r])
-        arc_j.append(c.astype(np.int64))
-        arc_q.append(q[r, c].astype(np.int64))
+        return threshold, rows[r], c.astype(np.int64), q[r, c].astype(np.int64)
 
     def col_thresholds(sample_q: npt.NDArray[np.int16]) -> I32:
-        return _threshold(_values(sample_q, row_add[row_sample][:, None]), col_rank, axis=0)
+        # Column by column, so slices of mentors can run on separate threads.
+        add = row_add[row_sample][:, None]
+        width = max(1, -(-m // COLUMN_SLICES))
+        slices = [slice(k, min(m, k + width)) for k in range(0, m, width)]
+        return np.concatenate(
+            list(
+                _map(
+                    executor,
+                    lambda cols: _threshold(_values(sample_q[:, cols], add), col_rank, axis=0),
+                    slices,
+                )
+            )
+        )
 
-    blocks = [np.arange(k, min(n, k + rows_per_block)) for k in range(0, n, rows_per_block)]
+    spans = [slice(k, min(n, k + rows_per_block)) for k in range(0, n, rows_per_block)]
+    everyone = np.arange(n, dtype=np.int64)
     if n * m <= STORE_CELLS:
         # Keep every score (2 bytes a pair), so the mentors' sample and pricing reread
-        # them instead of rescoring.
+        # them instead of rescoring. Each block writes its own rows: order-free.
         scores = np.empty((n, m), dtype=np.int16)
-        for rows in blocks:
-            scores[rows] = _units16(scorer, rows)
-            progress("scoring", int(rows[-1]) + 1, n)
+
+        def score(span: slice) -> int:
+            scores[span] = units(scorer.block(everyone[span]))  # whole units: exact cast
+            return int(span.stop)
+
+        for done in _map(executor, score, spans):
+            progress("scoring", done, n)
         col_threshold = col_thresholds(scores[row_sample])
-        for rows in blocks:
-            candidates(rows, scores[rows], col_threshold)
+        found = list(
+            _map(
+                executor,
+                lambda span: candidates(everyone[span], scores[span], col_threshold),
+                spans,
+            )
+        )
         kept: npt.NDArray[np.int16] | None = scores
     else:
         kept = None
         col_threshold = col_thresholds(_units16(scorer, row_sample))
-        for rows in blocks:
-            candidates(rows, _units16(scorer, rows), col_threshold)
-            progress("scoring", int(rows[-1]) + 1, n)
+        found = []
+        for span, block in zip(
+            spans,
+            _map(
+                executor,
+                lambda span: candidates(
+                    everyone[span], _units16(scorer, everyone[span]), col_threshold
+                ),
+                spans,
+            ),
+            strict=True,
+        ):
+            found.append(block)
+            progress("scoring", int(span.stop), n)
+    for span, (threshold, _, _, _) in zip(spans, found, strict=True):
+        row_threshold[span] = threshold
     graph = _Graph(
         mentee_bonus.astype(np.int64),
         mentor_bonus.astype(np.int64),
         capacity,
-        np.concatenate(arc_i),
-        np.concatenate(arc_j),
-        np.concatenate(arc_q),
+        np.concatenate([f[1] for f in found]),
+        np.concatenate([f[2] for f in found]),
+        np.concatenate([f[3] for f in found]),
     )
     # A pruned pair's score is below its mentee's threshold less its mentor's bonus, so
     # below that threshold less the smallest mentor bonus; likewise for its mentor.
@@ -367,7 +412,6 @@ def solve(
     priced_in = 0
     certified = False
     admissible = np.bincount(graph.arc_i, minlength=n) > 0
-    everyone = np.arange(n, dtype=np.int64)
     flow, dist, objective = _solve_flow(graph)
     for round_number in range(MAX_PRICING_ROUNDS):
         progress("solving", 1, 1)
@@ -390,7 +434,7 @@ def solve(
             else _suspects(row_bound, col_bound, mentee_d, mentor_d, capacity > 0)
         )
         before = len(graph.arc_i)
-        added = _price(scorer, kept, graph, suspects, mentee_d, mentor_d, progress)
+        added = _price(scorer, kept, graph, suspects, mentee_d, mentor_d, progress, executor)
         if added == 0:
             certified = True
             break
@@ -452,6 +496,7 @@ def _price(
     mentee_d: npt.NDArray[np.float64],
     mentor_d: npt.NDArray[np.float64],
     progress: Progress,
+    executor: Executor | None = None,
 ) -> int:
     """Price the pairs of `rows_to_check` that are not arcs yet against the potentials;
     how many have a negative reduced cost (they could improve the objective). If any do,
@@ -471,12 +516,9 @@ def _price(
     arc_rows, arc_cols = graph.arc_i[order], graph.arc_j[order]
     excluded = np.int32(np.iinfo(np.int32).min // 2)
     rows_per_block = max(1, BLOCK_CELLS // m)
-    violations = 0
-    found_i: list[IntArray] = []
-    found_j: list[IntArray] = []
-    found_q: list[IntArray] = []
-    for start in range(0, len(rows_to_check), rows_per_block):
-        rows = rows_to_check[start : start + rows_per_block]
+    take = min(PRICED_PER_MENTEE, m)
+
+    def price_block(rows: IntArray) -> tuple[int, IntArray, IntArray, IntArray]:
         q = kept[rows] if kept is not None else units(scorer.block(rows)).astype(np.int16)
         gain = q.astype(np.int32)
         gain += mentor_q[None, :]
@@ -486,24 +528,36 @@ def _price(
         local = np.searchsorted(rows, arc_rows[lo:hi])
         inside = rows[np.minimum(local, len(rows) - 1)] == arc_rows[lo:hi]
         gain[local[inside], arc_cols[lo:hi][inside]] = excluded
-        progress("pricing", start + len(rows), len(rows_to_check))
         best = gain.max(axis=1)
         bad = np.nonzero(best > 0)[0]
-        violations += int((gain[bad] > 0).sum())
+        violations = int((gain[bad] > 0).sum())
         # Near misses too (mentees whose best pair is close to paying off): the next
         # duals move, and arcs added now spare a solve later.
         bad = np.nonzero(best > -NEAR_MISS)[0]
         if len(bad) == 0:
-            continue
-        take = min(PRICED_PER_MENTEE, m)
+            none = np.zeros(0, dtype=np.int64)
+            return violations, none, none, none
         top = np.argpartition(gain[bad], m - take, axis=1)[:, m - take :]
         r = np.repeat(bad, take)
         c = top.reshape(-1)
         near = gain[r, c] > -NEAR_MISS
         r, c = r[near], c[near]
-        found_i.append(rows[r])
-        found_j.append(c.astype(np.int64))
-        found_q.append(q[r, c].astype(np.int64))
+        return violations, rows[r], c.astype(np.int64), q[r, c].astype(np.int64)
+
+    starts = range(0, len(rows_to_check), rows_per_block)
+    chunks = [rows_to_check[start : start + rows_per_block] for start in starts]
+    violations = 0
+    found_i: list[IntArray] = []
+    found_j: list[IntArray] = []
+    found_q: list[IntArray] = []
+    for start, rows, (count, i, j, q) in zip(
+        starts, chunks, _map(executor, price_block, chunks), strict=True
+    ):
+        progress("pricing", start + len(rows), len(rows_to_check))
+        violations += count
+        found_i.append(i)
+        found_j.append(j)
+        found_q.append(q)
     if violations:
         graph.arc_i = np.concatenate([graph.arc_i, *found_i])
         graph.arc_j = np.concatenate([graph.arc_j, *found_j])
