@@ -33,7 +33,7 @@ from conversations.commands import (
     status,
 )
 from conversations.digest_sweep import sweep_digest
-from conversations.events import InboundEvent
+from conversations.events import Actor, InboundEvent
 from conversations.followthrough import sweep_follow_through
 from conversations.matching import schedule as match_schedule
 from conversations.matching.rounds import (
@@ -205,17 +205,28 @@ class Engine:
                 )
             if event.reference is not None and event.reference != speaker.reference:
                 await references.save_reference(session, speaker.identity.id, event.reference, now)
-            turn = Turn(
-                session=session,
-                now=now,
-                policy=self.policy,
-                program=program,
-                actor=actor,
-                identity=speaker.identity,
-                person=speaker.person,
-                profile=speaker.profile,
-            )
+            turn = self._turn(session, now, program, actor, speaker)
             return await self.router.handle(turn, event.payload)
+
+    def _turn(
+        self,
+        session: AsyncSession,
+        now: datetime,
+        program: Program,
+        actor: Actor,
+        speaker: people.Speaker,
+    ) -> Turn:
+        return Turn(
+            session=session,
+            now=now,
+            policy=self.policy,
+            program=program,
+            actor=actor,
+            identity=speaker.identity,
+            person=speaker.person,
+            profile=speaker.profile,
+            pairs=speaker.pairs,
+        )
 
     async def _read_only_turn(
         self, event: InboundEvent, now: datetime, program: Program
@@ -251,17 +262,7 @@ class Engine:
             return None
         session = self.db.session()  # no connection, no transaction until a handler reads
         try:
-            turn = Turn(
-                session=session,
-                now=now,
-                policy=self.policy,
-                program=program,
-                actor=actor,
-                identity=speaker.identity,
-                person=speaker.person,
-                profile=speaker.profile,
-                pairs=speaker.pairs,
-            )
+            turn = self._turn(session, now, program, actor, speaker)
             replies = await self.router.handle(turn, event.payload)
             if session.in_transaction():
                 await session.commit()
