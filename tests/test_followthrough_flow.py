@@ -159,6 +159,32 @@ async def test_a_meeting_after_the_term_ends_is_refused_with_renew_offered(chat:
     assert "You moved the meeting with bob to Tue 01 Jun 2027, 10:00" in done.text
 
 
+async def test_a_checkin_whose_next_date_is_after_the_term_keeps_and_confirms_what_was_saved(
+    chat: Chat,
+) -> None:
+    pair_id = await make_pair(chat)  # the term ends on Sun 23 May 2027
+    await agree_both(chat)
+    await chat.say("alice", "schedule 2026-11-26 15:00")
+    chat.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    await chat.say("alice", "met")
+    saved, refusal = await chat.submit(
+        "alice",
+        "checkin",
+        {
+            "pair": str(pair_id),
+            "rating": "4",
+            "commitment": "draft the plan",
+            "next": "2027-06-01 10:00",
+        },
+    )
+    assert "Saved rating 4/5, your commitment" in saved.text
+    assert "ends on Sun 23 May 2027" in refusal.text and [b.label for b in refusal.buttons()] == [
+        "Renew"
+    ]
+    assert "draft the plan" in await chat.text("alice", "commit")
+    assert (await get_pair(chat, pair_id)).next_meeting_at is None
+
+
 async def test_moving_a_meeting_withdraws_its_unsent_prompt_and_the_new_time_gets_one(
     chat: Chat,
 ) -> None:

@@ -249,7 +249,11 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         form = checkin_form(pair, partner, phrase, values)
         only_date = Form(form.form_id, form.title, (form.inputs[0], form.inputs[-1]), "Save")
         return [Message(text, (Text(text), only_date))]
-    return [Message(summary, (Text(summary),)), *await set_meeting(turn, pair, moment)]
+    try:
+        scheduled = await set_meeting(turn, pair, moment)
+    except Refusal as refusal:  # e.g. after the term's end: what was saved stays saved, and said
+        scheduled = [refusal.message]
+    return [Message(summary, (Text(summary),)), *scheduled]
 
 
 async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
