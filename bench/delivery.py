@@ -36,9 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.slack.sender import SlackSender
 from adapters.slack.transport import build_slack
@@ -46,7 +44,7 @@ from bot.config import load_settings
 from bot.delivery import DeliveryWorker
 from conversations.engine import Engine
 from storage import outbox, people
-from storage.database import Database, async_url
+from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,26 +173,17 @@ async def run_backend(backend: str, url: str, args: argparse.Namespace) -> Resul
         await db.dispose()
 
 
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def run_postgres(server_url: str, args: argparse.Namespace) -> Result:
     """Create a throwaway database on the server, benchmark it, drop it."""
     server = make_url(server_url)
     maintenance = server.set(database="postgres").render_as_string(hide_password=False)
     name = f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
-    await _admin(maintenance, f'CREATE DATABASE "{name}"')
+    await execute_autocommit(maintenance, f'CREATE DATABASE "{name}"')
     try:
         url = server.set(database=name).render_as_string(hide_password=False)
         return await run_backend("postgresql", url, args)
     finally:
-        await _admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await execute_autocommit(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def print_table(results: list[Result]) -> None:

@@ -37,13 +37,12 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from conversations.chart import WeekBar, trend_png
 from conversations.digest import compute_digest, digest_message, to_json
 from conversations.digest_policy import ObjectiveTarget
 from conversations.policy import Policy
-from storage.database import Database, async_url
+from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile
 from storage.programs import ensure_program
@@ -51,15 +50,6 @@ from storage.programs import ensure_program
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 CHUNK = 5000
 DEPARTMENTS = ("Sales", "Engineering", "Support", "Finance", "People", "Marketing")
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def _bulk(db: Database, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -192,7 +182,7 @@ async def seed(db: Database, people: int, rng: random.Random) -> int:
     else:
         # A live database is vacuumed by autovacuum; freshly bulk-loaded rows are not yet
         # (no visibility map, hint bits unset), which would time the loading, not the digest.
-        await _admin(db.url.render_as_string(hide_password=False), "VACUUM ANALYZE")
+        await execute_autocommit(db.url.render_as_string(hide_password=False), "VACUUM ANALYZE")
     print(
         f"seeded {people} participants, {len(pairs)} pairs, {len(meetings)} meetings, "
         f"{len(lapses)} lapses, {len(feedback)} ratings"
@@ -302,7 +292,7 @@ async def main() -> int:
         return 0
     name = args.reuse or f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
     if not args.reuse:
-        await _admin(args.postgres, f'CREATE DATABASE "{name}"')
+        await execute_autocommit(args.postgres, f'CREATE DATABASE "{name}"')
     try:
         url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
         await run(url, args)
@@ -310,7 +300,9 @@ async def main() -> int:
         if args.keep:
             print(f"kept database {name} (--reuse {name} runs again without seeding)")
         else:
-            await _admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await execute_autocommit(
+                args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+            )
     return 0
 
 

@@ -51,12 +51,11 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from conversations.engine import APOLOGY, Engine
 from conversations.events import Actor, Command, InboundEvent
 from conversations.policy import Policy
-from storage.database import Database, async_url
+from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 from storage.models import ConversationReference, Identity, Pair, Person, Profile
 from storage.programs import ensure_program
@@ -397,27 +396,18 @@ async def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[
         await db.dispose()
 
 
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def run_postgres(server_url: str, args: argparse.Namespace) -> list[Result]:
     """Create a throwaway database on the server, benchmark it, drop it."""
     server = make_url(server_url)
     maintenance = server.set(database="postgres").render_as_string(hide_password=False)
     name = f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
-    await _admin(maintenance, f'CREATE DATABASE "{name}"')
+    await execute_autocommit(maintenance, f'CREATE DATABASE "{name}"')
     print(f"[postgresql] created database {name}", flush=True)
     try:
         url = server.set(database=name).render_as_string(hide_password=False)
         return await run_backend("postgresql", url, args)
     finally:
-        await _admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await execute_autocommit(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(f"[postgresql] dropped database {name}", flush=True)
 
 

@@ -39,9 +39,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from conversations.matching.rounds import build_pool, run_round
 from conversations.matching.scoring import SCALE, Scorer, quantise
@@ -49,7 +48,7 @@ from conversations.matching.solve import solve
 from conversations.policy import Policy
 from storage import matching as store
 from storage import programs
-from storage.database import Database, async_url
+from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 from storage.models import Identity, OutboxMessage, Pair, Person, Profile
 
@@ -333,15 +332,6 @@ def child(step: str, url: str) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--mentees", type=int, default=20_000)
@@ -360,7 +350,7 @@ async def main() -> int:
         server = make_url(args.postgres)
         maintenance = server.set(database="postgres").render_as_string(hide_password=False)
         name = f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
-        await _admin(maintenance, f'CREATE DATABASE "{name}"')
+        await execute_autocommit(maintenance, f'CREATE DATABASE "{name}"')
         url = server.set(database=name).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='mentorbot-bench-')}/bench.db"
@@ -402,7 +392,7 @@ async def main() -> int:
             )
     finally:
         if maintenance and name:
-            await _admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await execute_autocommit(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 

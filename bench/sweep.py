@@ -36,27 +36,17 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from conversations.engine import Engine
 from conversations.followthrough import plan
 from conversations.policy import Policy
-from storage.database import Database, async_url
+from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 from storage.models import Identity, Meeting, OutboxMessage, Pair, Person, Profile
 from storage.programs import ensure_program
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CHUNK = 5000
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def _bulk(db: Database, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -314,18 +304,18 @@ async def main() -> int:
     if args.keep:
         url = server.set(database=args.keep).render_as_string(hide_password=False)
         try:
-            await _admin(maintenance, f'CREATE DATABASE "{args.keep}"')
+            await execute_autocommit(maintenance, f'CREATE DATABASE "{args.keep}"')
         except Exception:
             args.seeded = True  # it exists: measure dry runs only, the state is left as it is
         await run(url, args)
         return 0
     name = f"mentorbot_bench_{uuid.uuid4().hex[:10]}"
-    await _admin(maintenance, f'CREATE DATABASE "{name}"')
+    await execute_autocommit(maintenance, f'CREATE DATABASE "{name}"')
     print(f"[postgresql] created database {name}", flush=True)
     try:
         await run(server.set(database=name).render_as_string(hide_password=False), args)
     finally:
-        await _admin(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await execute_autocommit(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(f"[postgresql] dropped database {name}", flush=True)
     return 0
 

@@ -40,6 +40,17 @@ def async_url(url: str) -> URL:
     )
 
 
+async def execute_autocommit(url: str, statement: str) -> None:
+    """Run one statement outside any transaction (CREATE/DROP DATABASE, VACUUM), as tests
+    and benches do around their throwaway PostgreSQL databases."""
+    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.ids import among
 from storage.models import (
     AgendaItem,
     Commitment,
@@ -33,14 +34,6 @@ from storage.models import (
     PrivateNote,
     Profile,
 )
-
-
-def _among(session: AsyncSession, column: Any, ids: Sequence[int]) -> Any:
-    """`column IN ids`; on PostgreSQL `= ANY(array)`: one parameter however many ids, so
-    the statement is prepared once instead of once per batch size."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
-    return column.in_(list(ids))
 
 
 async def create_active_pair(
@@ -158,7 +151,7 @@ async def due_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
         return {}
     rows = await session.execute(
         select(*_columns(Meeting, DueMeeting))
-        .where(_among(session, Meeting.pair_id, pair_ids), Meeting.status == "scheduled")
+        .where(among(session, Meeting.pair_id, pair_ids), Meeting.status == "scheduled")
         .order_by(Meeting.pair_id, Meeting.id)
     )
     return {m.pair_id: m for m in (DueMeeting(*row) for row in rows)}
@@ -170,7 +163,7 @@ async def due_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int
         return {}
     rows = await session.execute(
         select(*_columns(Lapse, OpenLapse)).where(
-            _among(session, Lapse.pair_id, pair_ids), Lapse.closed_at.is_(None)
+            among(session, Lapse.pair_id, pair_ids), Lapse.closed_at.is_(None)
         )
     )
     return {lapse.pair_id: lapse for lapse in (OpenLapse(*row) for row in rows)}
@@ -241,7 +234,7 @@ async def agenda_items(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
         return {}
     rows = await session.execute(
         select(AgendaItem.pair_id, AgendaItem.text)
-        .where(_among(session, AgendaItem.pair_id, pair_ids), AgendaItem.cleared_at.is_(None))
+        .where(among(session, AgendaItem.pair_id, pair_ids), AgendaItem.cleared_at.is_(None))
         .order_by(AgendaItem.id)
     )
     result: dict[int, list[str]] = {}
@@ -268,7 +261,7 @@ async def open_commitments(
         return {}
     rows = await session.scalars(
         select(Commitment)
-        .where(_among(session, Commitment.pair_id, pair_ids), Commitment.done_at.is_(None))
+        .where(among(session, Commitment.pair_id, pair_ids), Commitment.done_at.is_(None))
         .order_by(Commitment.id)
     )
     result: dict[int, list[Commitment]] = {}
@@ -290,7 +283,7 @@ async def mentee_notes(session: AsyncSession, owners: dict[int, int]) -> dict[in
         return {}
     rows = await session.execute(
         select(PrivateNote.pair_id, PrivateNote.owner_id, PrivateNote.text)
-        .where(_among(session, PrivateNote.pair_id, list(owners)))
+        .where(among(session, PrivateNote.pair_id, list(owners)))
         .order_by(PrivateNote.id)
     )
     return {
@@ -342,18 +335,18 @@ def _recipient_reads(dialect: str) -> tuple[Any, Any, Any]:
     """`recipients`' three reads, built once per dialect: a meeting's confirmation runs them
     for one person on every `schedule`, and building them cost more than running them."""
 
-    def among(column: Any) -> Any:  # as `_among`, with the ids bound at execution
+    def ids_in(column: Any) -> Any:  # as `among`, with the ids bound at execution
         if dialect == "postgresql":
             return column == any_(bindparam("ids", type_=ARRAY(Integer)))
         return column.in_(bindparam("ids", expanding=True))
 
-    people = select(Person.id, Person.display_name).where(among(Person.id))
+    people = select(Person.id, Person.display_name).where(ids_in(Person.id))
     profiles = select(Profile.person_id, Profile.timezone, Profile.status).where(
-        among(Profile.person_id), Profile.program_id == bindparam("program_id")
+        ids_in(Profile.person_id), Profile.program_id == bindparam("program_id")
     )
     identities = (
         select(Identity.person_id, Identity.platform, Identity.timezone)
-        .where(among(Identity.person_id))
+        .where(ids_in(Identity.person_id))
         .order_by(Identity.person_id, Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
     )
     return people, profiles, identities
@@ -429,7 +422,7 @@ async def open_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[in
     if not pair_ids:
         return {}
     rows = await session.scalars(
-        select(Lapse).where(_among(session, Lapse.pair_id, pair_ids), Lapse.closed_at.is_(None))
+        select(Lapse).where(among(session, Lapse.pair_id, pair_ids), Lapse.closed_at.is_(None))
     )
     return {row.pair_id: row for row in rows}
 

@@ -11,12 +11,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Table,
     Text,
     and_,
-    any_,
-    bindparam,
     cast,
     func,
     or_,
@@ -30,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.types import TypeEngine
 
+from storage.ids import among
 from storage.models import Identity, MatchRound, OutboxMessage, Pair, Person, Profile
 from storage.pairs import OPEN_STATES
 
@@ -264,10 +262,10 @@ def _bound(values: list[Any], kind: TypeEngine[Any], dialect: Dialect) -> list[A
 async def reachable_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
     """Each person's most recently seen platform (where a proactive message goes)."""
     found: dict[int, tuple[datetime | None, int, str]] = {}
-    for among in _among(session, Identity.person_id, person_ids):
+    for condition in _among(session, Identity.person_id, person_ids):
         rows = await session.execute(
             select(Identity.person_id, Identity.last_seen_at, Identity.id, Identity.platform).where(
-                among
+                condition
             )
         )
         for person, seen, identity_id, platform in rows.all():
@@ -288,8 +286,8 @@ def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bo
 
 async def names(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for among in _among(session, Person.id, person_ids):
-        rows = await session.execute(select(Person.id, Person.display_name).where(among))
+    for condition in _among(session, Person.id, person_ids):
+        rows = await session.execute(select(Person.id, Person.display_name).where(condition))
         found.update({pid: name for pid, name in rows.all()})
     return found
 
@@ -301,10 +299,10 @@ async def set_priority(
     it (`since` None). Only rows that change are written (a round touches thousands)."""
     column = Profile.match_priority_since
     changes = column.is_not(None) if since is None else column.is_(None)
-    for among in _among(session, Profile.person_id, person_ids):
+    for condition in _among(session, Profile.person_id, person_ids):
         await session.execute(
             update(Profile)
-            .where(Profile.program_id == program_id, among, changes)
+            .where(Profile.program_id == program_id, condition, changes)
             .values(match_priority_since=since)
             .execution_options(synchronize_session=False)
         )
@@ -316,11 +314,8 @@ def _among(
     """Conditions that together select `column` in `ids`: on PostgreSQL one `= ANY` of
     an array (one parameter, however many ids), elsewhere IN lists of up to 5,000."""
     unique = sorted(set(ids))
-    if not unique:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        return [column == any_(bindparam("ids", unique, type_=postgresql.ARRAY(Integer)))]
-    return [column.in_(unique[k : k + 5000]) for k in range(0, len(unique), 5000)]
+    size = max(len(unique), 1) if session.get_bind().dialect.name == "postgresql" else 5000
+    return [among(session, column, unique[k : k + size]) for k in range(0, len(unique), size)]
 
 
 async def claim_round(

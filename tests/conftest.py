@@ -15,25 +15,15 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from conversations.engine import Engine
 from conversations.policy import Policy
-from storage.database import Database, async_url
+from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 from storage.models import Base
 from tests.harness import Chat
 
 PG_ENV = "MENTORBOT_TEST_DATABASE_URL"
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +33,7 @@ def postgres_url() -> Iterator[str]:
     if not base:
         pytest.skip(f"{PG_ENV} is not set; PostgreSQL tests need a server (.ci/run sets it)")
     name = f"mentorbot_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(base, f'CREATE DATABASE "{name}"'))
+    asyncio.run(execute_autocommit(base, f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
 
     async def migrate() -> None:
@@ -53,7 +43,7 @@ def postgres_url() -> Iterator[str]:
 
     asyncio.run(migrate())
     yield url
-    asyncio.run(_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(execute_autocommit(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
