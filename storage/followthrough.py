@@ -8,17 +8,17 @@ costs what is due, not the size of the program.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, any_, bindparam, func, or_, select, text, update
+from sqlalchemy import Integer, Table, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bulk import insert_many
 from storage.ids import among
 from storage.models import (
     AgendaItem,
@@ -355,6 +355,9 @@ def _recipient_reads(dialect: str) -> tuple[Any, Any, Any]:
 _RECIPIENT_READS = {name: _recipient_reads(name) for name in ("sqlite", "postgresql")}
 
 
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
 @dataclass(frozen=True)
 class Outgoing:
     key: str
@@ -370,8 +373,6 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[Outgoing], now: dat
     Same contract as outbox.enqueue (a duplicate key does nothing), for sweeps
     that queue hundreds of messages at once.
     """
-    if not rows:
-        return set()
     values = [
         {
             "idempotency_key": r.key,
@@ -386,36 +387,15 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[Outgoing], now: dat
         }
         for r in rows
     ]
-    if session.get_bind().dialect.name == "postgresql":
-        # Arrays unnested into one INSERT: one round trip, one prepared statement.
-        result = await session.execute(
-            text(
-                "INSERT INTO outbox (idempotency_key, kind, payload, person_id, platform, status,"
-                " attempts, next_attempt_at, created_at)"
-                " SELECT k, kind, CAST(p AS json), pid, plat, 'pending', 0, :now, :now"
-                " FROM unnest(CAST(:keys AS varchar[]), CAST(:kinds AS varchar[]),"
-                " CAST(:payloads AS text[]), CAST(:pids AS int[]), CAST(:plats AS varchar[]))"
-                " AS v(k, kind, p, pid, plat)"
-                " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key"
-            ),
-            {
-                "now": _naive(now),
-                "keys": [r.key for r in rows],
-                "kinds": [r.kind for r in rows],
-                "payloads": [json.dumps(r.payload) for r in rows],
-                "pids": [r.person_id for r in rows],
-                "plats": [r.platform for r in rows],
-            },
+    return set(
+        await insert_many(
+            session,
+            _OUTBOX,
+            values,
+            skip_duplicate="idempotency_key",
+            returning="idempotency_key",
         )
-        return set(result.scalars())
-    # One cached statement for many rows (SQLAlchemy batches it into multi-row INSERTs).
-    stmt = (
-        sqlite.insert(OutboxMessage)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage.idempotency_key)
     )
-    new: set[str] = set(await session.scalars(stmt, values))
-    return new
 
 
 async def open_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int, Lapse]:

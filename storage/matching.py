@@ -18,15 +18,13 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.types import TypeEngine
 
+from storage.bulk import insert_many
 from storage.ids import among
 from storage.models import Identity, MatchRound, OutboxMessage, Pair, Person, Profile
 from storage.pairs import OPEN_STATES
@@ -195,68 +193,6 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     table = OutboxMessage.__table__
     assert isinstance(table, Table)
     await insert_many(session, table, rows, skip_duplicate="idempotency_key")
-
-
-async def insert_many(
-    session: AsyncSession,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    *,
-    skip_duplicate: str | None = None,
-) -> None:
-    """Insert rows (all with the same keys) in bulk, skipping any whose `skip_duplicate`
-    column (a unique one) is taken.
-
-    Values go through each column type's own bind processing (as in any insert), once
-    per distinct value: a round's rows share their timestamps and many payloads. Then
-    on PostgreSQL one statement over arrays, a column each (INSERT … SELECT FROM
-    unnest): the server plans and runs one insert, not one per row. On SQLite the
-    driver's executemany (in process: no round trips to save).
-    """
-    if not rows:
-        return
-    dialect = session.get_bind().dialect
-    quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
-    columns = [_bound([row[name] for row in rows], table.c[name].type, dialect) for name in names]
-    into = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-    conflict = f" ON CONFLICT ({quote(skip_duplicate)}) DO NOTHING" if skip_duplicate else ""
-    await session.flush()  # pending ORM rows first, as a session.execute would (autoflush)
-    conn = await session.connection()
-    if dialect.name == "postgresql":
-        arrays = ", ".join(
-            f"CAST(:c{k} AS {table.c[n].type.compile(dialect)}[])" for k, n in enumerate(names)
-        )
-        await conn.execute(
-            text(f"{into}SELECT * FROM unnest({arrays}){conflict}"),
-            {f"c{k}": values for k, values in enumerate(columns)},
-        )
-    else:
-        marks = ", ".join("?" for _ in names)
-        await conn.exec_driver_sql(
-            f"{into}VALUES ({marks}){conflict}", list(zip(*columns, strict=True))
-        )
-
-
-def _bound(values: list[Any], kind: TypeEngine[Any], dialect: Dialect) -> list[Any]:
-    """A column's values as the driver takes them; each distinct value processed once
-    (unhashable ones, such as JSON documents, by identity; the type is part of the key,
-    so True and 1 stay apart)."""
-    process = kind.dialect_impl(dialect).bind_processor(dialect)
-    if process is None:
-        return values
-    done: dict[Any, Any] = {}
-    out: list[Any] = []
-    for value in values:
-        try:
-            key: Any = (type(value), value)
-            hash(key)
-        except TypeError:
-            key = (None, id(value))
-        if key not in done:
-            done[key] = process(value)
-        out.append(done[key])
-    return out
 
 
 async def reachable_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
