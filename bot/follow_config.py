@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from conversations.follow_policy import LAPSE_ACTIONS, FollowThrough, LapseStep
+from storage.states import LapseAction
 
 MEETING_KEYS = ("length", "agenda_lead", "agenda_reminder", "mentor_agenda", "checkin_after")
 TERM_KEYS = ("months", "renewal_notice", "agreement_reminder")
@@ -135,5 +136,5 @@ def _ladder(raw: Any, problems: list[str]) -> tuple[LapseStep, ...]:
         if after is not None and action in LAPSE_ACTIONS:
             if steps and after <= steps[-1].after:
                 problems.append(f"`{where}`: after must be later than the step before it.")
-            steps.append(LapseStep(after, str(action)))
+            steps.append(LapseStep(after, LapseAction(action)))
     return tuple(steps)

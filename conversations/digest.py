@@ -23,6 +23,7 @@ from conversations.messages import Block, Context, Fields, File, Header, Message
 from conversations.policy import Policy
 from storage import metrics
 from storage.models import Program
+from storage.states import PairState
 
 WEEK = timedelta(days=7)
 TREND_WEEKS = 12
@@ -130,11 +131,11 @@ def _figures(
         "participants.both": people.by_role.get("both", 0),
         "participants.waiting": people.waiting,
         "participants.new": people.new,
-        "pairs.proposed": states.get("proposed", 0),
-        "pairs.active": states.get("active", 0),
-        "pairs.paused": states.get("paused", 0),
-        "pairs.completed": states.get("completed", 0),
-        "pairs.ended": states.get("ended", 0),
+        "pairs.proposed": states.get(PairState.PROPOSED, 0),
+        "pairs.active": states.get(PairState.ACTIVE, 0),
+        "pairs.paused": states.get(PairState.PAUSED, 0),
+        "pairs.completed": states.get(PairState.COMPLETED, 0),
+        "pairs.ended": states.get(PairState.ENDED, 0),
         "pairs.started_this_week": pairs.started,
         "pairs.ended_this_week": pairs.ended,
         "meetings.due": window.due,

@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from storage.states import LapseAction
+
 CADENCE_DAYS = {"weekly": 7, "biweekly": 14, "monthly": 30}
 CADENCE_WORDS = {"weekly": "every week", "biweekly": "every two weeks", "monthly": "every month"}
 # What each step of the lapse ladder does, in the order a ladder normally climbs.
-LAPSE_ACTIONS = ("nudge_mentee", "nudge_both", "nudge_mentor", "at_risk", "end_or_rematch")
+LAPSE_ACTIONS = tuple(action.value for action in LapseAction)
 
 
 @dataclass(frozen=True)
@@ -18,15 +20,15 @@ class LapseStep:
     """`after` is counted from the moment the pair became lapsed (cadence + grace)."""
 
     after: timedelta
-    action: str
+    action: LapseAction
 
 
 DEFAULT_LADDER = (
-    LapseStep(timedelta(0), "nudge_mentee"),
-    LapseStep(timedelta(days=4), "nudge_both"),
-    LapseStep(timedelta(days=8), "nudge_mentor"),
-    LapseStep(timedelta(days=14), "at_risk"),
-    LapseStep(timedelta(days=21), "end_or_rematch"),
+    LapseStep(timedelta(0), LapseAction.NUDGE_MENTEE),
+    LapseStep(timedelta(days=4), LapseAction.NUDGE_BOTH),
+    LapseStep(timedelta(days=8), LapseAction.NUDGE_MENTOR),
+    LapseStep(timedelta(days=14), LapseAction.AT_RISK),
+    LapseStep(timedelta(days=21), LapseAction.END_OR_REMATCH),
 )
 
 

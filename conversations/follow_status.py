@@ -6,11 +6,12 @@ from conversations.dates import format_moment
 from conversations.turn import Turn
 from storage import followthrough as store
 from storage.models import Pair
+from storage.states import PairState
 
 
 async def follow_up(turn: Turn, pair: Pair) -> str:
     """`next meeting Tue 01 Dec 2026, 15:00 (Europe/Berlin); agenda: 2 points; …`."""
-    if pair.state == "paused":
+    if pair.state == PairState.PAUSED:
         until = (
             f" until {format_moment(pair.paused_until, turn.timezone)}" if pair.paused_until else ""
         )

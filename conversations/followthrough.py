@@ -34,6 +34,7 @@ from conversations.policy import Policy
 from conversations.sweeps import DueItem, SweepContext
 from storage import followthrough as store
 from storage.models import Commitment, Meeting, Pair
+from storage.states import LapseAction, LapseOutcome, PairState
 
 COACHING_QUESTIONS = (
     "What went well since we last met, and what got in the way?",
@@ -57,7 +58,7 @@ class PairView(Protocol):
     @property
     def mentor_id(self) -> int: ...
     @property
-    def state(self) -> str: ...
+    def state(self) -> PairState: ...
     @property
     def cadence(self) -> str | None: ...
     @property
@@ -129,9 +130,9 @@ def plan(pair: PairView, meeting: MeetingView | None, policy: Policy) -> list[St
     """Every step still pending for the pair, earliest first. Pure; time is not read."""
     follow = policy.follow
     steps: list[Step] = []
-    if pair.state == "paused":
+    if pair.state == PairState.PAUSED:
         return [Step(pair.paused_until, "resume")] if pair.paused_until else []
-    if pair.state != "active":
+    if pair.state != PairState.ACTIVE:
         return []
     if (
         follow.agreement_reminder is not None
@@ -562,22 +563,24 @@ class _Sweep:
         step = due[-1]
         action = ladder[step.index].action
         skipped = [ladder[s.index].action for s in due[:-1]]
-        if "at_risk" in (action, *skipped) and pair.at_risk_since is None:
+        if LapseAction.AT_RISK in (action, *skipped) and pair.at_risk_since is None:
             pair.at_risk_since = now
             lapse.at_risk_at = now
         pair.lapse_step = step.index + 1
         lapse.step = pair.lapse_step
         since = pair.last_meeting_at or pair.activated_at or began
         targets = {
-            "nudge_mentee": (pair.mentee_id,),
-            "nudge_both": (pair.mentee_id, pair.mentor_id),
-            "nudge_mentor": (pair.mentor_id,),
-            "end_or_rematch": (pair.mentee_id, pair.mentor_id),
+            LapseAction.NUDGE_MENTEE: (pair.mentee_id,),
+            LapseAction.NUDGE_BOTH: (pair.mentee_id, pair.mentor_id),
+            LapseAction.NUDGE_MENTOR: (pair.mentor_id,),
+            LapseAction.END_OR_REMATCH: (pair.mentee_id, pair.mentor_id),
         }.get(action, ())
         base = f"lapse:{pair.id}:{pair.lapse_cycle}:{pair.lapse_step}"
         for person in targets:
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
-            msg = lapse_message(pair, partner, self.tz(person), since, action == "end_or_rematch")
+            msg = lapse_message(
+                pair, partner, self.tz(person), since, action == LapseAction.END_OR_REMATCH
+            )
             role = "mentee" if person == pair.mentee_id else "mentor"
             self.send(
                 person,
@@ -587,7 +590,7 @@ class _Sweep:
                 f"lapse step {pair.lapse_step} ({action.replace('_', ' ')}) to "
                 f"{self.name(person)}: no meeting with {partner} since {since:%d %b}",
             )
-        if action == "at_risk":
+        if action == LapseAction.AT_RISK:
             self.items.append(
                 (
                     base,
@@ -599,7 +602,7 @@ class _Sweep:
             )
 
     def resume(self, pair: store.DuePair) -> None:
-        pair.state, pair.paused_until = "active", None
+        pair.state, pair.paused_until = PairState.ACTIVE, None
         pair.silent_since = self.ctx.now
         for person in (pair.mentee_id, pair.mentor_id):
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
@@ -673,10 +676,10 @@ class _Sweep:
 
     def complete(self, pair: store.DuePair, lapse: store.OpenLapse | None) -> None:
         now = self.ctx.now
-        pair.state, pair.ended_at, pair.end_reason = "completed", now, "term completed"
+        pair.state, pair.ended_at, pair.end_reason = PairState.COMPLETED, now, "term completed"
         pair.next_meeting_at = None
         if lapse is not None:
-            lapse.closed_at, lapse.outcome = now, "ended"
+            lapse.closed_at, lapse.outcome = now, LapseOutcome.ENDED
         for person in (pair.mentee_id, pair.mentor_id):
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
             text = f"Your mentoring term with {partner} is complete. Thank you for your time!"

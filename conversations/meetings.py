@@ -25,6 +25,7 @@ from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, outbox
 from storage import followthrough as store
 from storage.models import Meeting, Pair
+from storage.states import MeetingStatus
 
 MAX_AHEAD = timedelta(days=366)
 
@@ -117,7 +118,7 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
             pair_id=pair.id,
             scheduled_at=moment,
             duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
-            status="scheduled",
+            status=MeetingStatus.SCHEDULED,
             created_by_id=turn.person.id,
             created_at=turn.now,
             sequence=0,
@@ -149,7 +150,7 @@ async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
         text = f"There is no meeting with {partner} to cancel."
         return [Message(text, (Text(text),))]
     await withdraw_reminders(turn, pair, meeting, "the meeting was called off")
-    meeting.status = "cancelled"
+    meeting.status = MeetingStatus.CANCELLED
     meeting.sequence += 1
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)

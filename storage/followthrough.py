@@ -34,6 +34,7 @@ from storage.models import (
     PrivateNote,
     Profile,
 )
+from storage.states import LapseOutcome, MeetingStatus, OutboxStatus, PairState, ProfileStatus
 
 
 async def create_active_pair(
@@ -50,7 +51,7 @@ async def create_active_pair(
         program_id=program_id,
         mentee_id=mentee_id,
         mentor_id=mentor_id,
-        state="active",
+        state=PairState.ACTIVE,
         reasons=list(reasons),
         proposed_at=now,
         activated_at=now,
@@ -75,7 +76,7 @@ class DuePair:
     program_id: int
     mentee_id: int
     mentor_id: int
-    state: str
+    state: PairState
     cadence: str | None
     goals: str | None
     term_end: date | None
@@ -123,7 +124,7 @@ class OpenLapse:
     step: int = 0
     at_risk_at: datetime | None = None
     closed_at: datetime | None = None
-    outcome: str | None = None
+    outcome: LapseOutcome | None = None
 
 
 def _columns(model: Any, row: type[Any]) -> list[Any]:
@@ -151,7 +152,7 @@ async def due_meetings(session: AsyncSession, pair_ids: Sequence[int]) -> dict[i
         return {}
     rows = await session.execute(
         select(*_columns(Meeting, DueMeeting))
-        .where(among(session, Meeting.pair_id, pair_ids), Meeting.status == "scheduled")
+        .where(among(session, Meeting.pair_id, pair_ids), Meeting.status == MeetingStatus.SCHEDULED)
         .order_by(Meeting.pair_id, Meeting.id)
     )
     return {m.pair_id: m for m in (DueMeeting(*row) for row in rows)}
@@ -173,13 +174,13 @@ async def due_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[int
 # (building a statement costs about as much as running it on SQLite).
 _SCHEDULED_MEETING = (
     select(Meeting)
-    .where(Meeting.pair_id == bindparam("pair_id"), Meeting.status == "scheduled")
+    .where(Meeting.pair_id == bindparam("pair_id"), Meeting.status == MeetingStatus.SCHEDULED)
     .order_by(Meeting.id.desc())
     .limit(1)
 )
 _LAST_HELD_MEETING = (
     select(Meeting)
-    .where(Meeting.pair_id == bindparam("pair_id"), Meeting.status == "held")
+    .where(Meeting.pair_id == bindparam("pair_id"), Meeting.status == MeetingStatus.HELD)
     .order_by(Meeting.held_at.desc(), Meeting.id.desc())
     .limit(1)
 )
@@ -326,7 +327,11 @@ async def recipients(
         found_platform, identity_tz = best.get(person_id, (None, None))
         profile_tz, status = settings.get(person_id, (None, None))
         result[person_id] = Recipient(
-            person_id, name, profile_tz or identity_tz, found_platform, status in ("paused", "left")
+            person_id,
+            name,
+            profile_tz or identity_tz,
+            found_platform,
+            status in (ProfileStatus.PAUSED, ProfileStatus.LEFT),
         )
     return result
 
@@ -380,7 +385,7 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[Outgoing], now: dat
             "payload": r.payload,
             "person_id": r.person_id,
             "platform": r.platform,
-            "status": "pending",
+            "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
@@ -407,7 +412,9 @@ async def open_lapses(session: AsyncSession, pair_ids: Sequence[int]) -> dict[in
     return {row.pair_id: row for row in rows}
 
 
-async def close_lapse(session: AsyncSession, pair_id: int, outcome: str, now: datetime) -> bool:
+async def close_lapse(
+    session: AsyncSession, pair_id: int, outcome: LapseOutcome, now: datetime
+) -> bool:
     """Close the pair's open lapse (recovered, ended, rematch); False if none was open."""
     lapse = (await open_lapses(session, [pair_id])).get(pair_id)
     if lapse is None:
@@ -428,7 +435,7 @@ async def lapse_counts(
     recovered = await session.scalar(
         select(func.count()).where(
             Lapse.program_id == program_id,
-            Lapse.outcome == "recovered",
+            Lapse.outcome == LapseOutcome.RECOVERED,
             Lapse.closed_at >= since,
             Lapse.closed_at < until,
         )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Commitment, Meeting
+from storage.states import MeetingStatus
 
 
 async def upcoming_meetings(
@@ -21,7 +22,7 @@ async def upcoming_meetings(
         select(Meeting)
         .where(
             Meeting.pair_id.in_(list(pair_ids)),
-            Meeting.status == "scheduled",
+            Meeting.status == MeetingStatus.SCHEDULED,
             Meeting.scheduled_at >= now,
         )
         .order_by(Meeting.scheduled_at, Meeting.id)

@@ -28,8 +28,9 @@ from storage.bulk import insert_many
 from storage.ids import among
 from storage.models import Identity, MatchRound, OutboxMessage, Pair, Person, Profile
 from storage.pairs import OPEN_STATES
+from storage.states import PairState, ProfileStatus
 
-PAST_STATES = ("completed", "ended")
+PAST_STATES = (PairState.COMPLETED, PairState.ENDED)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ async def load_pool(session: AsyncSession, program_id: int) -> PoolRows:
             .outerjoin(zones, zones.c.person_id == Profile.person_id)
             .where(
                 Profile.program_id == program_id,
-                Profile.status == "active",
+                Profile.status == ProfileStatus.ACTIVE,
                 Profile.role.is_not(None),
             )
             .order_by(Profile.person_id)
@@ -180,7 +181,7 @@ async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]
     found = await session.execute(
         select(Pair.id, Pair.mentee_id, Pair.mentor_id).where(
             Pair.program_id == first["program_id"],
-            Pair.state == "proposed",
+            Pair.state == PairState.PROPOSED,
             Pair.proposed_at == first["proposed_at"],
         )
     )
@@ -291,7 +292,7 @@ async def expired_proposals(session: AsyncSession, program_id: int, now: datetim
         select(Pair)
         .where(
             Pair.program_id == program_id,
-            Pair.state == "proposed",
+            Pair.state == PairState.PROPOSED,
             Pair.proposal_expires_at <= now,
         )
         .order_by(Pair.id)

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Identity, OutboxMessage
+from storage.states import OutboxStatus
 
 LEASE_EXPIRED = "lease expired mid-send; the earlier attempt's outcome is unknown"
 
@@ -68,7 +69,9 @@ def _enqueue_statement(insert: Any) -> Any:
     )
     return (
         insert(OutboxMessage)
-        .values(status="pending", attempts=0, **{name: bindparam(name) for name in columns})
+        .values(
+            status=OutboxStatus.PENDING, attempts=0, **{name: bindparam(name) for name in columns}
+        )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
 
@@ -87,8 +90,8 @@ async def claim(
 ) -> list[OutboxMessage]:
     """Take up to `limit` due rows for the given platforms; commit promptly after."""
     due = or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= now),
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until <= now),
     )
     candidates = (
         select(OutboxMessage.id)
@@ -101,12 +104,13 @@ async def claim(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(candidates))
         .values(
-            status="sending",
+            status=OutboxStatus.SENDING,
             claimed_until=now + lease,
             claimed_by=worker,
             attempts=OutboxMessage.attempts + 1,
             last_error=case(
-                (OutboxMessage.status == "sending", LEASE_EXPIRED), else_=OutboxMessage.last_error
+                (OutboxMessage.status == OutboxStatus.SENDING, LEASE_EXPIRED),
+                else_=OutboxMessage.last_error,
             ),
         )
         .returning(OutboxMessage)
@@ -123,8 +127,11 @@ async def supersede(session: AsyncSession, keys: Sequence[str], why: str) -> int
         return 0
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.idempotency_key.in_(list(keys)), OutboxMessage.status == "pending")
-        .values(status="superseded", last_error=why)
+        .where(
+            OutboxMessage.idempotency_key.in_(list(keys)),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.SUPERSEDED, last_error=why)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -136,10 +143,10 @@ async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: da
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
-            OutboxMessage.status == "sending",
+            OutboxMessage.status == OutboxStatus.SENDING,
             OutboxMessage.claimed_by == worker,
         )
-        .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
+        .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None, last_error=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -152,10 +159,10 @@ async def mark_sent_many(
         update(OutboxMessage)
         .where(
             OutboxMessage.id.in_(list(message_ids)),
-            OutboxMessage.status == "sending",
+            OutboxMessage.status == OutboxStatus.SENDING,
             OutboxMessage.claimed_by == worker,
         )
-        .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
+        .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None, last_error=None)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     )
@@ -174,7 +181,7 @@ async def release(
 ) -> None:
     """Hand a claimed row back for a later attempt (or give up on it: `dead`)."""
     values: dict[str, Any] = {
-        "status": "dead" if dead else "pending",
+        "status": OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
         "next_attempt_at": retry_at,
         "claimed_until": None,
         "claimed_by": None,
@@ -199,7 +206,7 @@ async def hasten(
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.platform == platform,
             OutboxMessage.person_id.in_(person.scalar_subquery()),
             OutboxMessage.next_attempt_at > now,
@@ -213,10 +220,10 @@ async def hasten(
 async def next_due(session: AsyncSession, *, platforms: Sequence[str]) -> datetime | None:
     """When the earliest waiting row for these platforms becomes claimable (None: none wait)."""
     pending = select(func.min(OutboxMessage.next_attempt_at)).where(
-        OutboxMessage.status == "pending", OutboxMessage.platform.in_(list(platforms))
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.platform.in_(list(platforms))
     )
     leased = select(func.min(OutboxMessage.claimed_until)).where(
-        OutboxMessage.status == "sending", OutboxMessage.platform.in_(list(platforms))
+        OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.platform.in_(list(platforms))
     )
     times = [t for t in (await session.scalar(pending), await session.scalar(leased)) if t]
     return min(times) if times else None

@@ -8,8 +8,9 @@ from sqlalchemy import bindparam, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Pair, Person
+from storage.states import PairState
 
-OPEN_STATES = ("proposed", "active", "paused")
+OPEN_STATES = (PairState.PROPOSED, PairState.ACTIVE, PairState.PAUSED)
 
 # Built once: `status` runs this on every call, and building it costs more than running it.
 # The state test reads `state || ''` so no planner can use the state index for it: SQLite,
@@ -28,7 +29,10 @@ _PAIRS_OF = (
 
 
 async def pairs_of(
-    session: AsyncSession, person_id: int, program_id: int, states: Sequence[str] = OPEN_STATES
+    session: AsyncSession,
+    person_id: int,
+    program_id: int,
+    states: Sequence[PairState] = OPEN_STATES,
 ) -> list[Pair]:
     rows = await session.scalars(
         _PAIRS_OF, {"program_id": program_id, "person_id": person_id, "states": list(states)}
@@ -46,7 +50,10 @@ _PAIRS_WITH_PARTNER = _PAIRS_OF.add_columns(Person.display_name).outerjoin(
 
 
 async def pairs_with_partner_names(
-    session: AsyncSession, person_id: int, program_id: int, states: Sequence[str] = OPEN_STATES
+    session: AsyncSession,
+    person_id: int,
+    program_id: int,
+    states: Sequence[PairState] = OPEN_STATES,
 ) -> list[tuple[Pair, str | None]]:
     """`pairs_of`, each with the partner's display name."""
     rows = await session.execute(

@@ -15,6 +15,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ConversationReference, Identity, Pair, Person, Profile
+from storage.states import ProfileStatus
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ async def get_or_create_profile(
         profile = Profile(
             person_id=person_id,
             program_id=program_id,
-            status="draft",
+            status=ProfileStatus.DRAFT,
             offers=[],
             wants=[],
             languages=[],
@@ -254,7 +255,7 @@ async def profiles_paused_until(
     rows = await session.scalars(
         select(Profile).where(
             Profile.program_id == program_id,
-            Profile.status == "paused",
+            Profile.status == ProfileStatus.PAUSED,
             Profile.paused_until.is_not(None),
             Profile.paused_until <= now,
         )

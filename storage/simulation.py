@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Identity, Pair
+from storage.states import PairState
 
 
 async def proposals_made_at(
@@ -25,7 +26,9 @@ async def proposals_made_at(
         select(Pair.id, mentee.user_id, mentor.user_id)
         .join(mentee, (mentee.person_id == Pair.mentee_id) & (mentee.platform == "local"))
         .join(mentor, (mentor.person_id == Pair.mentor_id) & (mentor.platform == "local"))
-        .where(Pair.program_id == program_id, Pair.state == "proposed", Pair.proposed_at == at)
+        .where(
+            Pair.program_id == program_id, Pair.state == PairState.PROPOSED, Pair.proposed_at == at
+        )
         .order_by(Pair.id)
     )
     return [(pid, a, b) for pid, a, b in rows.all()]

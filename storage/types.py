@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -32,3 +36,39 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A `StrEnum` (storage.states) kept as its value in a plain VARCHAR.
+
+    The schema stays the string column it always was (no database enum type, no
+    migration); rows come back as members, and a string that is not a member is
+    refused on the way in rather than stored.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+        self._members: dict[str, E] = {member.value: member for member in enum}
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        try:
+            return self._members[value].value
+        except KeyError:
+            raise ValueError(f"{value!r} is not a {self.enum.__name__}") from None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self._members[value]
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        """Only the other side of a comparison is a state: text joined to one (the
+        `state || ''` that keeps a planner off an index) is plain text."""
+        if op in (operators.concat_op, operators.add):
+            return self.impl_instance
+        return self

@@ -25,6 +25,7 @@ from storage import audit, metrics, people
 from storage import followthrough as store
 from storage.models import Pair, Program
 from storage.pairs import pairs_of
+from storage.states import PairState, ProfileStatus
 
 USAGE = (
     "admin match [--dry-run] | admin stats | admin pair @mentee @mentor | admin export | "
@@ -78,8 +79,11 @@ async def _stats(turn: Turn) -> list[Message]:
         ),
         (
             "Pairs",
-            ", ".join(f"{states.get(s, 0)} {s}" for s in ("active", "paused", "proposed"))
-            + f"; {states.get('completed', 0) + states.get('ended', 0)} finished",
+            ", ".join(
+                f"{states.get(s, 0)} {s}"
+                for s in (PairState.ACTIVE, PairState.PAUSED, PairState.PROPOSED)
+            )
+            + f"; {states.get(PairState.COMPLETED, 0) + states.get(PairState.ENDED, 0)} finished",
         ),
         ("Meetings, last 7 days", f"{window.held} held of {window.due} due"),
         ("Lapsed pairs", f"{sum(lapses.by_step.values())}, {lapses.at_risk} at risk"),
@@ -123,7 +127,7 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
         (mentor_id, mentor, MENTOR_ROLES, "mentor"),
     ):
         profile = await people.get_profile(turn.session, person_id, turn.program.id)
-        if profile is None or profile.status not in ("active", "paused"):
+        if profile is None or profile.status not in (ProfileStatus.ACTIVE, ProfileStatus.PAUSED):
             raise Refusal(
                 f"{name} has not joined the program, so I can't pair them. They can join with "
                 f"`/mentor join {word}`."

@@ -20,6 +20,7 @@ from conversations.turn import Refusal, Turn
 from storage import audit
 from storage import followthrough as store
 from storage.models import Commitment, Meeting, MeetingFeedback, Pair, PrivateNote
+from storage.states import LapseOutcome, MeetingStatus
 
 # A scheduled meeting this close ahead counts as the one being reported (people log early).
 EARLY = timedelta(hours=12)
@@ -30,14 +31,14 @@ MAX_TEXT = 2000
 
 async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> bool:
     """Record the meeting as held; True when this ended a lapse (a recovery)."""
-    meeting.status, meeting.held_at = "held", at
+    meeting.status, meeting.held_at = MeetingStatus.HELD, at
     if pair.last_meeting_at is None or at > pair.last_meeting_at:
         pair.last_meeting_at = at
         pair.silent_since = at
     pair.next_meeting_at = None
     recovered = pair.lapse_step > 0
     if recovered:
-        await store.close_lapse(turn.session, pair.id, "recovered", turn.now)
+        await store.close_lapse(turn.session, pair.id, LapseOutcome.RECOVERED, turn.now)
         await audit.record(
             turn.session,
             actor_id=turn.person.id,
@@ -71,7 +72,7 @@ async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
         pair_id=pair.id,
         scheduled_at=turn.now,
         duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
-        status="scheduled",
+        status=MeetingStatus.SCHEDULED,
         created_by_id=turn.person.id,
         created_at=turn.now,
         sequence=0,
@@ -182,7 +183,7 @@ async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
     meeting = await store.scheduled_meeting(turn.session, pair.id)
     if meeting is None:
         raise Refusal("There is no scheduled meeting to skip. `/mentor schedule WHEN` sets one.")
-    meeting.status = "skipped"
+    meeting.status = MeetingStatus.SKIPPED
     await _feedback(turn, meeting, False)
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)

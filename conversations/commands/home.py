@@ -14,6 +14,7 @@ from conversations.router import CommandSpec
 from conversations.turn import Turn
 from storage.home import open_commitments, upcoming_meetings
 from storage.pairs import pairs_of
+from storage.states import ProfileStatus
 
 
 def _at(turn: Turn, moment: datetime) -> str:
@@ -24,11 +25,11 @@ def _at(turn: Turn, moment: datetime) -> str:
 async def home(turn: Turn, line: ParsedLine) -> list[Message]:
     title = turn.program.name
     profile = turn.profile
-    if profile is None or profile.status in ("draft", "left"):
+    if profile is None or profile.status in (ProfileStatus.DRAFT, ProfileStatus.LEFT):
         intro = (
             "You're not in the mentoring program yet. Join as a mentee to be mentored, as a "
             "mentor to give your time and experience, or both."
-            if profile is None or profile.status == "draft"
+            if profile is None or profile.status == ProfileStatus.DRAFT
             else "You left the program; your profile is kept. Come back any time."
         )
         blocks: tuple[Block, ...] = (Header(title), Text(intro), JOIN_BUTTONS)
@@ -40,7 +41,9 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
     await turn.prefetch_names(list(others.values()))
     lines = [title]
     out: list[Block] = [Header(title)]
-    state = {"active": "Active", "paused": "Paused"}.get(profile.status, profile.status)
+    state = {ProfileStatus.ACTIVE: "Active", ProfileStatus.PAUSED: "Paused"}.get(
+        profile.status, profile.status
+    )
     role = {"mentee": "mentee", "mentor": "mentor", "both": "mentee and mentor"}.get(
         profile.role or "mentee", "member"
     )
@@ -84,7 +87,7 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
         Button("My status", value="status", style="primary"),
         Button("Edit my profile", value="profile"),
     ]
-    if profile.status == "paused":
+    if profile.status == ProfileStatus.PAUSED:
         buttons.append(Button("Resume", value="resume"))
     else:
         buttons.append(Button("Pause", value="pause"))

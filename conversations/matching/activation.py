@@ -15,6 +15,7 @@ from conversations.policy import Policy
 from storage import audit
 from storage.matching import set_priority
 from storage.models import Pair, Program
+from storage.states import PairState
 
 
 async def activate_pair(
@@ -22,7 +23,7 @@ async def activate_pair(
 ) -> None:
     """→ active: stamp it, clear both people's waiting priority, and start the agreement
     (which tells both and starts the follow-through clock)."""
-    pair.state = "active"
+    pair.state = PairState.ACTIVE
     pair.activated_at = now
     pair.proposal_expires_at = None
     await set_priority(session, program.id, [pair.mentee_id, pair.mentor_id], None)

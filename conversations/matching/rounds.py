@@ -25,6 +25,7 @@ from conversations.messages import to_dict
 from conversations.policy import Policy
 from storage import matching as store
 from storage.models import Program
+from storage.states import OutboxStatus, PairState
 
 # (phase, done, total); scoring, solving and pricing report from the solver's thread.
 Progress = Callable[[str, int, int], None]
@@ -246,7 +247,7 @@ async def _store(
                 "program_id": program.id,
                 "mentee_id": p.mentee_id,
                 "mentor_id": p.mentor_id,
-                "state": "proposed",
+                "state": PairState.PROPOSED,
                 "score": p.score,
                 "reasons": p.reasons,
                 "proposed_at": now,
@@ -278,7 +279,7 @@ async def _store(
                     "platform": platforms[person],
                     "kind": kind,
                     "payload": payload,
-                    "status": "pending",
+                    "status": OutboxStatus.PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
