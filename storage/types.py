@@ -42,8 +42,10 @@ class StrEnumType(TypeDecorator[E]):
     """A `StrEnum` (storage.states) kept as its value in a plain VARCHAR.
 
     The schema stays the string column it always was (no database enum type, no
-    migration); rows come back as members, and a string that is not a member is
-    refused on the way in rather than stored.
+    migration), and rows come back as members. Mypy, not this type, refuses a wrong
+    state in code; a value this release does not know (written by a later release
+    before a rollback, or by hand) is stored and read back as the plain string, so
+    reading a row never fails.
     """
 
     impl = String
@@ -56,15 +58,10 @@ class StrEnumType(TypeDecorator[E]):
         self._members: dict[str, E] = {member.value: member for member in enum}
 
     def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        try:
-            return self._members[value].value
-        except KeyError:
-            raise ValueError(f"{value!r} is not a {self.enum.__name__}") from None
+        return None if value is None else str(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
-        return None if value is None else self._members[value]
+        return None if value is None else self._members.get(value, value)
 
     def coerce_compared_value(self, op: Any, value: Any) -> Any:
         """Only the other side of a comparison is a state: text joined to one (the
