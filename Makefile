@@ -1,6 +1,7 @@
 # The quick start: `make run` sets up and runs the bot, `make test` sets up and runs every test.
 # Dependencies come from the hash-pinned lock (requirements/dev-lock.txt: the runtime pins of
-# requirements/lock.txt plus the dev extra); `make lock` regenerates both from pyproject.toml.
+# requirements/lock.txt plus the dev extra; both hold the build backend, so the project installs
+# without build isolation); `make lock` regenerates both from pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements/lock.txt
 DEV_LOCK := requirements/dev-lock.txt
 UV := $(BIN)/uv
-COMPILE := $(UV) pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11
+COMPILE := $(UV) pip compile pyproject.toml requirements/build.in --quiet --generate-hashes --python-version 3.11
 
 .PHONY: run test lint lock clean
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python requirements/check.py
 	touch $(STAMP)
 
