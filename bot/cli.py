@@ -40,6 +40,7 @@ from conversations.digest_sweep import run_digest
 from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
+from storage.simulation import single_process_database
 
 log = logging.getLogger("mentorbot")
 
@@ -174,7 +175,7 @@ async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as folder:
         url = args.database or f"sqlite:///{folder}/simulation.db"
         # The throwaway file is this process's alone: no driver thread needed.
-        db = Database(url, single_process=args.database is None)
+        db = Database(url) if args.database else single_process_database(url)
         try:
             await upgrade(db)
             began = time.monotonic()

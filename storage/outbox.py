@@ -13,13 +13,15 @@ the platform.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bulk import insert_many
 from storage.models import Identity, OutboxMessage
 from storage.states import OutboxStatus
 
@@ -77,6 +79,66 @@ def _enqueue_statement(insert: Any) -> Any:
 
 
 _ENQUEUE = {False: _enqueue_statement(sqlite.insert), True: _enqueue_statement(postgresql.insert)}
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    key: str
+    kind: str
+    person_id: int
+    platform: str
+    payload: dict[str, Any]
+
+
+async def enqueue_many(session: AsyncSession, rows: Sequence[Outgoing], now: datetime) -> set[str]:
+    """Queue many messages in one statement; returns the keys that were new.
+
+    Same contract as `enqueue` (a duplicate key does nothing), for sweeps
+    that queue hundreds of messages at once.
+    """
+    values = [
+        {
+            "idempotency_key": r.key,
+            "kind": r.kind,
+            "payload": r.payload,
+            "person_id": r.person_id,
+            "platform": r.platform,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    return set(
+        await insert_many(
+            session,
+            _OUTBOX,
+            values,
+            skip_duplicate="idempotency_key",
+            returning="idempotency_key",
+        )
+    )
+
+
+async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue many outbox rows given as column values (all with the same keys), in one
+    statement; a duplicate idempotency key is skipped. For a matching round's thousands
+    of messages, where the new keys are not needed."""
+    await insert_many(session, _OUTBOX, rows, skip_duplicate="idempotency_key")
+
+
+async def queued_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these outbox keys were queued already (cheap: the key is unique)."""
+    if not keys:
+        return set()
+    rows = await session.scalars(
+        select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(list(keys)))
+    )
+    return set(rows)
 
 
 async def claim(

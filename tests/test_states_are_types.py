@@ -12,7 +12,7 @@ from pathlib import Path
 from mypy import api as mypy_api
 from sqlalchemy import select, text
 
-from storage import followthrough as store
+from storage import pairs as store
 from storage import people, programs
 from storage.database import Database
 from storage.models import Pair

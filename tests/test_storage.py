@@ -17,6 +17,7 @@ from storage import inbound, outbox, people, programs, references
 from storage.database import Database, async_url
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Base, OutboxMessage, Pair, Program
+from storage.simulation import single_process_database
 from storage.states import PairState, ProfileStatus
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -286,7 +287,7 @@ async def test_a_single_process_sqlite_file_commits_rolls_back_and_reports_confl
 ) -> None:
     """The simulation's driver (statements on the event loop's thread) keeps the contract
     the engine relies on: migrations, commit, rollback, IntegrityError, rowcount, datetimes."""
-    db = Database(f"sqlite:///{tmp_path}/one.db", single_process=True)
+    db = single_process_database(f"sqlite:///{tmp_path}/one.db")
     try:
         await upgrade(db)
         assert await current_revision(db) == head_revision()

@@ -22,9 +22,10 @@ from bot.config import load_settings
 from conversations.events import Actor, Command, InboundEvent
 from conversations.ics import read_fields
 from conversations.messages import File, Message, Text, to_dict
-from storage import followthrough, outbox
+from storage import outbox
 from storage.database import Database
 from storage.models import Identity, OutboxMessage
+from storage.pairs import create_active_pair
 from tests.doubles.bot_connector import (
     BOT_ID,
     CHANNEL_ID,
@@ -436,7 +437,7 @@ async def _pair_ana_with_ben(app: web.Application) -> None:
         ids = {i.display_name: i.person_id for i in await session.scalars(select(Identity))}
         program_id = app[ENGINE_KEY].program_id
         assert program_id is not None
-        await followthrough.create_active_pair(
+        await create_active_pair(
             session,
             program_id=program_id,
             mentee_id=ids["Ana Lopez"],

@@ -39,7 +39,6 @@ MAX_HEADER = 150
 MAX_BUTTON_LABEL = 75
 MAX_VALUE = 2000  # button value
 MAX_BUTTONS = 25  # elements in one actions block
-MAX_CONTEXT_ELEMENTS = 10
 MAX_TITLE = 24  # modal title, submit and close labels
 MAX_INPUT_VALUE = 3000  # plain_text_input initial_value and max_length
 MAX_PLACEHOLDER = 150

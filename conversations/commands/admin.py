@@ -21,10 +21,9 @@ from conversations.messages import Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit, metrics, people
-from storage import followthrough as store
+from storage import audit, people, reports
 from storage.models import Pair, Program
-from storage.pairs import pairs_of
+from storage.pairs import create_active_pair, pairs_of
 from storage.states import PairState, ProfileStatus
 
 USAGE = (
@@ -51,7 +50,7 @@ async def pair_people(
     reasons: tuple[str, ...] = ("paired by the program team",),
 ) -> Pair:
     """Create an active pair and start it the way an accepted proposal starts."""
-    pair = await store.create_active_pair(
+    pair = await create_active_pair(
         session,
         program_id=program.id,
         mentee_id=mentee_id,
@@ -66,10 +65,10 @@ async def pair_people(
 async def _stats(turn: Turn) -> list[Message]:
     now, pid = turn.now, turn.program.id
     await audit.record(turn.session, actor_id=turn.person.id, action="admin.stats", now=now)
-    (who,) = await metrics.participants(turn.session, pid, [now])
-    states = await metrics.pairs_by_state(turn.session, pid, now)
-    window = await metrics.meetings(turn.session, pid, now - timedelta(days=7), now)
-    (lapses,) = await metrics.lapses(turn.session, pid, [now])
+    (who,) = await reports.participants(turn.session, pid, [now])
+    states = await reports.pairs_by_state(turn.session, pid, now)
+    window = await reports.meetings(turn.session, pid, now - timedelta(days=7), now)
+    (lapses,) = await reports.lapses(turn.session, pid, [now])
     rows = (
         (
             "Participants",
@@ -162,7 +161,7 @@ def _when(moment: datetime | None) -> str:
 
 
 async def _export(turn: Turn) -> list[Message]:
-    rows = await metrics.pair_rows(turn.session, turn.program.id)
+    rows = await reports.pair_rows(turn.session, turn.program.id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(

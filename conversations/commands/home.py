@@ -12,7 +12,8 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Block, Button, Buttons, Context, Divider, Header, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Turn
-from storage.home import open_commitments, upcoming_meetings
+from storage.commitments import open_commitments_of
+from storage.meetings import upcoming_meetings
 from storage.pairs import pairs_of
 from storage.states import ProfileStatus
 
@@ -77,7 +78,7 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
     lines.append(section.replace("*", ""))
     out.append(Text(section))
 
-    commitments = await open_commitments(turn.session, turn.person.id, pair_ids)
+    commitments = await open_commitments_of(turn.session, turn.person.id, pair_ids)
     if commitments:
         section = "*Your open commitments*\n" + "\n".join(f"• {c.text}" for c in commitments)
         lines.append(section.replace("*", ""))

@@ -21,8 +21,10 @@ from conversations.pair_context import choose_pair, pair_input, partner_of, take
 from conversations.router import CommandSpec
 from conversations.turn import Turn, enqueue_for_person
 from storage import audit
-from storage import followthrough as store
+from storage.lapses import close_lapse
+from storage.meetings import scheduled_meeting
 from storage.models import Pair
+from storage.pairs import save_review
 from storage.states import LapseOutcome, MeetingStatus, PairState
 
 MAX_PAUSE_DAYS = 183
@@ -67,7 +69,7 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
         return [Message(text, (Text(text), _pause_form(pair, partner, text)))]
     until = start_of_day(day, turn.timezone)
     pair.state, pair.paused_until = PairState.PAUSED, until
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is not None and meeting.scheduled_at < until:
         meeting.status = MeetingStatus.CANCELLED
         pair.next_meeting_at = None
@@ -208,7 +210,7 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
     rating = fields.get("rating", "").strip()
     goals = fields.get("goals", "").strip()
     keep = fields.get("keep_in_touch", "").strip()
-    await store.save_review(
+    await save_review(
         turn.session,
         pair_id=pair.id,
         person_id=turn.person.id,
@@ -224,11 +226,11 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
     pair.state, pair.ended_at = PairState.ENDED, turn.now
     pair.end_reason = "rematch" if rematch else "ended"
     pair.next_meeting_at, pair.due_at = None, None
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is not None:
         meeting.status = MeetingStatus.CANCELLED
     outcome = LapseOutcome.REMATCH if rematch else LapseOutcome.ENDED
-    await store.close_lapse(turn.session, pair.id, outcome, turn.now)
+    await close_lapse(turn.session, pair.id, outcome, turn.now)
     await audit.record(
         turn.session,
         actor_id=turn.person.id,
@@ -258,7 +260,7 @@ async def renew(turn: Turn, line: ParsedLine) -> list[Message]:
     base = pair.term_end or today_in(turn.now, turn.timezone)
     pair.term_end = add_months(base, turn.policy.follow.term_months)
     pair.renewal_asked_at = None
-    refresh_due(pair, await store.scheduled_meeting(turn.session, pair.id), turn.policy)
+    refresh_due(pair, await scheduled_meeting(turn.session, pair.id), turn.policy)
     await audit.record(
         turn.session,
         actor_id=turn.person.id,

@@ -17,9 +17,10 @@ from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, people
-from storage.matching import expired_proposals, set_priority
 from storage.models import Pair
 from storage.pairs import pairs_of
+from storage.people import set_match_priority
+from storage.proposals import expired_proposals
 from storage.states import PairState, ProfileStatus
 
 
@@ -123,7 +124,7 @@ async def decline(turn: Turn, line: ParsedLine) -> list[Message]:
     pair.end_reason = f"declined by {'mentee' if as_mentee else 'mentor'}" + (
         f": {reason}" if reason else ""
     )
-    await set_priority(turn.session, turn.program.id, [other], turn.now)
+    await set_match_priority(turn.session, turn.program.id, [other], turn.now)
     await audit.record(
         turn.session,
         actor_id=turn.person.id,
@@ -219,7 +220,7 @@ async def sweep_proposals(ctx: SweepContext) -> list[DueItem]:
             )
             items.append(DueItem(key, "proposal-expired", person, text, queued))
         if waited:
-            await set_priority(ctx.session, ctx.program.id, waited, ctx.now)
+            await set_match_priority(ctx.session, ctx.program.id, waited, ctx.now)
         for person in waited:
             other = pair.mentor_id if person == pair.mentee_id else pair.mentee_id
             text = (

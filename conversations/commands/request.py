@@ -16,9 +16,9 @@ from conversations.messages import Button, Message
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, people
-from storage.matching import load_pool, pair_between
 from storage.models import Pair
-from storage.pairs import OPEN_STATES
+from storage.pairs import OPEN_STATES, pair_between
+from storage.proposals import load_pool
 from storage.states import PairState, ProfileStatus
 
 
