@@ -136,6 +136,11 @@ class DeliveryWorker:
     def clock(self, clock: Clock | Callable[[], datetime]) -> None:
         self._clock = as_clock(clock)
 
+    @property
+    def sending(self) -> int:
+        """Sends under way now (from the start of the send until the row is settled)."""
+        return sum(self._in_flight.values())
+
     def _monotonic(self) -> float:
         return self._clock.monotonic()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -60,14 +61,23 @@ class VirtualClock:
     `sleep` returns once the clock has been moved past its deadline: by `advance` /
     `advance_to`, or by itself: with `autojump` (seconds of real time, the default) the
     clock jumps to the earliest deadline when no sleep has begun or ended for that long,
-    that is when every task is waiting (on the clock, or on I/O slower than `autojump`:
-    then virtual time passes during the I/O, as real time would). `autojump=None` moves
-    it only when told. Calling it gives `now()`, so it also serves as a now-function.
+    that is when every task is waiting (on the clock, or on I/O slower than `autojump`).
+    Real I/O takes no virtual time only while `busy()` says it is under way: give it the
+    worker's `sending`, or virtual time may run past a lease during a send on a loaded
+    machine. `autojump=None` moves it only when told. Calling it gives `now()`, so it
+    also serves as a now-function.
     """
 
-    def __init__(self, start: datetime = START, *, autojump: float | None = 0.002) -> None:
+    def __init__(
+        self,
+        start: datetime = START,
+        *,
+        autojump: float | None = 0.002,
+        busy: Callable[[], object] | None = None,
+    ) -> None:
         self.start = start
         self.autojump = autojump
+        self.busy = busy
         self._elapsed = 0.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -123,6 +133,6 @@ class VirtualClock:
             seen = self._changes
             await asyncio.sleep(self.autojump)  # real time: is anything still moving?
             self._wake()
-            if seen == self._changes and self._sleepers:
+            if seen == self._changes and self._sleepers and not (self.busy and self.busy()):
                 self._elapsed = max(self._elapsed, self._sleepers[0][0])
                 self._wake()
