@@ -225,14 +225,12 @@ class DeliveryWorker:
             due = None
         if due is not None:
             timeout = min(timeout, max((due - self._now()).total_seconds(), 0.05))
-        poked = asyncio.ensure_future(self._wake.wait())
         tick = asyncio.ensure_future(self._clock.sleep(timeout))
+        tick.add_done_callback(lambda _: self._wake.set())  # the idle tick is a poke too
         try:
-            await asyncio.wait((poked, tick), return_when=asyncio.FIRST_COMPLETED)
+            await self._wake.wait()
         finally:
-            for waiter in (poked, tick):
-                waiter.cancel()
-            await asyncio.gather(poked, tick, return_exceptions=True)
+            tick.cancel()
 
     async def _drain(self) -> None:
         """At shutdown: rows still waiting for their pacing slot go back at once (another
