@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,7 @@ def _main(argv: list[str]) -> int:
 
 
 def mentorbot(
-    *args: str, env: dict[str, str | None], cwd: Path, input: str = ""
+    *args: str, env: Mapping[str, str | None], cwd: Path, input: str = ""
 ) -> subprocess.CompletedProcess[str]:
     """`mentorbot ARGS` with `env` over this process's environment (None unsets a
     variable), in `cwd`, reading `input`; its exit code, stdout and stderr. It runs on
