@@ -27,6 +27,7 @@ from conversations.messages import (
     Message,
     Option,
     Text,
+    literal,
 )
 from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.policy import Policy
@@ -94,7 +95,7 @@ async def begin_agreement(
     found = await recipients(session, [pair.mentee_id, pair.mentor_id], program.id)
     for person in (pair.mentee_id, pair.mentor_id):
         other = found.get(partner_of(pair, person))
-        partner = other.name if other else "your partner"
+        partner = literal(other.name) if other else "your partner"
         me = found.get(person)
         role = "mentee" if person == pair.mentee_id else "mentor"
         intro = (
@@ -201,8 +202,9 @@ async def agreement(turn: Turn, line: ParsedLine) -> list[Message]:
         return [Message(text, (Text(text), _form(pair, partner)))]
     if word:
         raise Refusal(
-            f"I understood `agreement` but not “{' '.join(rest)[:40]}”. Use `/mentor agreement` "
-            "to see it, `/mentor agreement agree` or `/mentor agreement edit`."
+            f"I understood `agreement` but not “{literal(' '.join(rest)[:40])}”. "
+            "Use `/mentor agreement` to see it, `/mentor agreement agree` "
+            "or `/mentor agreement edit`."
         )
     state = (
         "Confirmed."

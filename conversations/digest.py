@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conversations.chart import WeekBar, trend_png
 from conversations.dates import format_moment
 from conversations.digest_policy import ObjectiveTarget
-from conversations.messages import Block, Context, Fields, File, Header, Message, Text
+from conversations.messages import Block, Context, Fields, File, Header, Message, Text, literal
 from conversations.policy import Policy
 from storage import reports
 from storage.models import Program
@@ -361,14 +361,14 @@ def _people_lines(d: Digest) -> list[str]:
     if d.recognition:
         lines.append(
             "Thank you, mentors whose pairs keep meeting: "
-            + ", ".join(f"{name} ({n} meetings in 4 weeks)" for name, n in d.recognition)
+            + ", ".join(f"{literal(name)} ({n} meetings in 4 weeks)" for name, n in d.recognition)
             + "."
         )
     if d.at_risk:
         lines.append("Pairs at risk (no meeting for a while; someone could offer help):")
         for p in d.at_risk:
             since = f", no meeting since {p.since:%d %b}" if p.since else ""
-            lines.append(f"• {p.mentee} & {p.mentor}{since}")
+            lines.append(f"• {literal(p.mentee)} & {literal(p.mentor)}{since}")
         more = int(d.figures["lapses.at_risk"] or 0) - len(d.at_risk)
         if more > 0:
             lines.append(f"… and {more} more (longest at risk listed first).")

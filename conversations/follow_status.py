@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conversations.dates import format_moment
+from conversations.messages import literal
 from conversations.turn import Turn
 from storage.commitments import open_commitments
 from storage.meetings import agenda_items
@@ -38,5 +39,5 @@ async def follow_up(turn: Turn, pair: Pair) -> str:
         if c.person_id == turn.person.id
     ]
     if mine:
-        parts.append(f"your open commitments: {'; '.join(c.text for c in mine[:3])}")
+        parts.append(f"your open commitments: {'; '.join(literal(c.text) for c in mine[:3])}")
     return "; ".join(parts)

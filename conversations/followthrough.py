@@ -28,6 +28,7 @@ from conversations.messages import (
     Header,
     Message,
     Text,
+    literal,
     to_dict,
 )
 from conversations.policy import Policy
@@ -243,7 +244,7 @@ def invite_file(
 
 
 def _numbered(items: list[str]) -> str:
-    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+    return "\n".join(f"{i}. {literal(item)}" for i, item in enumerate(items, 1))
 
 
 def agenda_prompt(
@@ -262,17 +263,21 @@ def agenda_prompt(
     lines = [f"Your meeting with {partner} is on {when}. You run it: what do you want to cover?"]
     blocks: list[Block] = [Header(f"Meeting with {partner}"), Text(lines[0])]
     if pair.goals:
-        lines.append(f"Your goals together: {pair.goals}")
-        blocks.append(Text(f"*Your goals together*\n{pair.goals}"))
+        lines.append(f"Your goals together: {literal(pair.goals)}")
+        blocks.append(Text(f"*Your goals together*\n{literal(pair.goals)}"))
     if mine:
         lines.append("Your open commitments:\n" + _numbered(mine))
-        blocks.append(Text("*Your open commitments*\n" + "\n".join(f"• {c}" for c in mine)))
+        blocks.append(
+            Text("*Your open commitments*\n" + "\n".join(f"• {literal(c)}" for c in mine))
+        )
     if agenda:
         lines.append("Agenda so far:\n" + _numbered(agenda))
-        blocks.append(Text("*Agenda so far*\n" + "\n".join(f"• {a}" for a in agenda)))
+        blocks.append(Text("*Agenda so far*\n" + "\n".join(f"• {literal(a)}" for a in agenda)))
     if own_note:
-        lines.append(f"Your private note from last time (only you see it): {own_note}")
-        blocks.append(Context(f"Your private note from last time (only you see it): {own_note}"))
+        lines.append(f"Your private note from last time (only you see it): {literal(own_note)}")
+        blocks.append(
+            Context(f"Your private note from last time (only you see it): {literal(own_note)}")
+        )
     lines.append("Questions to think about:\n" + "\n".join(f"- {q}" for q in questions))
     blocks.append(Text("*Questions to think about*\n" + "\n".join(f"• {q}" for q in questions)))
     lines.append("Add a point with `/mentor agenda add TEXT`.")
@@ -301,7 +306,7 @@ def mentor_agenda(
     if agenda:
         text = f"{mentee}'s agenda for your meeting on {when}:\n" + _numbered(agenda)
         body = f"*{mentee}'s agenda* for your meeting on {when}\n" + "\n".join(
-            f"• {a}" for a in agenda
+            f"• {literal(a)}" for a in agenda
         )
     else:
         text = f"{mentee} hasn't set an agenda yet for your meeting on {when}."
@@ -372,7 +377,7 @@ class _Sweep:
 
     def name(self, person_id: int) -> str:
         found = self.people.get(person_id)
-        return found.name if found else "your partner"
+        return literal(found.name) if found else "your partner"
 
     def away(self, person_id: int) -> bool:
         found = self.people.get(person_id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from conversations.messages import literal
+
 # Opening quote → the characters that may close it (phones and Macs type curly quotes).
 _CLOSERS = {'"': '"”“', "'": "'’", "“": '”"“', "„": '“”"', "«": "»", "‘": "’'"}
 _PREFIX = re.compile(r"^\s*/?mentor\b\s*", re.IGNORECASE)
@@ -25,7 +27,7 @@ class Mention:
     name: str | None
 
     def label(self) -> str:
-        return f"@{self.name or self.user_id}"
+        return literal(f"@{self.name or self.user_id}")
 
 
 @dataclass(frozen=True)

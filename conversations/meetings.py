@@ -19,7 +19,7 @@ from conversations.followthrough import (
     suggestion_phrase,
     term_ends_at,
 )
-from conversations.messages import Button, Buttons, Context, Form, Input, Message, Text
+from conversations.messages import Button, Buttons, Context, Form, Input, Message, Text, literal
 from conversations.pair_context import pair_input, partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, outbox
@@ -183,7 +183,8 @@ async def _confirm(
         turn.now,
         cancelled=cancelled,
     )
-    my_name, their_name = names.get(me, "your partner"), names.get(other, "your partner")
+    my_name = literal(names[me]) if me in names else "your partner"
+    their_name = literal(names[other]) if other in names else "your partner"
 
     def line(name: str, tz: str, who: str) -> str:
         when = format_moment(meeting.scheduled_at, tz)

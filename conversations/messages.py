@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, assert_never, get_args, get_origin, get_type_hints
 
@@ -20,6 +22,45 @@ log = logging.getLogger(__name__)
 
 ButtonStyle = Literal["default", "primary", "danger"]
 T = TypeVar("T")
+
+# What a person typed is data, never markup. Text, Context and the message text are
+# markdown we wrote; a value a person typed (a name, an agenda item, a note…) goes into
+# it through `literal`, which backslash-escapes every character that could mark up,
+# link or ping (and the dot or colon of anything that reads as an address, which a
+# surface might turn into a link). Each renderer reads `\x` as "the character x, as
+# typed" and shows it literally on its surface (`render`); `plain` gives the text as a
+# person reads it.
+_SPECIAL = re.compile(r"[\\*_`~<>\[\]|&!]|\.(?=\w)|:(?=//)|^[-•#+]|(?<=\n)[-•#+]")
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+_HOLD = 0xF0000  # supplementary private use area: never in our copy
+_HELD = re.compile("[\U000f0000-\U000ffffd]")
+
+
+def literal(text: str) -> str:
+    """`text` (typed by a person) as markdown that shows exactly those characters."""
+    return _SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+
+
+def render(text: str, markup: Callable[[str], str], typed: Callable[[str], str]) -> str:
+    """`text` for a surface: our markdown through `markup`, each character a person
+    typed (escaped by `literal`) through `typed`, which escapes it for that surface.
+    The typed characters are held out of `markup` (as private-use characters), so no
+    markup rule can see them."""
+    if "\\" not in text:
+        return markup(text)
+    chars: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
+        chars.append(m.group(1))
+        return chr(_HOLD + len(chars) - 1)
+
+    out = markup(_ESCAPED.sub(hold, text))
+    return _HELD.sub(lambda m: typed(chars[ord(m.group(0)) - _HOLD]), out)
+
+
+def plain(text: str) -> str:
+    """The text as a person reads it: `literal`'s escapes undone (markdown kept)."""
+    return _ESCAPED.sub(lambda m: m.group(1), text) if "\\" in text else text
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ async def _partner_named(
     wanted = name.casefold()
     hits: list[tuple[Pair, list[str]]] = []
     for pair in pairs:
-        words = (await turn.display_name(partner_of(pair, turn.person.id))).split()
+        words = (await turn.raw_display_name(partner_of(pair, turn.person.id))).split()
         folded = [w.casefold() for w in words]
         if not folded or (folded[0] != wanted and "".join(folded) != wanted):
             continue

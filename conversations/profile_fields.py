@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from conversations.grammar import split_list
 from conversations.matching.settings import PREFERENCES
+from conversations.messages import literal
 
 MAX_TOPICS = 25
 MAX_TOPIC_CHARS = 100
@@ -82,7 +83,7 @@ def _timezone(value: str) -> str | None:
         lowered = value.lower().replace(" ", "_")
         matches = [tz for tz in available_timezones() if tz.lower().endswith("/" + lowered)]
         hint = f" (did you mean {matches[0]}?)" if len(matches) == 1 else ""
-        raise FieldError(f"“{value}” is not an IANA time zone name{hint}") from None
+        raise FieldError(f"“{literal(value)}” is not an IANA time zone name{hint}") from None
     return value
 
 

@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 
 from conversations.events import Action, Command
 from conversations.grammar import ParsedLine, parse_line
-from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
+from conversations.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Fields,
+    Header,
+    Message,
+    Text,
+    literal,
+)
 from conversations.turn import Refusal, Turn
 from storage.states import ProfileStatus
 
@@ -148,7 +158,8 @@ class Router:
                 close = self.closest(topic)
                 hint = f" Did you mean `{close.name}`?" if close else ""
                 text = (
-                    f"There is no command “{topic[:40]}”.{hint} Type `/mentor help` for the list."
+                    f"There is no command “{literal(topic[:40])}”.{hint} "
+                    "Type `/mentor help` for the list."
                 )
                 return Message(text, (Text(text),))
             lines = [f"/mentor {spec.usage}", spec.summary]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.events import Actor
 from conversations.grammar import Mention
-from conversations.messages import Message, to_dict
+from conversations.messages import Message, literal, to_dict
 from conversations.policy import Policy
 from storage import outbox, people
 from storage.models import Identity, Pair, Person, Profile, Program
@@ -95,6 +95,12 @@ class Turn:
         )
 
     async def display_name(self, person_id: int) -> str:
+        """The person's name as message markdown: escaped (messages.literal), so a name
+        can never ping, link or format wherever a message quotes it."""
+        return literal(await self.raw_display_name(person_id))
+
+    async def raw_display_name(self, person_id: int) -> str:
+        """The person's name as stored, for matching what someone typed against it."""
         if person_id == self.person.id:
             return self.person.display_name
         if person_id not in self._names:
@@ -119,7 +125,7 @@ class Turn:
             if identity.platform == self.actor.platform and identity.tenant == self.actor.tenant:
                 if identity.platform == "local":
                     return f"@{identity.user_id}"
-                return f"<@{identity.user_id}|{identity.display_name}>"
+                return f"<@{identity.user_id}|{literal(identity.display_name)}>"
         return f"@{await self.display_name(person_id)}"
 
 

@@ -49,6 +49,25 @@ def _row(obj: Any, columns: tuple[str, ...]) -> dict[str, Any]:
     return {c: _iso(getattr(obj, c)) for c in columns}
 
 
+DECLINED = "declined by "
+
+
+def end_reason_for(end_reason: str | None, role: str) -> str | None:
+    """The pair's end reason as the person in `role` may read it: a decline's reason
+    (`declined by mentor: …`) belongs to whoever declined, never to the one declined."""
+    if end_reason is None or not end_reason.startswith(DECLINED):
+        return end_reason
+    decliner, _, _reason = end_reason[len(DECLINED) :].partition(":")
+    return end_reason if decliner == role else DECLINED + decliner
+
+
+def without_decline_reason(end_reason: str | None) -> str | None:
+    """`declined by mentor: too busy` → `declined by mentor` (what forget-me keeps)."""
+    if end_reason is None or not end_reason.startswith(DECLINED):
+        return end_reason
+    return end_reason.partition(":")[0]
+
+
 async def export(session: AsyncSession, person_id: int) -> dict[str, Any]:
     """All data about the person, including their own private notes, as JSON-able dicts.
 
@@ -142,14 +161,13 @@ async def export(session: AsyncSession, person_id: int) -> dict[str, Any]:
                 "id": p.id,
                 "my_role": "mentee" if p.mentee_id == person_id else "mentor",
                 "partner": names.get(partner, ""),
+                **_row(p, ("state", "proposed_at", "activated_at", "ended_at")),
+                "end_reason": end_reason_for(
+                    p.end_reason, "mentee" if p.mentee_id == person_id else "mentor"
+                ),
                 **_row(
                     p,
                     (
-                        "state",
-                        "proposed_at",
-                        "activated_at",
-                        "ended_at",
-                        "end_reason",
                         "goals",
                         "cadence",
                         "term_end",
@@ -256,6 +274,14 @@ async def erase(session: AsyncSession, person_id: int, now: datetime) -> None:
         .where(or_(Pair.mentee_id == person_id, Pair.mentor_id == person_id))
         .values(goals=None, reasons=[])
     )
+    declined = await session.scalars(
+        select(Pair).where(
+            or_(Pair.mentee_id == person_id, Pair.mentor_id == person_id),
+            Pair.end_reason.startswith(DECLINED),
+        )
+    )
+    for pair in declined:
+        pair.end_reason = without_decline_reason(pair.end_reason)
     await session.execute(
         update(Person)
         .where(Person.id == person_id)

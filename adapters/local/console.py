@@ -26,33 +26,36 @@ from conversations.messages import (
     Header,
     Message,
     Text,
+    plain,
 )
 
 
 def to_text(message: Message, first_number: int = 1) -> tuple[str, list[Button]]:
     """The message as terminal text, plus its buttons in the order they were numbered."""
     if not message.blocks:
-        return message.text, []
+        return plain(message.text), []
     lines: list[str] = []
     buttons: list[Button] = []
     for block in message.blocks:
         match block:
             case Header():
-                lines.append(block.text.upper())
+                lines.append(plain(block.text).upper())
             case Text():
-                lines.append(block.text)
+                lines.append(plain(block.text))
             case Context():
-                lines.append(f"  ({block.text})")
+                lines.append(f"  ({plain(block.text)})")
             case Divider():
                 lines.append("-" * 40)
             case Fields():
                 width = max((len(label) for label, _ in block.items), default=0)
-                lines.extend(f"  {label.ljust(width)}  {value}" for label, value in block.items)
+                lines.extend(
+                    f"  {plain(label).ljust(width)}  {plain(value)}" for label, value in block.items
+                )
             case Buttons():
                 labels = []
                 for button in block.buttons:
                     buttons.append(button)
-                    labels.append(f"[{first_number + len(buttons) - 1}] {button.label}")
+                    labels.append(f"[{first_number + len(buttons) - 1}] {plain(button.label)}")
                 lines.append("  ".join(labels))
             case Form():
                 lines.append(f"{block.title}:")

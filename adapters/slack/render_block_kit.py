@@ -28,6 +28,8 @@ from conversations.messages import (
     Input,
     Message,
     Text,
+    plain,
+    render,
 )
 
 MAX_BLOCKS = 50  # a message or an ephemeral response
@@ -62,14 +64,8 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-@functools.lru_cache(maxsize=4096)  # pure; the same labels and hints come back every turn
-def mrkdwn(text: str) -> str:
-    """The neutral markdown subset as Slack mrkdwn.
-
-    *bold*, _italic_ and `code` are the same; links `<url|label>` and user
-    mentions `<@U1|name>` are kept; any other `<…>` (`<!here>`, `<!channel>`)
-    and every `&` are escaped; `- ` list lines become `• `.
-    """
+def _ours(text: str) -> str:
+    """Our markdown with every `&`, `<` and `>` escaped except the links and mentions we wrote."""
     out: list[str] = []
     last = 0
     for match in _KEEP.finditer(text):
@@ -77,7 +73,25 @@ def mrkdwn(text: str) -> str:
         out.append(match.group(0))
         last = match.end()
     out.append(escape(text[last:]))
-    return _BULLET.sub(r"\1• ", "".join(out))
+    return "".join(out)
+
+
+def _typed(char: str) -> str:
+    """One character a person typed: escaped, and kept from starting Slack formatting
+    (a word joiner after *, _, ~ or ` stops it pairing with the next)."""
+    return escape(char) + ("\u2060" if char in "*_~`" else "")
+
+
+@functools.lru_cache(maxsize=4096)  # pure; the same labels and hints come back every turn
+def mrkdwn(text: str) -> str:
+    """The neutral markdown subset as Slack mrkdwn.
+
+    *bold*, _italic_ and `code` are the same; links `<url|label>` and user
+    mentions `<@U1|name>` we wrote are kept; any other `<…>` (`<!here>`, `<!channel>`)
+    and every `&` are escaped, and what a person typed (messages.literal) is shown as
+    typed, never as markup; `- ` list lines become `• `.
+    """
+    return _BULLET.sub(r"\1• ", render(text, _ours, _typed))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -119,7 +133,7 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": shorten(text, limit) or " ", "emoji": True}
+    return {"type": "plain_text", "text": shorten(plain(text), limit) or " ", "emoji": True}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -240,8 +254,10 @@ def to_blocks(message: Message) -> list[dict[str, Any]]:
 
 
 def fallback_text(message: Message) -> str:
-    """The top-level `text`: notifications and screen readers show it."""
-    return shorten(message.text.strip() or "New message from mentorbot", MAX_FALLBACK)
+    """The top-level `text`: notifications and screen readers show it. Slack reads it as
+    mrkdwn too, so it is escaped like a block: nothing a person typed pings or links."""
+    text = render(message.text.strip(), _ours, _typed)
+    return shorten(text or "New message from mentorbot", MAX_FALLBACK)
 
 
 def to_messages(message: Message) -> list[dict[str, Any]]:

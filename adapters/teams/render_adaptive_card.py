@@ -34,6 +34,8 @@ from conversations.messages import (
     Input,
     Message,
     Text,
+    plain,
+    render,
 )
 
 CARD_VERSION = "1.5"
@@ -47,13 +49,33 @@ _BULLET = re.compile(r"^(\s*)• ", re.MULTILINE)
 _STYLES = {"primary": "positive", "danger": "destructive"}
 
 
+_MARKDOWN_SPECIAL = frozenset("\\*_`~[]()<>#+-!|&=")
+WORD_JOINER = "\u2060"
+
+
+def card_literal(char: str) -> str:
+    """One character a person typed, as card markdown that shows it and nothing more:
+    markdown specials are backslash-escaped, and a word joiner after a dot or colon
+    keeps Teams from turning `evil.com` or `https://…` into a link."""
+    if char in _MARKDOWN_SPECIAL:
+        return "\\" + char
+    if char in ".:@":
+        return char + WORD_JOINER
+    return char
+
+
 def to_card_markdown(text: str) -> str:
-    """Our markdown subset → Adaptive Card markdown.
+    """Our markdown subset → Adaptive Card markdown; what a person typed
+    (messages.literal) stays literal text.
 
     *bold* → **bold**; _italic_ stays; <url|label> → [label](url); `• ` items
     become `- ` list items; a mention <@id|Name> reads as @Name; a line break
     becomes the blank line Teams needs (single inside a list).
     """
+    return render(text, _card_markdown, card_literal)
+
+
+def _card_markdown(text: str) -> str:
     text = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
     text = _MENTION.sub(lambda m: f"@{m.group(1)}", text)
     text = _BOLD.sub(lambda m: f"**{m.group(1)}**", text)
@@ -85,7 +107,7 @@ def _submit(title: str, data: dict[str, str], style: str = "default") -> dict[st
 
 def button_action(button: Button) -> dict[str, Any]:
     return _submit(
-        button.label, {"action_id": button.action_id, "value": button.value}, button.style
+        plain(button.label), {"action_id": button.action_id, "value": button.value}, button.style
     )
 
 
@@ -214,7 +236,7 @@ def to_adaptive_card(
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
-        "fallbackText": message.text,
+        "fallbackText": plain(message.text),
         "body": body,
     }
 
@@ -230,13 +252,14 @@ def to_activity(
     FileConsentCard after the card.
     """
     if not message.blocks:
-        return {"type": "message", "text": message.text, "textFormat": "markdown"}
+        text = render(message.text, str, card_literal)
+        return {"type": "message", "text": text, "textFormat": "markdown"}
     content = to_adaptive_card(message, files=files, inline_images=inline_images)
     card = {"contentType": CARD_CONTENT_TYPE, "content": content}
     consents = [consent_attachment(f) for f in message.files()] if files else []
     activity: dict[str, Any] = {
         "type": "message",
-        "summary": message.text.split("\n", 1)[0][:200],
+        "summary": plain(message.text).split("\n", 1)[0][:200],
         "attachments": [card, *consents],
     }
     if consents:

@@ -17,7 +17,7 @@ from conversations.commands.admin_match import admin_match
 from conversations.digest import compute_digest, digest_message
 from conversations.grammar import ParsedLine, parse_mention
 from conversations.matching.activation import activate_pair
-from conversations.messages import Context, Fields, File, Header, Message, Text
+from conversations.messages import Context, Fields, File, Header, Message, Text, literal
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
@@ -160,6 +160,18 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%MZ") if moment else ""
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet shows as text: one starting like a formula (=, +, -, @, tab,
+    carriage return) gets a leading single quote, so opening the export runs nothing.
+    Numbers are written as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 async def _export(turn: Turn) -> list[Message]:
     rows = await reports.pair_rows(turn.session, turn.program.id)
     out = io.StringIO()
@@ -181,7 +193,8 @@ async def _export(turn: Turn) -> list[Message]:
     )
     for r in rows:
         writer.writerow(
-            [
+            csv_cell(cell)
+            for cell in [
                 r.pair_id,
                 r.mentee,
                 r.mentor,
@@ -264,7 +277,7 @@ async def _run(turn: Turn, word: str, line: ParsedLine) -> list[Message]:
         return await _export(turn)
     if word == "digest":
         return await _digest(turn)
-    understood = f"I understood `admin` but not “{word[:40]}”. " if word else ""
+    understood = f"I understood `admin` but not “{literal(word[:40])}”. " if word else ""
     raise Refusal(f"{understood}The admin commands are: `{USAGE}`.")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conversations.grammar import ParsedLine
 from conversations.matching.rounds import RoundResult, run_recorded_round, run_round
-from conversations.messages import Context, Fields, Header, Message, Text
+from conversations.messages import Context, Fields, Header, Message, Text, literal
 from conversations.turn import Refusal, Turn
 
 SHOWN = 15
@@ -34,7 +34,7 @@ async def admin_match(turn: Turn, line: ParsedLine) -> list[Message]:
     unknown = [f for f in flags if f not in ("--dry-run", "dry-run", "--dry")]
     if unknown:
         raise Refusal(
-            f"I understood `admin match` but not “{' '.join(unknown)[:60]}”. "
+            f"I understood `admin match` but not “{literal(' '.join(unknown)[:60])}”. "
             "Right form: `/mentor admin match [--dry-run]`."
         )
     dry_run = bool(flags)

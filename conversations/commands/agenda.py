@@ -10,7 +10,7 @@ from conversations.dates import format_moment
 from conversations.followthrough import mentor_agenda
 from conversations.grammar import ParsedLine
 from conversations.meetings import zone_of
-from conversations.messages import Button, Buttons, Form, Input, Message, Text
+from conversations.messages import Button, Buttons, Form, Input, Message, Text, literal
 from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
@@ -42,7 +42,7 @@ async def _show(turn: Turn, pair: Pair, intro: str = "") -> list[Message]:
     items = (await agenda_items(turn.session, [pair.id])).get(pair.id, [])
     partner = await turn.display_name(partner_of(pair, turn.person.id))
     if items:
-        body = "\n".join(f"{i}. {t}" for i, t in enumerate(items, 1))
+        body = "\n".join(f"{i}. {literal(t)}" for i, t in enumerate(items, 1))
         text = f"{intro}Agenda with {partner}:\n{body}".strip()
     else:
         text = f"{intro}No agenda with {partner} yet. Add a point: `/mentor agenda add TEXT`."
@@ -114,7 +114,7 @@ async def agenda(turn: Turn, line: ParsedLine) -> list[Message]:
         await _share(turn, pair, last)
         return await _show(turn, pair, "Added. ")
     raise Refusal(
-        f"I understood `agenda` but not “{' '.join(rest)[:40]}”. Use `/mentor agenda`, "
+        f"I understood `agenda` but not “{literal(' '.join(rest)[:40])}”. Use `/mentor agenda`, "
         "`/mentor agenda add TEXT` or `/mentor agenda clear`."
     )
 

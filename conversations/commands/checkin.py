@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from conversations.followthrough import refresh_due, suggest_next, suggestion_phrase
 from conversations.grammar import ParsedLine
 from conversations.meetings import ask_for_date, parse_when, set_meeting
-from conversations.messages import Block, Context, Form, Input, Message, Option, Text
+from conversations.messages import Block, Context, Form, Input, Message, Option, Text, literal
 from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
@@ -272,7 +272,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
             )
         done = mine[int(rest[1]) - 1]
         done.done_at = turn.now
-        text = f"Done: {done.text}. Well done!"
+        text = f"Done: {literal(done.text)}. Well done!"
         return [Message(text, (Text(text),))]
     text_in = " ".join(rest).strip()
     if text_in:
@@ -286,7 +286,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
         head = "Noted. It will be on your next agenda prompt."
     else:
         head = "Your open commitments:" if mine else "You have no open commitments."
-    body = "\n".join(f"{i}. {c.text}" for i, c in enumerate(mine, 1))
+    body = "\n".join(f"{i}. {literal(c.text)}" for i, c in enumerate(mine, 1))
     text = f"{head}\n{body}".strip()
     blocks: list[Block] = [Text(text)]
     if mine:

@@ -3,19 +3,32 @@ pairs, next meetings, open commitments and the buttons used most."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from conversations.commands.join import JOIN_BUTTONS
 from conversations.commands.status import when
 from conversations.grammar import ParsedLine
-from conversations.messages import Block, Button, Buttons, Context, Divider, Header, Message, Text
+from conversations.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Divider,
+    Header,
+    Message,
+    Text,
+    literal,
+)
 from conversations.router import CommandSpec
 from conversations.turn import Turn
 from storage.commitments import open_commitments_of
 from storage.meetings import upcoming_meetings
 from storage.pairs import pairs_of
 from storage.states import ProfileStatus
+
+_UNBOLD = re.compile(r"(?<!\\)\*")  # our bold marks, not a star someone typed
 
 
 def _at(turn: Turn, moment: datetime) -> str:
@@ -64,7 +77,7 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
         if pair_lines
         else "None yet: you're in the pool for the next matching round."
     )
-    lines.append(section.replace("*", ""))
+    lines.append(_UNBOLD.sub("", section))
     out.extend((Divider(), Text(section)))
 
     meetings = await upcoming_meetings(turn.session, pair_ids, turn.now)
@@ -75,13 +88,15 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
     section = "*Next meetings*\n" + (
         "\n".join(meeting_lines) if meeting_lines else "None scheduled."
     )
-    lines.append(section.replace("*", ""))
+    lines.append(_UNBOLD.sub("", section))
     out.append(Text(section))
 
     commitments = await open_commitments_of(turn.session, turn.person.id, pair_ids)
     if commitments:
-        section = "*Your open commitments*\n" + "\n".join(f"• {c.text}" for c in commitments)
-        lines.append(section.replace("*", ""))
+        section = "*Your open commitments*\n" + "\n".join(
+            f"• {literal(c.text)}" for c in commitments
+        )
+        lines.append(_UNBOLD.sub("", section))
         out.append(Text(section))
 
     buttons = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conversations.grammar import ParsedLine
-from conversations.messages import Button, Buttons, Context, Message, Text
+from conversations.messages import Button, Buttons, Context, Message, Text, literal
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 from storage import audit
@@ -42,7 +42,7 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
     word = line.args[0].lower()
     role = ROLE_WORDS.get(word)
     if role is None or len(line.args) > 1:
-        shown = " ".join(line.args)[:60]
+        shown = literal(" ".join(line.args)[:60])
         raise Refusal(_choose_role(f"I understood `join` but not “{shown}”. "))
     profile = await turn.ensure_profile()
     before_role, before_status = profile.role, profile.status

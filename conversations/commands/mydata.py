@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from conversations.grammar import ParsedLine
-from conversations.messages import Button, Buttons, Context, File, Message, Text
+from conversations.messages import Button, Buttons, Context, File, Message, Text, literal
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, personal_data
@@ -39,8 +39,9 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
     word = line.args[0].lower() if line.args else ""
     if word and word not in CONFIRM_WORDS:
         raise Refusal(
-            f"I understood `forget-me` but not “{word[:40]}”. Type `/mentor forget-me` to see "
-            "what it does, then `/mentor forget-me confirm` to go ahead."
+            f"I understood `forget-me` but not “{literal(word[:40])}”. "
+            "Type `/mentor forget-me` to see what it does, "
+            "then `/mentor forget-me confirm` to go ahead."
         )
     pairs = await personal_data.open_pairs_of(turn.session, turn.person.id)
     if word not in CONFIRM_WORDS:

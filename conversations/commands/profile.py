@@ -20,6 +20,7 @@ from conversations.messages import (
     Input,
     Message,
     Text,
+    literal,
 )
 from conversations.profile_fields import FIELDS, FieldError, Value, parse_field
 from conversations.router import CommandSpec
@@ -74,7 +75,7 @@ async def profile_form(
 
 def _form_message(form: Form, intro: str) -> Message:
     lines = [intro, "", "Your profile:"]
-    lines.extend(f"  {i.label}: {i.value or '—'}" for i in form.inputs)
+    lines.extend(f"  {i.label}: {literal(i.value) or '—'}" for i in form.inputs)
     lines.append("")
     lines.append(
         f"To change it by typing: `/mentor {SET_FORM}`, e.g. "
@@ -154,9 +155,10 @@ def _set_reply(saved: list[tuple[str, str]], problems: list[str]) -> Message:
     lines: list[str] = []
     if saved:
         lines.append("Saved:")
-        lines.extend(f"  {label}: {value}" for label, value in saved)
+        shown = tuple((label, literal(value)) for label, value in saved)
+        lines.extend(f"  {label}: {value}" for label, value in shown)
         blocks.append(Text("*Saved to your profile*"))
-        blocks.append(Fields(tuple(saved)))
+        blocks.append(Fields(shown))
     if problems:
         lines.append("Not saved:" if saved else "Nothing was saved:")
         lines.extend(f"  • {p}" for p in problems)
@@ -178,7 +180,8 @@ async def profile(turn: Turn, line: ParsedLine) -> list[Message]:
         # `profile offers=x` — clearly meant `profile set offers=x`.
         return await _set(turn, ParsedLine(line.verb, ("set", *line.args), line.rest))
     raise Refusal(
-        f"I understood `profile` but not “{line.rest[:60]}”. Use `/mentor profile` for the form "
+        f"I understood `profile` but not “{literal(line.rest[:60])}”. "
+        "Use `/mentor profile` for the form "
         f"or `/mentor {SET_FORM}` (keys: {', '.join(FIELDS)})."
     )
 

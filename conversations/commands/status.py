@@ -9,7 +9,17 @@ from conversations.commands.join import JOIN_BUTTONS
 from conversations.commands.profile import current_value
 from conversations.follow_status import follow_up
 from conversations.grammar import ParsedLine
-from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
+from conversations.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Fields,
+    Header,
+    Message,
+    Text,
+    literal,
+)
 from conversations.profile_fields import FIELDS
 from conversations.router import CommandSpec
 from conversations.turn import Turn
@@ -56,7 +66,7 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
             continue
         value = await current_value(turn, profile, key, for_display=True)
         if value:
-            items.append((FIELDS[key].label, value))
+            items.append((FIELDS[key].label, literal(value)))
     missing = [k for k in MATCHING_KEYS[profile.role or "mentee"] if not getattr(profile, k)]
     lines = [f"{role} — {state}"]
     lines.extend(f"  {label}: {value}" for label, value in items[2:])

@@ -15,6 +15,7 @@ from conversations.matching.scoring import (
     topic_key,
     utc_offset_hours,
 )
+from conversations.messages import literal
 
 
 def pair_reasons(
@@ -24,13 +25,13 @@ def pair_reasons(
     offered = _keys(mentor.offers)
     shared = [t for t in mentee.wants if topic_key(t) in offered]
     if shared:
-        reasons.append("you both care about " + _and(shared[:3]))
+        reasons.append("you both care about " + _and([literal(t) for t in shared[:3]]))
     if mentee.goals:
         in_goals = [t for t in mentor.offers if topic_key(t) in grams(mentee.goals)]
         shared_keys = {topic_key(s) for s in shared}
         fresh = [t for t in in_goals if topic_key(t) not in shared_keys]
         if fresh:
-            reasons.append(f"the mentee's goals mention {_and(fresh[:2])}")
+            reasons.append(f"the mentee's goals mention {_and([literal(t) for t in fresh[:2]])}")
     hours = shared_hours(
         utc_offset_hours(mentee.timezone, now, default_timezone),
         utc_offset_hours(mentor.timezone, now, default_timezone),
@@ -50,7 +51,7 @@ def pair_reasons(
         and mentor.department
         and mentee.department.strip().lower() != mentor.department.strip().lower()
     ):
-        reasons.append(f"a view from another department ({mentor.department})")
+        reasons.append(f"a view from another department ({literal(mentor.department)})")
     if mentor.past_pairs >= 2 and mentor.lapsed_pairs == 0:
         reasons.append("the mentor's past pairs all kept meeting")
     return reasons or ["the best fit available this round"]

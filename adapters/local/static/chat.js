@@ -20,7 +20,10 @@ function el(tag, props, ...children) {
 // The markdown subset: *bold*, _italic_, `code`, <url|label> links; the rest is literal text.
 // As in Slack, * and _ only mark emphasis at word edges, so snake_case, @jane_doe or 2*3*4
 // stay literal.
+// A backslash marks a character a person typed (messages.literal): shown as it is.
+const plain = (text) => text.replace(/\\([\s\S])/g, "$1");
 const INLINE = new RegExp([
+  /\\[\s\S]/.source,
   /(?<![\w*])\*[^*\s](?:[^*\n]*[^*\s])?\*(?![\w*])/.source,
   /(?<![\w_])_[^_\s](?:[^_\n]*[^_\s])?_(?![\w_])/.source,
   /`[^`\n]+`/.source,
@@ -33,9 +36,10 @@ function inline(text) {
   for (const m of text.matchAll(INLINE)) {
     out.append(text.slice(last, m.index));
     const token = m[0];
-    if (m[1]) out.append(el("a", { href: m[1], textContent: m[2] || m[1], target: "_blank", rel: "noopener" }));
-    else if (token[0] === "*") out.append(el("strong", { textContent: token.slice(1, -1) }));
-    else if (token[0] === "_") out.append(el("em", { textContent: token.slice(1, -1) }));
+    if (token[0] === "\\") out.append(token.slice(1));
+    else if (m[1]) out.append(el("a", { href: m[1], textContent: m[2] || m[1], target: "_blank", rel: "noopener" }));
+    else if (token[0] === "*") out.append(el("strong", { textContent: plain(token.slice(1, -1)) }));
+    else if (token[0] === "_") out.append(el("em", { textContent: plain(token.slice(1, -1)) }));
     else out.append(el("code", { textContent: token.slice(1, -1) }));
     last = m.index + token.length;
   }
@@ -83,19 +87,19 @@ function renderForm(block) {
 
 function renderBlock(block) {
   switch (block.type) {
-    case "header": return el("h3", { textContent: block.text });
+    case "header": return el("h3", { textContent: plain(block.text) });
     case "text": return el("p", {}, inline(block.text));
     case "context": return el("p", { className: "ctx" }, inline(block.text));
     case "divider": return el("hr");
     case "fields": {
       const dl = el("dl");
-      for (const [label, value] of block.items) dl.append(el("dt", { textContent: label }), el("dd", { textContent: value }));
+      for (const [label, value] of block.items) dl.append(el("dt", { textContent: plain(label) }), el("dd", { textContent: plain(value) }));
       return dl;
     }
     case "buttons": {
       const row = el("div", { className: "buttons" });
       for (const b of block.buttons) {
-        const button = el("button", { type: "button", textContent: b.label, className: b.style === "default" ? "" : b.style });
+        const button = el("button", { type: "button", textContent: plain(b.label), className: b.style === "default" ? "" : b.style });
         button.addEventListener("click", () => send({ action_id: b.action_id, value: b.value }, b.label));
         row.append(button);
       }
