@@ -44,7 +44,7 @@ TERMS = (3, 6, 9, 12)
 
 def _terms(pair: Pair) -> tuple[tuple[str, str], ...]:
     return (
-        ("Goals", pair.goals or "(none yet: add them with Change terms)"),
+        ("Goals", literal(pair.goals) if pair.goals else "(none yet: add them with Change terms)"),
         ("We meet", CADENCE_WORDS.get(pair.cadence or "", pair.cadence or "")),
         ("Until", f"{pair.term_end:%a %d %b %Y}" if pair.term_end else "open-ended"),
         ("Confidentiality", CONFIDENTIALITY),

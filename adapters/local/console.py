@@ -58,10 +58,12 @@ def to_text(message: Message, first_number: int = 1) -> tuple[str, list[Button]]
                     labels.append(f"[{first_number + len(buttons) - 1}] {plain(button.label)}")
                 lines.append("  ".join(labels))
             case Form():
-                lines.append(f"{block.title}:")
+                lines.append(f"{plain(block.title)}:")
                 for field in block.inputs:
-                    error = f"  ← {field.error}" if field.error else ""
-                    lines.append(f"  {field.label} ({field.name}): {field.value or '—'}{error}")
+                    error = f"  ← {plain(field.error)}" if field.error else ""
+                    lines.append(
+                        f"  {plain(field.label)} ({field.name}): {field.value or '—'}{error}"
+                    )
                 lines.append(f"  Fill it in with: {block.form_id} set {block.inputs[0].name}=… …")
             case File():
                 lines.append(f"  (attached: {block.filename})")

@@ -371,7 +371,7 @@ def to_modal(form: Form, metadata: dict[str, Any] | None = None) -> dict[str, An
 
 def view_errors(form: Form) -> dict[str, str]:
     """`response_action: errors` for a submitted form the engine sent back with errors."""
-    return {i.name: shorten(i.error, MAX_FIELD) for i in form.inputs if i.error}
+    return {i.name: shorten(plain(i.error), MAX_FIELD) for i in form.inputs if i.error}
 
 
 def to_home_view(message: Message) -> dict[str, Any]:

@@ -123,11 +123,11 @@ def _input(field: Input) -> list[dict[str, Any]]:
     element: dict[str, Any] = {
         "type": _INPUT_TYPES.get(field.kind, "Input.Text"),
         "id": field.name,
-        "label": field.label,
+        "label": plain(field.label),
     }
     if field.kind in ("select", "multiselect"):
         element["style"] = "compact"
-        element["choices"] = [{"title": o.label, "value": o.value} for o in field.options]
+        element["choices"] = [{"title": plain(o.label), "value": o.value} for o in field.options]
         if field.kind == "multiselect":
             element["isMultiSelect"] = True
     elif field.kind == "multiline":
@@ -138,11 +138,16 @@ def _input(field: Input) -> list[dict[str, Any]]:
         element["placeholder"] = field.placeholder
     if not field.optional:
         element["isRequired"] = True
-        element["errorMessage"] = f"{field.label} is required."
+        element["errorMessage"] = f"{plain(field.label)} is required."
     elements = [element]
     if field.error:
         elements.append(
-            {"type": "TextBlock", "text": field.error, "wrap": True, "color": "Attention"}
+            {
+                "type": "TextBlock",
+                "text": to_card_markdown(field.error),
+                "wrap": True,
+                "color": "Attention",
+            }
         )
     elif field.hint:
         elements.append(_text(field.hint, isSubtle=True, size="Small", spacing="None"))

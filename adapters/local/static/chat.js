@@ -50,14 +50,14 @@ function inline(text) {
 function renderForm(block) {
   const form = el("form", { className: "card" });
   form.dataset.formId = block.form_id;
-  form.append(el("strong", { textContent: block.title }));
+  form.append(el("strong", { textContent: plain(block.title) }));
   for (const input of block.inputs) {
-    const label = el("label", {}, input.label);
+    const label = el("label", {}, plain(input.label));
     let field;
     if (input.kind === "multiline") field = el("textarea", { rows: 3 });
     else if (input.kind === "select" || input.kind === "multiselect") {
       field = el("select", { multiple: input.kind === "multiselect" });
-      for (const opt of input.options) field.append(el("option", { value: opt.value, textContent: opt.label }));
+      for (const opt of input.options) field.append(el("option", { value: opt.value, textContent: plain(opt.label) }));
     } else field = el("input", { type: input.kind === "date" ? "date" : input.kind === "time" ? "time" : "text" });
     field.name = input.name;
     if (field.multiple) {
@@ -66,8 +66,8 @@ function renderForm(block) {
     } else field.value = input.value;
     if (input.placeholder) field.placeholder = input.placeholder;
     label.append(field);
-    if (input.hint) label.append(el("span", { className: "hint", textContent: input.hint }));
-    if (input.error) label.append(el("span", { className: "err", textContent: input.error }));
+    if (input.hint) label.append(el("span", { className: "hint", textContent: plain(input.hint) }));
+    if (input.error) label.append(el("span", { className: "err", textContent: plain(input.error) }));
     form.append(label);
   }
   form.append(el("button", { type: "submit", className: "primary", textContent: block.submit_label }));
