@@ -1,5 +1,5 @@
 """`mentorbot` on the command line: run | migrate | sweep | match | digest | simulate | chat |
-demo | manifest.
+demo | manifest | config.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -29,7 +29,7 @@ from adapters.slack import manifest as slack_manifest
 from adapters.teams import manifest as teams_manifest
 from bot.app import build_app, settle_heap
 from bot.clock import utcnow
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, json_schema, load_settings
 from bot.demo import seed
 from bot.match_cli import run_match
 from bot.simulate import ADMIN as SIM_ADMIN
@@ -250,6 +250,8 @@ def parser() -> argparse.ArgumentParser:
     man.add_argument("--socket-mode", action="store_true", help="Slack: Socket Mode, no URL")
     man.add_argument("--app-id", help="Teams: the Microsoft App ID (default MICROSOFT_APP_ID)")
     man.add_argument("--out", help="Teams: where to write the zip (default mentorbot-teams.zip)")
+    conf = sub.add_parser("config", help="app.yaml for editors: `config schema` prints its schema")
+    conf.add_argument("action", choices=["schema"], help="schema: the JSON Schema of app.yaml")
     return p
 
 
@@ -289,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     if args.command != "run":
         logging.getLogger().setLevel(logging.WARNING)
+    if args.command == "config":  # needs no (valid) configuration: it helps write one
+        print(json.dumps(json_schema(), indent=2))
+        return 0
     try:
         settings = load_settings(args.config, port=getattr(args, "port", None))
         if args.command == "run":
