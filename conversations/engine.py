@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations import agreement
 from conversations.commands import (
     admin,
     agenda,
@@ -32,9 +31,10 @@ from conversations.commands import (
     schedule,
     status,
 )
-from conversations.digest_sweep import sweep_digest
+from conversations.digest.sweep import sweep_digest
 from conversations.events import Actor, InboundEvent
-from conversations.followthrough import sweep_follow_through
+from conversations.followthrough import agreement
+from conversations.followthrough.plan import sweep_follow_through
 from conversations.matching import schedule as match_schedule
 from conversations.matching.rounds import (
     Progress,

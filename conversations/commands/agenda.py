@@ -7,9 +7,9 @@ as it is set (or, when app.yaml sets `mentor_agenda_lead`, that long before).
 from __future__ import annotations
 
 from conversations.dates import format_moment
-from conversations.followthrough import mentor_agenda
+from conversations.followthrough.meetings import zone_of
+from conversations.followthrough.plan import mentor_agenda
 from conversations.grammar import ParsedLine
-from conversations.meetings import zone_of
 from conversations.messages import Button, Buttons, Form, Input, Message, Text
 from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.router import CommandSpec

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conversations.followthrough import refresh_due, suggest_next, suggestion_phrase
+from conversations.followthrough.meetings import ask_for_date, parse_when, set_meeting
+from conversations.followthrough.plan import refresh_due, suggest_next, suggestion_phrase
 from conversations.grammar import ParsedLine
-from conversations.meetings import ask_for_date, parse_when, set_meeting
 from conversations.messages import Block, Context, Form, Input, Message, Option, Text
 from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.router import CommandSpec

@@ -14,7 +14,7 @@ from conversations.dates import (
     start_of_day,
     today_in,
 )
-from conversations.followthrough import refresh_due
+from conversations.followthrough.plan import refresh_due
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Form, Input, Message, Option, Text
 from conversations.pair_context import choose_pair, pair_input, partner_of, take_target

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from conversations.grammar import ParsedLine
-from conversations.meetings import (
+from conversations.followthrough.meetings import (
     ask_for_date,
     cancel_meeting,
     parse_when,
     schedule_form,
     set_meeting,
 )
+from conversations.grammar import ParsedLine
 from conversations.messages import Message, Text
 from conversations.pair_context import choose_pair, partner_of
 from conversations.router import CommandSpec

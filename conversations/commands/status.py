@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from conversations.commands.join import JOIN_BUTTONS
 from conversations.commands.profile import current_value
-from conversations.follow_status import follow_up
+from conversations.followthrough.status import follow_up
 from conversations.grammar import ParsedLine
 from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
 from conversations.profile_fields import FIELDS

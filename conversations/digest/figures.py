@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.chart import WeekBar, trend_png
 from conversations.dates import format_moment
+from conversations.digest.chart import WeekBar, trend_png
 from conversations.digest_policy import ObjectiveTarget
 from conversations.messages import Block, Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy

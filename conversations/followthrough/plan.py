@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from conversations.dates import format_moment, start_of_day
 from conversations.follow_policy import cadence_interval
-from conversations.ics import Invite, to_ics
+from conversations.followthrough.ics import Invite, to_ics
 from conversations.messages import (
     Block,
     Button,
