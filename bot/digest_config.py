@@ -23,7 +23,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from conversations.digest_policy import WEEKDAYS, DigestSchedule, ObjectiveTarget
+from conversations.digest.policy import WEEKDAYS, DigestSchedule, ObjectiveTarget
 
 DIGEST_KEYS = ("day", "time", "timezone", "slack_channel", "teams_channel")
 OBJECTIVE_KEYS = ("label", "departments", "share")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from conversations.follow_policy import LAPSE_ACTIONS, FollowThrough, LapseStep
+from conversations.followthrough.policy import LAPSE_ACTIONS, FollowThrough, LapseStep
 
 MEETING_KEYS = ("length", "agenda_lead", "agenda_reminder", "mentor_agenda", "checkin_after")
 TERM_KEYS = ("months", "renewal_notice", "agreement_reminder")

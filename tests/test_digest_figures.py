@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert
 
 from conversations.digest.figures import Digest, compute_digest, digest_message
-from conversations.digest_policy import ObjectiveTarget
+from conversations.digest.policy import ObjectiveTarget
 from conversations.policy import Policy
 from storage.database import Database
 from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile, Program

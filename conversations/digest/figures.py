@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.dates import format_moment
 from conversations.digest.chart import WeekBar, trend_png
-from conversations.digest_policy import ObjectiveTarget
+from conversations.digest.policy import ObjectiveTarget
 from conversations.messages import Block, Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy
 from storage import metrics

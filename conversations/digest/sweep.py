@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.digest.figures import Digest, compute_digest, digest_message
-from conversations.digest_policy import DigestSchedule
+from conversations.digest.policy import DigestSchedule
 from conversations.messages import to_dict
 from conversations.policy import Policy
 from conversations.sweeps import DueItem, SweepContext

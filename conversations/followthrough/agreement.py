@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.dates import add_months, today_in
-from conversations.follow_policy import CADENCE_DAYS, CADENCE_WORDS
 from conversations.followthrough.plan import refresh_due
+from conversations.followthrough.policy import CADENCE_DAYS, CADENCE_WORDS
 from conversations.grammar import ParsedLine
 from conversations.messages import (
     Button,

@@ -17,8 +17,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from conversations.dates import format_moment, start_of_day
-from conversations.follow_policy import cadence_interval
 from conversations.followthrough.ics import Invite, to_ics
+from conversations.followthrough.policy import cadence_interval
 from conversations.messages import (
     Block,
     Button,
