@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from conversations.digest.figures import digest_message
+from conversations.digest.messages import digest_message
 from conversations.digest.sweep import run_digest
 from conversations.engine import Engine
 from conversations.events import Action, Actor, Command, InboundEvent

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from conversations.digest.figures import Digest, compute_digest, digest_message, to_json
+from conversations.digest.figures import Digest, compute_digest, to_json
+from conversations.digest.messages import digest_message
 from conversations.digest.policy import DigestSchedule, ObjectiveTarget
 from conversations.digest.sweep import last_slot
 from conversations.engine import Engine

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.commands.admin_match import admin_match
-from conversations.digest.figures import compute_digest, digest_message
+from conversations.digest.figures import compute_digest
+from conversations.digest.messages import digest_message
 from conversations.grammar import ParsedLine, parse_mention
 from conversations.matching.activation import activate_pair
 from conversations.messages import Context, Fields, File, Header, Message, Text
