@@ -34,7 +34,7 @@ from conversations.commands import (
 from conversations.digest.sweep import sweep_digest
 from conversations.events import Actor, InboundEvent
 from conversations.followthrough import agreement
-from conversations.followthrough.plan import sweep_follow_through
+from conversations.followthrough.sweep import sweep_follow_through
 from conversations.matching import schedule as match_schedule
 from conversations.matching.rounds import (
     Progress,

@@ -7,6 +7,8 @@ several is asked which one, with a button for each.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from conversations.grammar import parse_mention
 from conversations.messages import Button, Buttons, Input, Message, Option, Text
 from conversations.turn import Refusal, Turn
@@ -14,7 +16,18 @@ from storage.models import Pair
 from storage.pairs import pairs_with_partner_names
 
 
-def partner_of(pair: Pair, person_id: int) -> int:
+class Paired(Protocol):
+    """Anything naming a pair's two people: an ORM `Pair`, a sweep's plain row."""
+
+    @property
+    def mentee_id(self) -> int: ...
+    @property
+    def mentor_id(self) -> int: ...
+
+
+def partner_of(pair: Paired, person_id: int) -> int:
+    """The other person of the pair: the one place that answers it (names are looked up
+    by `Turn.partner_name` in a command and by the sweep from its recipients)."""
     return pair.mentor_id if pair.mentee_id == person_id else pair.mentee_id
 
 

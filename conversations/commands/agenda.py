@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conversations.dates import format_moment
 from conversations.followthrough.meetings import zone_of
-from conversations.followthrough.plan import mentor_agenda
+from conversations.followthrough.messages import mentor_agenda
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Form, Input, Message, Text
 from conversations.pair_context import choose_pair, pair_input, partner_of

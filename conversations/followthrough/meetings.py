@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from conversations.dates import DATETIME_FORMS, DateError, format_moment, parse_datetime
+from conversations.followthrough.messages import invite_file
 from conversations.followthrough.plan import (
-    invite_file,
     meeting_keys,
     refresh_due,
     suggest_next,
