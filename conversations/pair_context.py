@@ -7,28 +7,12 @@ several is asked which one, with a button for each.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from conversations.grammar import parse_mention
 from conversations.messages import Button, Buttons, Input, Message, Option, Text
+from conversations.partners import partner_of
 from conversations.turn import Refusal, Turn
 from storage.models import Pair
 from storage.pairs import pairs_with_partner_names
-
-
-class Paired(Protocol):
-    """Anything naming a pair's two people: an ORM `Pair`, a sweep's plain row."""
-
-    @property
-    def mentee_id(self) -> int: ...
-    @property
-    def mentor_id(self) -> int: ...
-
-
-def partner_of(pair: Paired, person_id: int) -> int:
-    """The other person of the pair: the one place that answers it (names are looked up
-    by `Turn.partner_name` in a command and by the sweep from its recipients)."""
-    return pair.mentor_id if pair.mentee_id == person_id else pair.mentee_id
 
 
 def pair_input(pair: Pair, partner: str) -> Input:
@@ -77,7 +61,7 @@ async def _partner_named(
     wanted = name.casefold()
     hits: list[tuple[Pair, list[str]]] = []
     for pair in pairs:
-        words = (await turn.display_name(partner_of(pair, turn.person.id))).split()
+        words = (await turn.partner_name(pair)).split()
         folded = [w.casefold() for w in words]
         if not folded or (folded[0] != wanted and "".join(folded) != wanted):
             continue

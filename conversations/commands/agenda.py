@@ -11,7 +11,7 @@ from conversations.followthrough.meetings import zone_of
 from conversations.followthrough.messages import mentor_agenda
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Form, Input, Message, Text
-from conversations.pair_context import choose_pair, pair_input, partner_of
+from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import followthrough as store
@@ -40,7 +40,7 @@ def agenda_form(pair: Pair, partner: str, items: list[str]) -> Form:
 
 async def _show(turn: Turn, pair: Pair, intro: str = "") -> list[Message]:
     items = (await store.agenda_items(turn.session, [pair.id])).get(pair.id, [])
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     if items:
         body = "\n".join(f"{i}. {t}" for i, t in enumerate(items, 1))
         text = f"{intro}Agenda with {partner}:\n{body}".strip()
@@ -93,7 +93,7 @@ async def agenda(turn: Turn, line: ParsedLine) -> list[Message]:
         return await _show(turn, pair)
     if word in ("edit", "form"):
         items = (await store.agenda_items(turn.session, [pair.id])).get(pair.id, [])
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         meeting = await store.scheduled_meeting(turn.session, pair.id)
         when = f" on {format_moment(meeting.scheduled_at, turn.timezone)}" if meeting else ""
         text = f"What do you want to cover with {partner}{when}?"

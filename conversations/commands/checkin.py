@@ -14,10 +14,9 @@ from conversations.followthrough.meetings import ask_for_date, parse_when, set_m
 from conversations.followthrough.plan import refresh_due, suggest_next, suggestion_phrase
 from conversations.grammar import ParsedLine
 from conversations.messages import Block, Context, Form, Input, Message, Option, Text
-from conversations.pair_context import choose_pair, pair_input, partner_of
+from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit
 from storage import followthrough as store
 from storage.models import Commitment, Meeting, MeetingFeedback, Pair, PrivateNote
 
@@ -38,12 +37,8 @@ async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> b
     recovered = pair.lapse_step > 0
     if recovered:
         await store.close_lapse(turn.session, pair.id, "recovered", turn.now)
-        await audit.record(
-            turn.session,
-            actor_id=turn.person.id,
-            action="lapse.recovered",
-            now=turn.now,
-            details={"pair": pair.id, "cycle": pair.lapse_cycle, "step": pair.lapse_step},
+        await turn.audit(
+            "lapse.recovered", pair=pair.id, cycle=pair.lapse_cycle, step=pair.lapse_step
         )
         pair.lapse_cycle += 1
     pair.lapse_step, pair.at_risk_since = 0, None
@@ -139,7 +134,7 @@ def checkin_form(pair: Pair, partner: str, suggestion: str, values: dict[str, st
 
 async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="met")
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     meeting, already = await _meeting_reported(turn, pair)
     recovered = False
     if not already:
@@ -158,13 +153,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
                 created_at=turn.now,
             ),
         )
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.met",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id},
-    )
+    await turn.audit("meeting.met", pair=pair.id, meeting=meeting.id)
     suggestion = suggestion_phrase(
         suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
     )
@@ -186,13 +175,7 @@ async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
     await _feedback(turn, meeting, False)
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.skip",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id},
-    )
+    await turn.audit("meeting.skip", pair=pair.id, meeting=meeting.id)
     return [
         await ask_for_date(turn, pair, "No problem, skipped this time. When can you meet next?")
     ]
@@ -245,7 +228,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         error = refusal.message.text
         text = f"{summary} {error}"
         values = {"next": phrase, "error": error}
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         form = checkin_form(pair, partner, phrase, values)
         only_date = Form(form.form_id, form.title, (form.inputs[0], form.inputs[-1]), "Save")
         return [Message(text, (Text(text), only_date))]

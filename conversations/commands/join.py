@@ -6,7 +6,6 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit
 
 ROLE_WORDS = {
     "mentee": "mentee",
@@ -64,13 +63,7 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
     if profile.timezone is None and turn.identity.timezone:
         profile.timezone = turn.identity.timezone
     profile.updated_at = turn.now
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="join",
-        now=turn.now,
-        details={"role": role, "was": before_role},
-    )
+    await turn.audit("join", role=role, was=before_role)
     if before_role and before_role != role and before_status != "left":
         headline = f"Done: you're now {ROLE_PHRASE[role]} in {turn.program.name}."
     elif before_status == "left":

@@ -6,7 +6,6 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Turn
-from storage import audit
 
 
 async def leave(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -18,7 +17,7 @@ async def leave(turn: Turn, line: ParsedLine) -> list[Message]:
     profile.paused_until = None
     profile.left_at = turn.now
     profile.updated_at = turn.now
-    await audit.record(turn.session, actor_id=turn.person.id, action="leave", now=turn.now)
+    await turn.audit("leave")
     text = (
         f"You've left {turn.program.name}: no more matching and no reminders. "
         "Your profile is kept, so `/mentor join` brings you back as you were. "

@@ -17,10 +17,10 @@ from conversations.dates import (
 from conversations.followthrough.plan import refresh_due
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Form, Input, Message, Option, Text
-from conversations.pair_context import choose_pair, pair_input, partner_of, take_target
+from conversations.pair_context import choose_pair, pair_input, take_target
+from conversations.partners import partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Turn, enqueue_for_person
-from storage import audit
 from storage import followthrough as store
 from storage.models import Pair
 
@@ -54,7 +54,7 @@ async def _notify(turn: Turn, pair: Pair, key: str, kind: str, text: str, *butto
 
 
 async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     try:
         day = parse_date(phrase, turn.now, turn.timezone)
     except DateError as err:
@@ -71,13 +71,7 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
         meeting.status = "cancelled"
         pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.pause",
-        now=turn.now,
-        details={"pair": pair.id, "until": until.isoformat()},
-    )
+    await turn.audit("pair.pause", pair=pair.id, until=until.isoformat())
     me = await turn.display_name(turn.person.id)
     await _notify(
         turn,
@@ -104,7 +98,7 @@ async def pause_pair(turn: Turn, line: ParsedLine) -> list[Message]:
     elif rest and rest[0].lower() == "for":
         rest = ["in", *rest[1:]]
     if not rest:
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         text = f"Until when shall I pause your meetings with {partner}?"
         return [Message(text, (Text(text), _pause_form(pair, partner)))]
     return await _pause_until(turn, pair, " ".join(rest))
@@ -119,19 +113,13 @@ async def submit_pause(turn: Turn, fields: dict[str, str]) -> list[Message]:
 
 async def resume_pair(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, _ = await choose_pair(turn, line.args, verb="resume", states=OPEN)
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     if pair.state != "paused":
         text = f"Your pairing with {partner} isn't paused."
         return [Message(text, (Text(text),))]
     pair.state, pair.paused_until, pair.silent_since = "active", None, turn.now
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.resume",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await turn.audit("pair.resume", pair=pair.id)
     me = await turn.display_name(turn.person.id)
     schedule = Button("Schedule", value=f"schedule pair:{pair.id}", style="primary")
     await _notify(
@@ -186,7 +174,7 @@ async def end(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(
         turn, line.args, verb="end", states=("active", "paused", "completed")
     )
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     ending = pair.state != "completed"
     rematch = any(w.lower() == "rematch" for w in rest)
     text = (
@@ -205,7 +193,7 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
         verb="end",
         states=("active", "paused", "completed"),
     )
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     rating = fields.get("rating", "").strip()
     goals = fields.get("goals", "").strip()
     keep = fields.get("keep_in_touch", "").strip()
@@ -229,13 +217,7 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
     if meeting is not None:
         meeting.status = "cancelled"
     await store.close_lapse(turn.session, pair.id, "rematch" if rematch else "ended", turn.now)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.end",
-        now=turn.now,
-        details={"pair": pair.id, "rematch": rematch},
-    )
+    await turn.audit("pair.end", pair=pair.id, rematch=rematch)
     me = await turn.display_name(turn.person.id)
     await _notify(
         turn,
@@ -254,18 +236,12 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
 
 async def renew(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, _ = await choose_pair(turn, line.args, verb="renew", states=OPEN)
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     base = pair.term_end or today_in(turn.now, turn.timezone)
     pair.term_end = add_months(base, turn.policy.follow.term_months)
     pair.renewal_asked_at = None
     refresh_due(pair, await store.scheduled_meeting(turn.session, pair.id), turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.renew",
-        now=turn.now,
-        details={"pair": pair.id, "term_end": pair.term_end.isoformat()},
-    )
+    await turn.audit("pair.renew", pair=pair.id, term_end=pair.term_end.isoformat())
     me = await turn.display_name(turn.person.id)
     until = f"{pair.term_end:%a %d %b %Y}"
     await _notify(

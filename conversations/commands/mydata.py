@@ -14,14 +14,14 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, File, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, personal_data
+from storage import personal_data
 
 CONFIRM_WORDS = ("confirm", "yes")
 
 
 async def export_data(turn: Turn, line: ParsedLine) -> list[Message]:
     data = await personal_data.export(turn.session, turn.person.id)
-    await audit.record(turn.session, actor_id=turn.person.id, action="privacy.export", now=turn.now)
+    await turn.audit("privacy.export")
     content = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
     counts = (
         f"{len(data['pairs'])} pairing(s), {len(data['meetings'])} meeting(s), "
@@ -80,13 +80,7 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
             turn.now,
         )
         await personal_data.end_pair(turn.session, pair, "a participant left the program", turn.now)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="privacy.forget",
-        now=turn.now,
-        details={"pairs_ended": len(pairs)},
-    )
+    await turn.audit("privacy.forget", pairs_ended=len(pairs))
     await personal_data.erase(turn.session, turn.person.id, turn.now)
     text = (
         "Done: I have erased your personal data and notes"

@@ -12,7 +12,7 @@ from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
+from storage import people
 
 MAX_PAUSE_DAYS = 366
 
@@ -62,13 +62,7 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
     profile.status = "paused"
     profile.paused_until = until
     profile.updated_at = turn.now
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pause",
-        now=turn.now,
-        details={"until": until.isoformat() if until else None},
-    )
+    await turn.audit("pause", until=until.isoformat() if until else None)
     if until:
         text = (
             f"Paused until {when(turn, until)}. No matching and no reminders until then; "
@@ -103,7 +97,7 @@ async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
     profile.status = "active"
     profile.paused_until = None
     profile.updated_at = turn.now
-    await audit.record(turn.session, actor_id=turn.person.id, action="resume", now=turn.now)
+    await turn.audit("resume")
     text = "Welcome back! You're active again: in the pool for matching, with reminders on."
     return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
 

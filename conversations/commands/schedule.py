@@ -11,7 +11,7 @@ from conversations.followthrough.meetings import (
 )
 from conversations.grammar import ParsedLine
 from conversations.messages import Message, Text
-from conversations.pair_context import choose_pair, partner_of
+from conversations.pair_context import choose_pair
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 
@@ -33,7 +33,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     try:
         moment = parse_when(turn, phrase)
     except Refusal as refusal:
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         text = refusal.message.text
         return [Message(text, (Text(text), schedule_form(pair, partner, phrase, text)))]
     return await set_meeting(turn, pair, moment)

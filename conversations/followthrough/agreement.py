@@ -28,12 +28,13 @@ from conversations.messages import (
     Option,
     Text,
 )
-from conversations.pair_context import choose_pair, pair_input, partner_of
+from conversations.pair_context import choose_pair, pair_input
+from conversations.partners import partner_of
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
 from storage import followthrough as store
+from storage import people
 from storage.models import Pair, Program
 
 CONFIDENTIALITY = "What we say stays between us; HR sees only whether meetings happen."
@@ -125,9 +126,7 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
         pair.mentee_agreed_at = turn.now
     else:
         pair.mentor_agreed_at = turn.now
-    await audit.record(
-        turn.session, actor_id=me, action="agreement.agree", now=turn.now, details={"pair": pair.id}
-    )
+    await turn.audit("agreement.agree", pair=pair.id)
     if not _agreed(pair, other):
         text = f"Thanks! Waiting for {partner} to agree too; I'll tell you when they do."
         return [Message(text, (Text(text),))]
@@ -191,7 +190,7 @@ def _form(pair: Pair, partner: str, errors: dict[str, str] | None = None) -> For
 
 async def agreement(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="agreement")
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     word = rest[0].lower() if rest else ""
     if word in ("agree", "yes", "ok", "confirm"):
         return await _agree(turn, pair)
@@ -238,13 +237,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     pair.mentee_agreed_at = pair.mentor_agreed_at = None
     if pair.term_end <= today_in(turn.now, turn.timezone) + timedelta(days=1):
         pair.term_end = add_months(today_in(turn.now, turn.timezone), int(term))
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="agreement.change",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await turn.audit("agreement.change", pair=pair.id)
     meeting = await store.scheduled_meeting(turn.session, pair.id)
     refresh_due(pair, meeting, turn.policy)
     me = await turn.display_name(turn.person.id)

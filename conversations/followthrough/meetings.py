@@ -20,10 +20,11 @@ from conversations.followthrough.plan import (
     term_ends_at,
 )
 from conversations.messages import Button, Buttons, Context, Form, Input, Message, Text
-from conversations.pair_context import pair_input, partner_of
+from conversations.pair_context import pair_input
+from conversations.partners import partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, outbox
 from storage import followthrough as store
+from storage import outbox
 from storage.models import Meeting, Pair
 
 MAX_AHEAD = timedelta(days=366)
@@ -77,7 +78,7 @@ def schedule_form(pair: Pair, partner: str, suggestion: str, error: str = "") ->
 
 async def ask_for_date(turn: Turn, pair: Pair, intro: str) -> Message:
     """A form pre-filled with the date the cadence suggests."""
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     suggestion = suggestion_phrase(
         suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
     )
@@ -97,7 +98,7 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
     A moment after the pair's term has ended is refused, with the way out (renew)."""
     ends = term_ends_at(pair, turn.policy)
     if ends is not None and pair.term_end is not None and moment >= ends:
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         text = (
             f"Your mentoring term with {partner} ends on {pair.term_end:%a %d %b %Y}, before "
             f"{format_moment(moment, turn.timezone)}, so I haven't scheduled it. Renew for "
@@ -108,7 +109,7 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
     meeting = await store.scheduled_meeting(turn.session, pair.id)
     moved = meeting is not None and meeting.scheduled_at != moment
     if meeting is not None and not moved:
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         text = f"Your meeting with {partner} is already at {format_moment(moment, turn.timezone)}."
         return [Message(text, (Text(text),))]
     previous = meeting.scheduled_at if meeting is not None else None
@@ -132,19 +133,18 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
         meeting.mentor_briefed_at = meeting.checkin_sent_at = None
     pair.next_meeting_at = moment
     refresh_due(pair, meeting, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.reschedule" if moved else "meeting.schedule",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id, "at": moment.isoformat()},
+    await turn.audit(
+        "meeting.reschedule" if moved else "meeting.schedule",
+        pair=pair.id,
+        meeting=meeting.id,
+        at=moment.isoformat(),
     )
     return await _confirm(turn, pair, meeting, previous, cancelled=False)
 
 
 async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
     meeting = await store.scheduled_meeting(turn.session, pair.id)
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     if meeting is None:
         text = f"There is no meeting with {partner} to cancel."
         return [Message(text, (Text(text),))]
@@ -153,13 +153,7 @@ async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
     meeting.sequence += 1
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.cancel",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id},
-    )
+    await turn.audit("meeting.cancel", pair=pair.id, meeting=meeting.id)
     return await _confirm(turn, pair, meeting, None, cancelled=True)
 
 

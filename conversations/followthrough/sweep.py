@@ -26,7 +26,7 @@ from conversations.followthrough.messages import (
 )
 from conversations.followthrough.plan import Step, lapse_start, meeting_key, next_due, plan
 from conversations.messages import Message, to_dict
-from conversations.pair_context import partner_of
+from conversations.partners import partner_of
 from conversations.sweeps import DueItem, SweepContext
 from storage import followthrough as store
 from storage.models import Commitment
