@@ -162,7 +162,7 @@ class Engine:
             log.exception("failed handling an event from %s", event.actor.platform)
             if not known:
                 self._cached_program = None
-        return [Message(APOLOGY, (Text(APOLOGY),))]
+        return [Message.of(Text(APOLOGY))]
 
     async def _handle(self, event: InboundEvent, now: datetime) -> list[Message]:
         if (

@@ -128,4 +128,4 @@ async def choose_pair(
         [f"`with {await turn.mention_of(partner_of(p, turn.person.id))}`" for p in pairs]
     )
     text = f"You have several pairs; which one? Add {mentions} to `/mentor {verb}`."
-    raise Refusal(Message(text, (Text(text), Buttons(tuple(buttons[:5])))))
+    raise Refusal(Message.of(Text(text), Buttons(tuple(buttons[:5]))))

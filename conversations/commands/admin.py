@@ -145,7 +145,7 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
         f"Paired {mentee} (mentee) with {mentor} (mentor). Both have been sent the mentoring "
         "agreement to confirm."
     )
-    return [Message(text, (Text(text),))]
+    return [Message.of(Text(text))]
 
 
 def _when(moment: datetime | None) -> str:
@@ -193,7 +193,7 @@ async def _export(turn: Turn) -> list[Message]:
         "No notes and no individual ratings are included."
     )
     filename = f"{turn.program.slug}-pairs-{turn.now:%Y%m%d}.csv"
-    return [Message(text, (Text(text), File(filename, "text/csv", out.getvalue())))]
+    return [Message.of(Text(text), File(filename, "text/csv", out.getvalue()))]
 
 
 async def _digest(turn: Turn) -> list[Message]:

@@ -52,7 +52,7 @@ async def _show(turn: Turn, pair: Pair, intro: str = "") -> list[Message]:
             Button("Clear it", value=f"agenda clear pair:{pair.id}"),
         )
     )
-    return [Message(text, (Text(text), buttons))]
+    return [Message.of(Text(text), buttons)]
 
 
 async def _share(turn: Turn, pair: Pair, last_item_id: int) -> None:
@@ -97,7 +97,7 @@ async def agenda(turn: Turn, line: ParsedLine) -> list[Message]:
         meeting = await store.scheduled_meeting(turn.session, pair.id)
         when = f" on {format_moment(meeting.scheduled_at, turn.timezone)}" if meeting else ""
         text = f"What do you want to cover with {partner}{when}?"
-        return [Message(text, (Text(text), agenda_form(pair, partner, items)))]
+        return [Message.of(Text(text), agenda_form(pair, partner, items))]
     if word == "clear":
         count = await store.clear_agenda(turn.session, pair.id, turn.now)
         return await _show(turn, pair, f"Cleared {count} point(s). ")

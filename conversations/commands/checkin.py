@@ -163,7 +163,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     if notes:
         text += " Your note is saved privately: only you can read it."
     text += " A few quick questions, and the next date:"
-    return [Message(text, (Text(text), checkin_form(pair, partner, suggestion, {})))]
+    return [Message.of(Text(text), checkin_form(pair, partner, suggestion, {}))]
 
 
 async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -221,7 +221,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     phrase = fields.get("next", "").strip()
     if not phrase:
         text = f"{summary} Pick the next date when you know it: `/mentor schedule WHEN`."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     try:
         moment = parse_when(turn, phrase)
     except Refusal as refusal:
@@ -231,12 +231,12 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         partner = await turn.partner_name(pair)
         form = checkin_form(pair, partner, phrase, values)
         only_date = Form(form.form_id, form.title, (form.inputs[0], form.inputs[-1]), "Save")
-        return [Message(text, (Text(text), only_date))]
+        return [Message.of(Text(text), only_date)]
     try:
         scheduled = await set_meeting(turn, pair, moment)
     except Refusal as refusal:  # e.g. after the term's end: what was saved stays saved, and said
         scheduled = [refusal.message]
-    return [Message(summary, (Text(summary),)), *scheduled]
+    return [Message.of(Text(summary)), *scheduled]
 
 
 async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -256,7 +256,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
         done = mine[int(rest[1]) - 1]
         done.done_at = turn.now
         text = f"Done: {done.text}. Well done!"
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     text_in = " ".join(rest).strip()
     if text_in:
         if len(text_in) > MAX_TEXT:
@@ -274,7 +274,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
     blocks: list[Block] = [Text(text)]
     if mine:
         blocks.append(Context("Tick one off with `/mentor commit done NUMBER`."))
-    return [Message(text, tuple(blocks))]
+    return [Message.of(*blocks)]
 
 
 MET = CommandSpec(

@@ -31,7 +31,7 @@ def _choose_role(understood: str) -> Message:
         f"{understood}Join with `/mentor join mentee` (to be mentored), `/mentor join mentor` "
         "(to mentor others) or `/mentor join both`."
     )
-    return Message(text, (Text(text), JOIN_BUTTONS))
+    return Message.of(Text(text), JOIN_BUTTONS)
 
 
 async def join(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -51,7 +51,7 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
             else ""
         )
         text = f"You're already in the program as {ROLE_PHRASE[role]}.{extra}"
-        return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
+        return [Message.of(Text(text), Buttons((Button("My status", value="status"),)))]
     profile.role = role
     if before_status in ("draft", "left"):
         profile.status = "active"

@@ -12,7 +12,7 @@ async def leave(turn: Turn, line: ParsedLine) -> list[Message]:
     profile = turn.profile
     if profile is None or profile.status in ("draft", "left"):
         text = "You're not in the program. Join any time with `/mentor join mentee|mentor|both`."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     profile.status = "left"
     profile.paused_until = None
     profile.left_at = turn.now
@@ -24,13 +24,10 @@ async def leave(turn: Turn, line: ParsedLine) -> list[Message]:
         "`/mentor privacy` explains what is stored."
     )
     return [
-        Message(
-            text,
-            (
-                Text(text),
-                Buttons((Button("Undo: rejoin", value=f"join {profile.role}"),)),
-                Context("Thank you for taking part."),
-            ),
+        Message.of(
+            Text(text),
+            Buttons((Button("Undo: rejoin", value=f"join {profile.role}"),)),
+            Context("Thank you for taking part."),
         )
     ]
 

@@ -49,7 +49,7 @@ async def _notify(turn: Turn, pair: Pair, key: str, kind: str, text: str, *butto
     other = partner_of(pair, turn.person.id)
     blocks = (Text(text), Buttons(buttons)) if buttons else (Text(text),)
     await enqueue_for_person(
-        turn.session, other, f"{key}:{other}", kind, Message(text, blocks), turn.now
+        turn.session, other, f"{key}:{other}", kind, Message.of(*blocks), turn.now
     )
 
 
@@ -59,11 +59,11 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
         day = parse_date(phrase, turn.now, turn.timezone)
     except DateError as err:
         text = f"I couldn't read the date: {err}. Use e.g. {DATE_FORMS}."
-        return [Message(text, (Text(text), _pause_form(pair, partner, text)))]
+        return [Message.of(Text(text), _pause_form(pair, partner, text))]
     today = today_in(turn.now, turn.timezone)
     if not today < day <= today + timedelta(days=MAX_PAUSE_DAYS):
         text = f"Pick a date after today and within {MAX_PAUSE_DAYS} days."
-        return [Message(text, (Text(text), _pause_form(pair, partner, text)))]
+        return [Message.of(Text(text), _pause_form(pair, partner, text))]
     until = start_of_day(day, turn.timezone)
     pair.state, pair.paused_until = "paused", until
     meeting = await store.scheduled_meeting(turn.session, pair.id)
@@ -85,9 +85,7 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
         "`/mentor resume with @…` ends it earlier."
     )
     return [
-        Message(
-            text, (Text(text), Buttons((Button("Resume now", value=f"resume pair:{pair.id}"),)))
-        )
+        Message.of(Text(text), Buttons((Button("Resume now", value=f"resume pair:{pair.id}"),)))
     ]
 
 
@@ -100,7 +98,7 @@ async def pause_pair(turn: Turn, line: ParsedLine) -> list[Message]:
     if not rest:
         partner = await turn.partner_name(pair)
         text = f"Until when shall I pause your meetings with {partner}?"
-        return [Message(text, (Text(text), _pause_form(pair, partner)))]
+        return [Message.of(Text(text), _pause_form(pair, partner))]
     return await _pause_until(turn, pair, " ".join(rest))
 
 
@@ -116,7 +114,7 @@ async def resume_pair(turn: Turn, line: ParsedLine) -> list[Message]:
     partner = await turn.partner_name(pair)
     if pair.state != "paused":
         text = f"Your pairing with {partner} isn't paused."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     pair.state, pair.paused_until, pair.silent_since = "active", None, turn.now
     refresh_due(pair, None, turn.policy)
     await turn.audit("pair.resume", pair=pair.id)
@@ -131,7 +129,7 @@ async def resume_pair(turn: Turn, line: ParsedLine) -> list[Message]:
         schedule,
     )
     text = f"Resumed your meetings with {partner}. Pick a date for the next one?"
-    return [Message(text, (Text(text), Buttons((schedule,))))]
+    return [Message.of(Text(text), Buttons((schedule,)))]
 
 
 def _end_form(pair: Pair, partner: str, rematch: bool, ending: bool) -> Form:
@@ -183,7 +181,7 @@ async def end(turn: Turn, line: ParsedLine) -> list[Message]:
         if ending
         else f"How was your mentoring with {partner}? All optional; your partner doesn't see it."
     )
-    return [Message(text, (Text(text), _end_form(pair, partner, rematch, ending)))]
+    return [Message.of(Text(text), _end_form(pair, partner, rematch, ending))]
 
 
 async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
@@ -208,7 +206,7 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
     )
     if pair.state == "completed":
         text = "Thank you for the feedback!"
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     rematch = fields.get("rematch", "") == "yes"
     pair.state, pair.ended_at = "ended", turn.now
     pair.end_reason = "rematch" if rematch else "ended"
@@ -231,7 +229,7 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
     text = f"Your mentoring with {partner} has ended. Thank you!"
     if rematch:
         text += " You're back in the pool for the next matching round."
-    return [Message(text, (Text(text),))]
+    return [Message.of(Text(text))]
 
 
 async def renew(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -252,7 +250,7 @@ async def renew(turn: Turn, line: ParsedLine) -> list[Message]:
         f"{me} renewed your mentoring for another term, until {until}.",
     )
     text = f"Renewed your mentoring with {partner} until {until}."
-    return [Message(text, (Text(text),))]
+    return [Message.of(Text(text))]
 
 
 END = CommandSpec(

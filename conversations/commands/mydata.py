@@ -32,7 +32,7 @@ async def export_data(turn: Turn, line: ParsedLine) -> list[Message]:
         "included because they are yours; your partners' notes and ratings are not."
     )
     filename = f"mentorbot-my-data-{turn.now:%Y%m%d}.json"
-    return [Message(text, (Text(text), File(filename, "application/json", content)))]
+    return [Message.of(Text(text), File(filename, "application/json", content))]
 
 
 async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -63,7 +63,7 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
                 Button("Export my data first", value="export-data"),
             )
         )
-        return [Message(text, (Text(text), buttons))]
+        return [Message.of(Text(text), buttons)]
     me = await turn.display_name(turn.person.id)
     for pair in pairs:
         partner = pair.mentor_id if pair.mentee_id == turn.person.id else pair.mentee_id
@@ -76,7 +76,7 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
             partner,
             f"partner-left:{pair.id}:{partner}",
             "partner-left",
-            Message(note, (Text(note),)),
+            Message.of(Text(note)),
             turn.now,
         )
         await personal_data.end_pair(turn.session, pair, "a participant left the program", turn.now)
@@ -87,7 +87,7 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
         + (f" and ended {len(pairs)} pairing(s); your partners were told" if pairs else "")
         + ". Only anonymous counts remain. If you write to me again, you start afresh."
     )
-    return [Message(text, (Text(text), Context("Thank you for taking part.")))]
+    return [Message.of(Text(text), Context("Thank you for taking part."))]
 
 
 EXPORT = CommandSpec(

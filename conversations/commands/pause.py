@@ -71,13 +71,10 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
     else:
         text = "Paused. No matching and no reminders until you type `/mentor resume`."
     return [
-        Message(
-            text,
-            (
-                Text(text),
-                Buttons((Button("Resume now", value="resume"),)),
-                Context("Your profile and pairs are kept while you're paused."),
-            ),
+        Message.of(
+            Text(text),
+            Buttons((Button("Resume now", value="resume"),)),
+            Context("Your profile and pairs are kept while you're paused."),
         )
     ]
 
@@ -93,13 +90,13 @@ async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
             "You're not paused, so there is nothing to resume. "
             "`/mentor status` shows where you are."
         )
-        return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
+        return [Message.of(Text(text), Buttons((Button("My status", value="status"),)))]
     profile.status = "active"
     profile.paused_until = None
     profile.updated_at = turn.now
     await turn.audit("resume")
     text = "Welcome back! You're active again: in the pool for matching, with reminders on."
-    return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
+    return [Message.of(Text(text), Buttons((Button("My status", value="status"),)))]
 
 
 PAUSE = CommandSpec(
@@ -141,7 +138,7 @@ async def sweep_pauses(ctx: SweepContext) -> list[DueItem]:
             "Your pause is over: you're active again in "
             f"{ctx.program.name}, back in the pool for matching with reminders on."
         )
-        message = Message(text, (Text(text), Buttons((Button("My status", value="status"),))))
+        message = Message.of(Text(text), Buttons((Button("My status", value="status"),)))
         queued = await enqueue_for_person(
             ctx.session, profile.person_id, key, "pause-ended", message, ctx.now
         )

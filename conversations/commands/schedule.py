@@ -35,7 +35,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     except Refusal as refusal:
         partner = await turn.partner_name(pair)
         text = refusal.message.text
-        return [Message(text, (Text(text), schedule_form(pair, partner, phrase, text)))]
+        return [Message.of(Text(text), schedule_form(pair, partner, phrase, text))]
     return await set_meeting(turn, pair, moment)
 
 

@@ -34,7 +34,7 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
             "You haven't joined the mentoring program yet. Join with `/mentor join mentee`, "
             "`/mentor join mentor` or `/mentor join both`."
         )
-        return [Message(text, (Text(text), JOIN_BUTTONS))]
+        return [Message.of(Text(text), JOIN_BUTTONS)]
     role = {"mentee": "Mentee", "mentor": "Mentor", "both": "Mentee and mentor"}[
         profile.role or "mentee"
     ]

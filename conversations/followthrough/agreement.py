@@ -121,7 +121,7 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
     partner = await turn.display_name(other)
     if pair.agreement_confirmed_at is not None:
         text = f"Your agreement with {partner} is already confirmed."
-        return [Message(text, (Text(text), Fields(_terms(pair))))]
+        return [Message.of(Text(text), Fields(_terms(pair)))]
     if me == pair.mentee_id:
         pair.mentee_agreed_at = turn.now
     else:
@@ -129,7 +129,7 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
     await turn.audit("agreement.agree", pair=pair.id)
     if not _agreed(pair, other):
         text = f"Thanks! Waiting for {partner} to agree too; I'll tell you when they do."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     pair.agreement_confirmed_at = turn.now
     me_name = await turn.display_name(me)
     schedule = Buttons(
@@ -144,7 +144,7 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
         other,
         f"agreement-confirmed:{pair.id}:{other}",
         "agreement-confirmed",
-        Message(note, (Text(note), schedule)),
+        Message.of(Text(note), schedule),
         turn.now,
     )
     mention = await turn.mention_of(other)
@@ -152,7 +152,7 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
         f"Agreement confirmed with {partner}. Next, pick a date for your first meeting: "
         f"`/mentor schedule WHEN with {mention}`, e.g. `schedule tomorrow 3pm with {mention}`."
     )
-    return [Message(text, (Text(text), schedule))]
+    return [Message.of(Text(text), schedule)]
 
 
 def _form(pair: Pair, partner: str, errors: dict[str, str] | None = None) -> Form:
@@ -196,7 +196,7 @@ async def agreement(turn: Turn, line: ParsedLine) -> list[Message]:
         return await _agree(turn, pair)
     if word in ("edit", "change"):
         text = f"Change the terms with {partner}; they'll be asked to confirm."
-        return [Message(text, (Text(text), _form(pair, partner)))]
+        return [Message.of(Text(text), _form(pair, partner))]
     if word:
         raise Refusal(
             f"I understood `agreement` but not “{' '.join(rest)[:40]}”. Use `/mentor agreement` "
@@ -226,7 +226,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         errors["goals"] = "Keep the goals under 2000 characters."
     if errors:
         text = "Some terms need another look: " + " ".join(errors.values())
-        return [Message(text, (Text(text), _form(pair, partner, errors)))]
+        return [Message.of(Text(text), _form(pair, partner, errors))]
     start = (pair.activated_at or turn.now).date()
     term_end = add_months(start, int(term))
     changed = (goals or None, cadence, term_end) != (pair.goals, pair.cadence, pair.term_end)
@@ -251,7 +251,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     )
     reply = await _agree(turn, pair)
     text = f"New terms saved and sent to {partner} to confirm."
-    return [Message(text, (Text(text), Fields(_terms(pair)))), *reply]
+    return [Message.of(Text(text), Fields(_terms(pair))), *reply]
 
 
 COMMAND = CommandSpec(

@@ -83,7 +83,7 @@ async def ask_for_date(turn: Turn, pair: Pair, intro: str) -> Message:
         suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
     )
     text = f"{intro} I suggest {suggestion} (your time); change it if you like.".strip()
-    return Message(text, (Text(text), schedule_form(pair, partner, suggestion)))
+    return Message.of(Text(text), schedule_form(pair, partner, suggestion))
 
 
 async def withdraw_reminders(turn: Turn, pair: Pair, meeting: Meeting, why: str) -> None:
@@ -105,13 +105,13 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
             "another term with `/mentor renew` and schedule it again, or pick an earlier date."
         )
         renew = Button("Renew", value=f"renew pair:{pair.id}", style="primary")
-        raise Refusal(Message(text, (Text(text), Buttons((renew,)))))
+        raise Refusal(Message.of(Text(text), Buttons((renew,))))
     meeting = await store.scheduled_meeting(turn.session, pair.id)
     moved = meeting is not None and meeting.scheduled_at != moment
     if meeting is not None and not moved:
         partner = await turn.partner_name(pair)
         text = f"Your meeting with {partner} is already at {format_moment(moment, turn.timezone)}."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     previous = meeting.scheduled_at if meeting is not None else None
     if meeting is None:
         meeting = Meeting(
@@ -147,7 +147,7 @@ async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
     partner = await turn.partner_name(pair)
     if meeting is None:
         text = f"There is no meeting with {partner} to cancel."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     await withdraw_reminders(turn, pair, meeting, "the meeting was called off")
     meeting.status = "cancelled"
     meeting.sequence += 1
@@ -202,8 +202,8 @@ async def _confirm(
         other,
         f"meeting:{meeting.id}:{meeting.sequence}:{other}",
         "meeting-cancelled" if cancelled else "meeting-scheduled",
-        Message(theirs, (Text(theirs), invite, *blocks_tail, Context(hint))),
+        Message.of(Text(theirs), invite, *blocks_tail, Context(hint)),
         turn.now,
         platform=partner.platform if partner else None,
     )
-    return [Message(mine, (Text(mine), invite, *blocks_tail, Context(hint)))]
+    return [Message.of(Text(mine), invite, *blocks_tail, Context(hint))]
