@@ -1,9 +1,12 @@
 """The engine: `handle(event, now) -> replies`, and `sweep(now)` for proactive work.
 
-Each event is one database transaction: the speaker's identity and
-conversation reference are recorded, the command runs, and whatever it queued
-for other people commits with it. Any failure rolls everything back and the
-person gets a plain apology, never a stack trace.
+An event that writes is one database transaction: the speaker's identity and
+conversation reference are recorded, the command runs, and whatever it queued for
+other people commits with it. A command that only reads (`status` from someone
+already known, nothing of theirs changed) is answered outside any transaction from
+one read; should it write after all, it falls back to the transactional path. Any
+failure rolls everything back and the person gets a plain apology, never a stack
+trace.
 """
 
 from __future__ import annotations

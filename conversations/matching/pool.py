@@ -45,8 +45,6 @@ class Pool:
     mentees: list[Mentee]
     mentors: list[Mentor]
     forbidden: set[tuple[int, int]] = field(default_factory=set)
-    # Why a pair is forbidden, for telling an unmatched person the truth.
-    forbidden_why: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def reporting_lines(

@@ -109,19 +109,15 @@ def build_pool(rows: store.PoolRows, policy: Policy) -> Pool:
                 )
     mentor_ids = {m.person_id for m in mentors}
     forbidden: set[tuple[int, int]] = set()
-    why: dict[tuple[int, int], str] = {}
     lines = reporting_lines(rows.managers, [m.person_id for m in mentees])
     for mentee_id, above in lines.items():
         for boss in above & mentor_ids:
             forbidden.add((mentee_id, boss))
-            why[(mentee_id, boss)] = "reporting line"
     for pair in rows.past_pairs:
         forbidden.add(pair)
-        why.setdefault(pair, "past pair")
     for pair in rows.open_pairs:
         forbidden.add(pair)
-        why.setdefault(pair, "already paired")
-    return Pool(mentees, mentors, forbidden, why)
+    return Pool(mentees, mentors, forbidden)
 
 
 async def run_round(
