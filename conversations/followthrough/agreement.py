@@ -13,16 +13,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.dates import add_months, today_in
+from conversations.followthrough.messages import agreement_message, agreement_terms
 from conversations.followthrough.plan import refresh_due
 from conversations.followthrough.policy import CADENCE_DAYS, CADENCE_WORDS
 from conversations.grammar import ParsedLine
 from conversations.messages import (
     Button,
     Buttons,
-    Context,
     Fields,
     Form,
-    Header,
     Input,
     Message,
     Option,
@@ -37,38 +36,7 @@ from storage import followthrough as store
 from storage import people
 from storage.models import Pair, Program
 
-CONFIDENTIALITY = "What we say stays between us; HR sees only whether meetings happen."
 TERMS = (3, 6, 9, 12)
-
-
-def _terms(pair: Pair) -> tuple[tuple[str, str], ...]:
-    return (
-        ("Goals", pair.goals or "(none yet: add them with Change terms)"),
-        ("We meet", CADENCE_WORDS.get(pair.cadence or "", pair.cadence or "")),
-        ("Until", f"{pair.term_end:%a %d %b %Y}" if pair.term_end else "open-ended"),
-        ("Confidentiality", CONFIDENTIALITY),
-    )
-
-
-def agreement_message(pair: Pair, partner: str, intro: str) -> Message:
-    terms = _terms(pair)
-    text = "\n".join([intro, *(f"  {label}: {value}" for label, value in terms)])
-    text += "\nAgree with `/mentor agreement agree`, or change the terms."
-    return Message(
-        text,
-        (
-            Header(f"Mentoring agreement with {partner}"),
-            Text(intro),
-            Fields(terms),
-            Buttons(
-                (
-                    Button("I agree", value=f"agreement agree pair:{pair.id}", style="primary"),
-                    Button("Change terms", value=f"agreement edit pair:{pair.id}"),
-                )
-            ),
-            Context("Both of you confirm; a change is sent to the other person to confirm."),
-        ),
-    )
 
 
 async def begin_agreement(
@@ -121,7 +89,7 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
     partner = await turn.display_name(other)
     if pair.agreement_confirmed_at is not None:
         text = f"Your agreement with {partner} is already confirmed."
-        return [Message.of(Text(text), Fields(_terms(pair)))]
+        return [Message.of(Text(text), Fields(agreement_terms(pair)))]
     if me == pair.mentee_id:
         pair.mentee_agreed_at = turn.now
     else:
@@ -251,7 +219,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     )
     reply = await _agree(turn, pair)
     text = f"New terms saved and sent to {partner} to confirm."
-    return [Message.of(Text(text), Fields(_terms(pair))), *reply]
+    return [Message.of(Text(text), Fields(agreement_terms(pair))), *reply]
 
 
 COMMAND = CommandSpec(

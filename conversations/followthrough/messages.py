@@ -1,6 +1,7 @@
 """What follow-through tells people: the agenda prompt and reminder, the mentor's copy of
 the agenda, "did you meet?", the lapse nudges, the end of a pause, the agreement
-reminder, the renewal question, the end of a term, and the .ics invite.
+reminder, the renewal question, the end of a term, the agreement's terms, and the .ics
+invite.
 
 Pure: names, zones and times come in, a neutral `Message` goes out.
 """
@@ -13,8 +14,19 @@ from zoneinfo import ZoneInfo
 from conversations.dates import format_moment
 from conversations.followthrough.ics import Invite, to_ics
 from conversations.followthrough.plan import MeetingView, PairView
-from conversations.messages import Block, Button, Buttons, Context, File, Header, Message, Text
-from storage.models import Commitment, Meeting
+from conversations.followthrough.policy import CADENCE_WORDS
+from conversations.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Fields,
+    File,
+    Header,
+    Message,
+    Text,
+)
+from storage.models import Commitment, Meeting, Pair
 
 COACHING_QUESTIONS = (
     "What went well since we last met, and what got in the way?",
@@ -201,3 +213,37 @@ def term_complete_message(pair_id: int, partner: str, *, mentee: bool) -> Messag
         text += " Would you like to pass it on and mentor someone yourself?"
         buttons.insert(0, Button("Become a mentor", value="join both", style="primary"))
     return Message.of(Text(text), Buttons(tuple(buttons)))
+
+
+CONFIDENTIALITY = "What we say stays between us; HR sees only whether meetings happen."
+
+
+def agreement_terms(pair: Pair) -> tuple[tuple[str, str], ...]:
+    """The terms as label and value: goals, how often, until when, confidentiality."""
+    return (
+        ("Goals", pair.goals or "(none yet: add them with Change terms)"),
+        ("We meet", CADENCE_WORDS.get(pair.cadence or "", pair.cadence or "")),
+        ("Until", f"{pair.term_end:%a %d %b %Y}" if pair.term_end else "open-ended"),
+        ("Confidentiality", CONFIDENTIALITY),
+    )
+
+
+def agreement_message(pair: Pair, partner: str, intro: str) -> Message:
+    terms = agreement_terms(pair)
+    text = "\n".join([intro, *(f"  {label}: {value}" for label, value in terms)])
+    text += "\nAgree with `/mentor agreement agree`, or change the terms."
+    return Message(
+        text,
+        (
+            Header(f"Mentoring agreement with {partner}"),
+            Text(intro),
+            Fields(terms),
+            Buttons(
+                (
+                    Button("I agree", value=f"agreement agree pair:{pair.id}", style="primary"),
+                    Button("Change terms", value=f"agreement edit pair:{pair.id}"),
+                )
+            ),
+            Context("Both of you confirm; a change is sent to the other person to confirm."),
+        ),
+    )
