@@ -11,7 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from conversations.dates import DATETIME_FORMS, DateError, format_moment, parse_datetime
-from conversations.followthrough.messages import invite_file
+from conversations.followthrough.messages import (
+    invite_file,
+    meeting_confirmation,
+    meeting_sentence,
+)
 from conversations.followthrough.plan import (
     meeting_keys,
     refresh_due,
@@ -19,7 +23,7 @@ from conversations.followthrough.plan import (
     suggestion_phrase,
     term_ends_at,
 )
-from conversations.messages import Button, Buttons, Context, Form, Input, Message, Text
+from conversations.messages import Button, Buttons, Form, Input, Message, Text
 from conversations.pair_context import pair_input
 from conversations.partners import partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
@@ -176,34 +180,29 @@ async def _confirm(
         cancelled=cancelled,
     )
     my_name, their_name = names.get(me, "your partner"), names.get(other, "your partner")
-
-    def line(name: str, tz: str, who: str) -> str:
-        when = format_moment(meeting.scheduled_at, tz)
-        if cancelled:
-            return f"{who} cancelled the meeting with {name} on {when}."
-        if previous is not None:
-            return f"{who} moved the meeting with {name} to {when}."
-        return f"{who} scheduled a meeting with {name}: {when}."
-
-    buttons = Buttons(
-        (
-            Button("Reschedule", value=f"schedule pair:{pair.id}"),
-            Button("Cancel it", value=f"schedule cancel pair:{pair.id}", style="danger"),
-        )
+    moved = previous is not None
+    mine = meeting_sentence(
+        "You",
+        their_name,
+        format_moment(meeting.scheduled_at, turn.timezone),
+        moved=moved,
+        cancelled=cancelled,
+        to_speaker=True,
     )
-    blocks_tail = () if cancelled else (buttons,)
-    hint = "Add the invite to your calendar." if not cancelled else "Remove it from your calendar."
-    mine = line(their_name, turn.timezone, "You")
-    if cancelled:
-        mine += " Pick a new date when you can: `/mentor schedule WHEN`."
-    theirs = line(my_name, other_tz, my_name).replace(f"with {my_name}", "with you")
+    theirs = meeting_sentence(
+        my_name,
+        "you",
+        format_moment(meeting.scheduled_at, other_tz),
+        moved=moved,
+        cancelled=cancelled,
+    )
     await enqueue_for_person(
         turn.session,
         other,
         f"meeting:{meeting.id}:{meeting.sequence}:{other}",
         "meeting-cancelled" if cancelled else "meeting-scheduled",
-        Message.of(Text(theirs), invite, *blocks_tail, Context(hint)),
+        meeting_confirmation(pair.id, theirs, invite, cancelled=cancelled),
         turn.now,
         platform=partner.platform if partner else None,
     )
-    return [Message.of(Text(mine), invite, *blocks_tail, Context(hint))]
+    return [meeting_confirmation(pair.id, mine, invite, cancelled=cancelled)]

@@ -247,3 +247,31 @@ def agreement_message(pair: Pair, partner: str, intro: str) -> Message:
             Context("Both of you confirm; a change is sent to the other person to confirm."),
         ),
     )
+
+
+def meeting_sentence(
+    who: str, partner: str, when: str, *, moved: bool, cancelled: bool, to_speaker: bool = False
+) -> str:
+    """ "You scheduled a meeting with Sam: …" to the speaker; "Alex moved the meeting with
+    you to …" to the partner. The speaker of a cancellation is asked for a new date."""
+    if cancelled:
+        text = f"{who} cancelled the meeting with {partner} on {when}."
+        if to_speaker:
+            text += " Pick a new date when you can: `/mentor schedule WHEN`."
+        return text
+    if moved:
+        return f"{who} moved the meeting with {partner} to {when}."
+    return f"{who} scheduled a meeting with {partner}: {when}."
+
+
+def meeting_confirmation(pair_id: int, sentence: str, invite: File, *, cancelled: bool) -> Message:
+    """The confirmation of a scheduled, moved or cancelled meeting, with its .ics invite."""
+    if cancelled:
+        return Message.of(Text(sentence), invite, Context("Remove it from your calendar."))
+    buttons = Buttons(
+        (
+            Button("Reschedule", value=f"schedule pair:{pair_id}"),
+            Button("Cancel it", value=f"schedule cancel pair:{pair_id}", style="danger"),
+        )
+    )
+    return Message.of(Text(sentence), invite, buttons, Context("Add the invite to your calendar."))
