@@ -34,9 +34,10 @@ from bot.demo import seed
 from bot.match_cli import run_match
 from bot.simulate import ADMIN as SIM_ADMIN
 from bot.simulate import simulate
-from conversations.chart import WeekBar, trend_png
-from conversations.digest import digest_message, to_json
-from conversations.digest_sweep import run_digest
+from conversations.digest.chart import WeekBar, trend_png
+from conversations.digest.figures import to_json
+from conversations.digest.messages import digest_message
+from conversations.digest.sweep import run_digest
 from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import current_revision, upgrade

@@ -27,8 +27,13 @@ from conversations.config_fields import (
     suggestion,
     written,
 )
-from conversations.digest_policy import DigestSection, ObjectiveSection
-from conversations.follow_policy import LapseSection, MeetingsSection, TermSection, follow_through
+from conversations.digest.policy import DigestSection, ObjectiveSection
+from conversations.followthrough.policy import (
+    LapseSection,
+    MeetingsSection,
+    TermSection,
+    follow_through,
+)
 from conversations.matching.settings import MatchingSection
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
