@@ -11,20 +11,19 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.matching.messages import expiry_text, proposal_message, unmatched_message
 from conversations.matching.pool import Mentee, Mentor, Pool, reporting_lines
-from conversations.matching.reasons import pair_reasons
-from conversations.matching.scoring import SCALE, Scorer
-from conversations.matching.solve import Solution, solve
 from conversations.messages import to_dict
 from conversations.policy import Policy
 from storage import matching as store
 from storage.models import Program
+
+if TYPE_CHECKING:  # numpy, SciPy and OR-Tools load when a round runs, not with the engine
+    from conversations.matching.solve import Solution
 
 # (phase, done, total); scoring, solving and pricing report from the solver's thread.
 Progress = Callable[[str, int, int], None]
@@ -133,6 +132,9 @@ async def run_round(
     dry_run: bool = False,
     progress: Progress = no_progress,
 ) -> RoundResult:
+    from conversations.matching.reasons import pair_reasons
+    from conversations.matching.scoring import SCALE
+
     pool = build_pool(await store.load_pool(session, program.id), policy)
     progress("loading", 1, 1)
     everyone = [m.person_id for m in pool.mentees] + [m.person_id for m in pool.mentors]
@@ -175,6 +177,11 @@ def _solve_pool(
     pool: Pool, policy: Policy, now: datetime, progress: Progress, workers: Executor
 ) -> Solution:
     """Score and solve the pool (blocking: run off the event loop)."""
+    import numpy as np
+
+    from conversations.matching.scoring import SCALE, Scorer
+    from conversations.matching.solve import solve
+
     settings = policy.matching
     scorer = Scorer(pool, settings.weights, now, policy.default_timezone)
     mentee_bonus = np.array(
