@@ -18,8 +18,12 @@ Goals for the warm chat: under 1.0 s wall and 110 MB peak RSS. Nothing here gate
 test; tests/test_startup.py keeps the heavy imports (numpy, SciPy, OR-Tools, botbuilder,
 slack_bolt) out of the chat path instead.
 
+--against DIR adds the same chat run from another source tree (an older commit, exported
+with `git archive REV | tar -x -C DIR`), interleaved with this one: a before/after under
+the same load. It runs with this checkout's virtualenv, DIR first on PYTHONPATH.
+
     .venv/bin/python bench/startup.py
-    .venv/bin/python bench/startup.py --runs 15
+    .venv/bin/python bench/startup.py --runs 15 --against /tmp/before
 """
 
 from __future__ import annotations
@@ -60,11 +64,22 @@ def mentorbot_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "bot.cli"]
 
 
-def clean_env(database: Path) -> dict[str, str]:
+def clean_env(database: Path, source: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_PLATFORM_ENV)}
     env["DATABASE_URL"] = f"sqlite:///{database}"
     env["MENTORBOT_CONFIG"] = str(ROOT / "app.yaml")
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     return env
+
+
+@dataclass
+class Chat:
+    """The chat from one source tree (None: this checkout), first run and warm."""
+
+    source: Path | None
+    first: Runs
+    warm: Runs
 
 
 def run_once(argv: Sequence[str], env: dict[str, str], cwd: Path, into: Runs) -> str:
@@ -111,31 +126,41 @@ def load() -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--runs", type=int, default=7, help="runs of each case (default 7)")
+    p.add_argument("--against", type=Path, metavar="DIR", help="also time this source tree")
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be 1 or more")
+    if args.against is not None and not (args.against / "bot" / "cli.py").is_file():
+        p.error(f"--against {args.against}: no bot/cli.py there")
     chat = [*mentorbot_command(), "chat", "--as", "alice", STATUS]
     bare = Runs("python -c pass")
     libs = Runs('python -c "import sqlalchemy, aiohttp"')
-    first = Runs(f'chat "{STATUS}", first run (migrates)')
-    warm = Runs(f'chat "{STATUS}", warm')
+    chats = [Chat(None, Runs("chat, first run (migrates)"), Runs("chat, warm"))]
+    if args.against is not None:
+        name = args.against.name
+        chats.append(
+            Chat(args.against, Runs(f"{name}: chat, first run"), Runs(f"{name}: chat, warm"))
+        )
     folder = Path(tempfile.mkdtemp(prefix="mentorbot-startup-"))
     try:
-        warm_db = folder / "warm.db"
-        env = clean_env(warm_db)
-        run_once(chat, env, folder, Runs("setup"))  # schema and alice, not measured
-        print(f"{' '.join(chat)}\n  on SQLite in {folder}, {args.runs} runs each, interleaved")
+        for n, c in enumerate(chats):  # the schema and alice, not measured
+            run_once(chat, clean_env(folder / f"warm-{n}.db", c.source), folder, Runs("setup"))
+        print(f'{" ".join(chat[:-1])} "{STATUS}"')
+        print(f"  on SQLite in {folder}, {args.runs} runs of each, interleaved")
         print(f"load average before: {load()}")
+        env = clean_env(folder / "none.db")
         for i in range(args.runs):
             run_once([sys.executable, "-c", "pass"], env, folder, bare)
             run_once([sys.executable, "-c", "import sqlalchemy, aiohttp"], env, folder, libs)
-            fresh = clean_env(folder / f"first-{i}.db")
-            answer = run_once(chat, fresh, folder, first)
-            run_once(chat, env, folder, warm)
-            if i == 0:
-                print("  it answers: " + answer.strip().splitlines()[0][:70] + " …")
+            for n, c in enumerate(chats):
+                fresh = clean_env(folder / f"first-{n}-{i}.db", c.source)
+                answer = run_once(chat, fresh, folder, c.first)
+                run_once(chat, clean_env(folder / f"warm-{n}.db", c.source), folder, c.warm)
+                if i == 0 and n == 0:
+                    print("  it answers: " + answer.strip().splitlines()[0][:70] + " …")
         print(f"load average after:  {load()}\n")
-        report([bare, libs, first, warm])
+        report([bare, libs, *(r for c in chats for r in (c.first, c.warm))])
+        warm = chats[0].warm
         wall, rss = statistics.median(warm.wall), statistics.median(warm.rss_mb)
         print(
             f"\nwarm chat, median: {wall:.2f} s wall (goal < {GOAL_WALL_S} s), "
