@@ -132,9 +132,6 @@ async def run_round(
     dry_run: bool = False,
     progress: Progress = no_progress,
 ) -> RoundResult:
-    from conversations.matching.reasons import pair_reasons
-    from conversations.matching.scoring import SCALE
-
     pool = build_pool(await store.load_pool(session, program.id), policy)
     progress("loading", 1, 1)
     everyone = [m.person_id for m in pool.mentees] + [m.person_id for m in pool.mentors]
@@ -148,6 +145,10 @@ async def run_round(
             platforms = {} if dry_run else await store.reachable_platforms(session, everyone)
         finally:
             solution = await solving
+    # Loaded by the solve's thread by now, so the event loop never waits for numpy & co.
+    from conversations.matching.reasons import pair_reasons
+    from conversations.matching.scoring import SCALE
+
     proposals = [
         Proposal(
             pool.mentees[i].person_id,
