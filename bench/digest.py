@@ -93,7 +93,9 @@ async def seed(db: Database, people: int, rng: random.Random) -> int:
             mentors.append(pid)
     await _bulk(db, Person, persons)
     await _bulk(db, Profile, profiles)
-    pairs, meetings, lapses = [], [], []
+    pairs: list[dict[str, Any]] = []
+    meetings: list[dict[str, Any]] = []
+    lapses: list[dict[str, Any]] = []
     pair_id = meeting_id = 0
     for mentee in mentees:
         if rng.random() > 0.8:

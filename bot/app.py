@@ -55,13 +55,11 @@ async def platform_home(request: web.Request) -> web.Response:
 
 async def settle_heap(app: web.Application) -> None:
     """An `on_startup` hook for a long-running server, after the app's own start-up
-    (migrations): take what start-up built (modules, mappers, compiled statements: ~170,000
-    objects that live as long as the process) out of the garbage collector's sight.
+    (migrations): take what start-up built (modules, mappers, compiled statements: objects
+    that live as long as the process) out of the garbage collector's sight.
 
-    Otherwise every full collection walks them all: measured under bench/slack_load.py
-    on 2 shared cores, a full collection stalled the event loop, and so every request
-    in flight, for 120-190 ms (once 1 s), which alone put p99 past 100 ms; frozen, a
-    full collection takes 6-9 ms.
+    Otherwise every full collection walks them all on the event loop's thread, stalling
+    every request in flight; the measurements are in docs/decisions/0003-gc-freeze.md.
     """
     gc.collect()
     gc.freeze()

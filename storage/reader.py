@@ -1,18 +1,17 @@
 """Reads on the hot path, straight on the async driver: one driver call per statement.
 
-Through an ORM session a one-statement read costs ~0.25–0.5 ms of CPU before the
-database does any work (session and transaction bookkeeping, greenlet switches,
-BEGIN/COMMIT round trips, and four aiosqlite thread hops per statement); the
-driver call alone costs ~25 µs (bench/slack_layers.py). A `Reader` runs a Core
-select compiled once per dialect by SQLAlchemy (`Query`) on connections of its
-own, in autocommit: one round trip on PostgreSQL (asyncpg keeps the prepared
-statement per connection), and on SQLite a plain `sqlite3` call on the event
-loop's own thread. That is on purpose: an indexed read of a few rows takes
-5–20 µs, while handing it to aiosqlite's worker thread and back costs more than
-that on an idle machine and, on a busy one, milliseconds (the woken thread and
-the loop contend for the GIL and the CPU; bench/slack_layers.py showed 3 ms per
-hop on 2 shared cores). In WAL mode a reader never waits for a writer, so the
-call cannot block the loop for longer than the read itself. Rows pass through
+Through an ORM session a one-statement read costs many times what the driver
+call alone costs (session and transaction bookkeeping, greenlet switches,
+BEGIN/COMMIT round trips, and four aiosqlite thread hops per statement). A
+`Reader` runs a Core select compiled once per dialect by SQLAlchemy (`Query`) on
+connections of its own, in autocommit: one round trip on PostgreSQL (asyncpg
+keeps the prepared statement per connection), and on SQLite a plain `sqlite3`
+call on the event loop's own thread. That is on purpose: an indexed read of a few
+rows costs less than handing it to aiosqlite's worker thread and back, and on a
+busy machine far less (the woken thread and the loop contend for the GIL and the
+CPU). In WAL mode a reader never waits for a writer, so the call cannot block the
+loop for longer than the read itself. The measurements behind this are in
+docs/decisions/0002-fast-read-path.md. Rows pass through
 SQLAlchemy's own result processors, so values come back typed exactly as the
 ORM hands them (aware UTC datetimes, decoded JSON).
 

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
@@ -27,7 +28,8 @@ from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
 
 playwright_api = pytest.importorskip("playwright.async_api")
-Page = playwright_api.Page
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 expect = playwright_api.expect
 
 CHROMIUM = Path("/usr/bin/chromium")
