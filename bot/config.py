@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from adapters.slack.webapi import SlackCredentials
+from adapters.slack.settings import SlackCredentials
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
 from conversations.config_fields import (
     Check,
