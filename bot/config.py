@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
@@ -18,6 +19,7 @@ from adapters.slack.settings import SlackCredentials
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
 from conversations.config_fields import (
     Check,
+    Duration,
     OneOf,
     Section,
     Text,
@@ -136,6 +138,11 @@ class AppConfig(Section):
     digest: DigestSection = written({}, DigestSection.__doc__)
     objective_target: ObjectiveSection | None = Field(None, description=ObjectiveSection.__doc__)
     matching: MatchingSection = written({}, MatchingSection.__doc__)
+    outbox_retention: Annotated[timedelta, Duration("1d", "52w")] = written(
+        "30d",
+        description="How long a sent or undeliverable message keeps its text in the database; "
+        "then only the fact that it was sent remains (1d to 52w).",
+    )
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -162,6 +169,7 @@ class AppConfig(Section):
             digest=self.digest.build(),
             objective_target=self.objective_target.build() if self.objective_target else None,
             matching=self.matching.build(),
+            outbox_retention=self.outbox_retention,
         )
 
 

@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import utcnow
 from bot.delivery import DeliveryWorker
 from conversations.engine import Engine
-from storage import inbound
+from storage import inbound, outbox
 
 # Slack retries an event for minutes and Teams not at all; a day of ids is plenty.
 EVENT_ID_RETENTION = timedelta(days=1)
@@ -76,6 +76,10 @@ class Jobs:
     async def prune(self) -> None:
         async with self.engine.db.transaction() as session:
             await inbound.forget_before(session, self.clock() - EVENT_ID_RETENTION)
+            retention = self.engine.policy.outbox_retention
+            emptied = await outbox.forget_payloads(session, self.clock() - retention)
+        if emptied:
+            log.info("emptied %d delivered or failed message(s) past retention", emptied)
 
     def start(self) -> None:
         self.scheduler.start()

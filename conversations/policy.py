@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from conversations.digest.policy import DigestSchedule, ObjectiveTarget
 from conversations.followthrough.policy import FollowThrough
@@ -23,6 +24,8 @@ class Policy:
     digest: DigestSchedule = field(default_factory=DigestSchedule)
     objective_target: ObjectiveTarget | None = None
     matching: MatchingPolicy = field(default_factory=MatchingPolicy)
+    # How long a sent or failed proactive message keeps its text (storage/outbox.py).
+    outbox_retention: timedelta = timedelta(days=30)
 
     def is_admin(self, platform: str, user_id: str, email: str | None) -> bool:
         """Admins are `platform:user_id` entries or e-mail addresses (case-insensitive)."""

@@ -298,3 +298,24 @@ async def counts(session: AsyncSession) -> dict[str, int]:
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )
     return {str(status): int(n) for status, n in rows.all()}
+
+
+# A row whose text is gone: the fact that it was sent (or failed) and when remains.
+EMPTY_PAYLOAD: dict[str, Any] = {}
+
+
+async def forget_payloads(session: AsyncSession, before: datetime) -> int:
+    """Retention: sent and dead rows created before `before` lose their payload (the
+    message's text, names, any file), keeping the row itself (its idempotency key still
+    stops the same message being queued twice). Returns how many rows were emptied."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_((OutboxStatus.SENT, OutboxStatus.DEAD)),
+            OutboxMessage.created_at < before,
+            OutboxMessage.payload["text"].as_string().is_not(None),
+        )
+        .values(payload=EMPTY_PAYLOAD)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

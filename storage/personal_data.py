@@ -10,6 +10,8 @@ commitments, meeting feedback and ratings, end-of-pair reviews, queued messages.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +34,8 @@ from storage.models import (
     Profile,
     Program,
 )
-from storage.states import LapseOutcome, MeetingStatus, PairState, ProfileStatus
+from storage.outbox import EMPTY_PAYLOAD
+from storage.states import LapseOutcome, MeetingStatus, OutboxStatus, PairState, ProfileStatus
 
 FORGOTTEN_NAME = "Former participant"
 
@@ -229,8 +232,82 @@ async def end_pair(session: AsyncSession, pair: Pair, reason: str, now: datetime
     )
 
 
-async def erase(session: AsyncSession, person_id: int, now: datetime) -> None:
-    """Delete the person's personal data and contributions; keep anonymous facts."""
+MIN_QUOTE = 3  # shorter values ("Al", "ok") would match unrelated messages
+
+
+async def _what_they_wrote(session: AsyncSession, person_id: int) -> set[str]:
+    """The values that identify the person or that they wrote: names, e-mail, agenda
+    items, commitments, notes, profile text, pair goals, decline reasons."""
+    values: set[str] = set()
+    person = await session.get(Person, person_id)
+    if person is not None:
+        values.update(v for v in (person.display_name, person.email) if v)
+    for row in await session.execute(
+        select(Identity.display_name, Identity.email).where(Identity.person_id == person_id)
+    ):
+        values.update(v for v in row if v)
+    for model, column in (
+        (AgendaItem.text, AgendaItem.author_id),
+        (Commitment.text, Commitment.person_id),
+        (PrivateNote.text, PrivateNote.owner_id),
+        (Profile.goals, Profile.person_id),
+        (Profile.department, Profile.person_id),
+    ):
+        values.update(
+            v for v in await session.scalars(select(model).where(column == person_id)) if v
+        )
+    for offers, wants in await session.execute(
+        select(Profile.offers, Profile.wants).where(Profile.person_id == person_id)
+    ):
+        values.update(t for t in [*(offers or []), *(wants or [])] if t)
+    for goals, reason in await session.execute(
+        select(Pair.goals, Pair.end_reason).where(
+            or_(Pair.mentee_id == person_id, Pair.mentor_id == person_id)
+        )
+    ):
+        values.update(v for v in (goals, (reason or "").partition(": ")[2]) if v)
+    return {v for v in values if len(v.strip()) >= MIN_QUOTE and v != FORGOTTEN_NAME}
+
+
+async def _scrub_outbox(session: AsyncSession, person_id: int, needles: set[str]) -> int:
+    """Empty every outbox row addressed to someone else (or a channel) that quotes the
+    person: an agenda copy, a name in a digest. Rows not yet sent are withdrawn."""
+    if not needles:
+        return 0
+    quoted = [json.dumps(n, ensure_ascii=False)[1:-1] for n in needles]
+    rows = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.payload).where(
+            or_(OutboxMessage.person_id != person_id, OutboxMessage.person_id.is_(None)),
+            OutboxMessage.payload["text"].as_string().is_not(None),
+        )
+    )
+    scrubbed = 0
+    for row_id, status, payload in rows:
+        text = json.dumps(payload, ensure_ascii=False)
+        if not any(q in text for q in quoted):
+            continue
+        values: dict[str, Any] = {"payload": EMPTY_PAYLOAD}
+        if status == OutboxStatus.PENDING:
+            values.update(status=OutboxStatus.SUPERSEDED, last_error="a participant was forgotten")
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+        )
+        scrubbed += 1
+    return scrubbed
+
+
+async def erase(
+    session: AsyncSession,
+    person_id: int,
+    now: datetime,
+    quoted_as: Callable[[str], Iterable[str]] = lambda value: (value,),
+) -> None:
+    """Delete the person's personal data and contributions; keep anonymous facts.
+
+    Outbox rows to others that quote them are emptied too; `quoted_as` gives the forms a
+    value takes in a message (the engine escapes what people type)."""
+    written = await _what_they_wrote(session, person_id)
+    await _scrub_outbox(session, person_id, {q for v in written for q in quoted_as(v)})
     for model, column in (
         (PrivateNote, PrivateNote.owner_id),
         (AgendaItem, AgendaItem.author_id),

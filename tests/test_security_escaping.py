@@ -24,7 +24,8 @@ from adapters.slack.sender import SlackSender
 from adapters.slack.webapi import make_client
 from adapters.teams.render_adaptive_card import to_activity
 from bot.delivery import DeliveryWorker
-from conversations.digest import BASE_KEYS, AtRiskPair, Digest, digest_message
+from conversations.digest.figures import BASE_KEYS, AtRiskPair, Digest
+from conversations.digest.messages import digest_message
 from conversations.engine import APOLOGY, Engine
 from conversations.events import Actor
 from conversations.messages import (

@@ -160,11 +160,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_cell(value: object) -> object:
     """A cell a spreadsheet shows as text: one starting like a formula (=, +, -, @, tab,
-    carriage return) gets a leading single quote, so opening the export runs nothing.
-    Numbers are written as they are."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    carriage return) gets a leading single quote, so opening the export runs nothing; a
+    carriage return inside becomes a line feed (which the writer quotes: a bare CR would
+    split the row for some readers). Numbers are written as they are."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 async def _export(turn: Turn) -> list[Message]:

@@ -66,6 +66,11 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
         )
         return [Message.of(Text(text), buttons)]
     me = await turn.display_name(turn.person.id)
+    await turn.audit("privacy.forget", pairs_ended=len(pairs))
+    # Erased first (queued messages quoting them included), then the partners are told.
+    await personal_data.erase(
+        turn.session, turn.person.id, turn.now, lambda value: {value, literal(value)}
+    )
     for pair in pairs:
         partner = pair.mentor_id if pair.mentee_id == turn.person.id else pair.mentee_id
         note = (
@@ -81,8 +86,6 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
             turn.now,
         )
         await personal_data.end_pair(turn.session, pair, "a participant left the program", turn.now)
-    await turn.audit("privacy.forget", pairs_ended=len(pairs))
-    await personal_data.erase(turn.session, turn.person.id, turn.now)
     text = (
         "Done: I have erased your personal data and notes"
         + (f" and ended {len(pairs)} pairing(s); your partners were told" if pairs else "")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from conversations.grammar import ParsedLine
 from conversations.messages import Block, Context, Header, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Turn
 
 
+def _days(span: timedelta) -> str:
+    days = max(1, round(span.total_seconds() / 86400))
+    return "1 day" if days == 1 else f"{days} days"
+
+
 async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
+    retention = turn.policy.outbox_retention
     named = turn.policy.privacy != "aggregate"
     at_risk = (
         "the names of pairs that have stopped meeting (names only, so someone can offer help) "
@@ -52,6 +60,13 @@ async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
             "(your partner is told you left); only anonymous counts remain. "
             "`/mentor leave` takes you out of matching and stops all reminders; your profile is "
             "kept so you can come back with `/mentor join`.",
+        ),
+        (
+            "How long messages are kept",
+            f"Messages I send you are kept with their text for {_days(retention)} after they "
+            "go out (so a failed one can be retried and reported); then only the fact that "
+            "one was sent remains. `forget-me` also withdraws or empties messages to others "
+            "that quote you or what you wrote. What you type is never written to my logs.",
         ),
     ]
     text = "\n\n".join(f"{title}: {body}" for title, body in sections)
