@@ -220,7 +220,7 @@ async def test_forget_me_asks_first_then_erases_and_tells_the_partner(
     assert profile.status == "left" and profile.role == "mentee"  # anonymous count kept
     assert pair is not None and pair.state == "ended" and pair.goals is None
     assert told is not None and told.person_id == 3
-    assert "alice has left the mentoring program" in from_dict(told.payload).text
+    assert "Your mentee has left the mentoring program" in from_dict(told.payload).text
     # The digest still counts the meeting that happened, anonymously.
     digest = await chat.say("hana", "admin digest")
     assert "1 held of 1 due" in digest[0].text and "alice" not in digest[0].text

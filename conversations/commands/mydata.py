@@ -65,7 +65,6 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
             )
         )
         return [Message.of(Text(text), buttons)]
-    me = await turn.display_name(turn.person.id)
     await turn.audit("privacy.forget", pairs_ended=len(pairs))
     # Erased first (queued messages quoting them included), then the partners are told.
     await personal_data.erase(
@@ -73,9 +72,11 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
     )
     for pair in pairs:
         partner = pair.mentor_id if pair.mentee_id == turn.person.id else pair.mentee_id
+        # Not by name: the notice outlives the erasure in the outbox (retention).
+        role = "mentee" if pair.mentee_id == turn.person.id else "mentor"
         note = (
-            f"{me} has left the mentoring program, so your pairing has ended. Thank you for the "
-            "time you gave each other. `/mentor status` shows what happens next for you."
+            f"Your {role} has left the mentoring program, so your pairing has ended. Thank you "
+            "for the time you gave each other. `/mentor status` shows what happens next for you."
         )
         await enqueue_for_person(
             turn.session,
