@@ -50,6 +50,9 @@ def quiet_third_party_loggers() -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    # slack_sdk and slack_bolt log whole requests, responses and bodies at DEBUG.
+    logging.getLogger("slack_sdk").setLevel(logging.INFO)
+    logging.getLogger("slack_bolt").setLevel(logging.INFO)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:

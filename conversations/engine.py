@@ -12,6 +12,7 @@ trace.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +36,7 @@ from conversations.commands import (
     status,
 )
 from conversations.digest.sweep import sweep_digest
-from conversations.events import Actor, InboundEvent
+from conversations.events import Action, Actor, Command, InboundEvent
 from conversations.followthrough import agreement
 from conversations.followthrough.sweep import sweep_follow_through
 from conversations.matching import schedule as match_schedule
@@ -103,6 +104,27 @@ SWEEPERS: list[Sweeper] = [
 ]
 
 
+def _clean(text: str) -> str:
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def without_nul(event: InboundEvent) -> InboundEvent:
+    """The event with NUL characters taken out of everything typed: they mean nothing to
+    a person, and PostgreSQL refuses them in text (the command would fail)."""
+    payload = event.payload
+    if isinstance(payload, Command):
+        cleaned: Command | Action = Command(_clean(payload.text))
+    else:
+        cleaned = Action(
+            _clean(payload.action_id),
+            _clean(payload.value),
+            _clean(payload.form_id),
+            {_clean(k): _clean(v) for k, v in payload.fields.items()},
+        )
+    actor = replace(event.actor, display_name=_clean(event.actor.display_name))
+    return replace(event, actor=actor, payload=cleaned)
+
+
 class _DryRun(Exception):
     pass
 
@@ -150,6 +172,7 @@ class Engine:
         """Answer one inbound event. Always returns at least one message, except for
         a platform retry of an event already handled (then nothing)."""
         known = self._cached_program is not None
+        event = without_nul(event)
         try:
             try:
                 return await self._handle(event, now)
