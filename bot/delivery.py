@@ -40,7 +40,8 @@ from typing import Any
 from adapters.delivery import Recipient, Sender, SendResult, pacing_for
 from bot.clock import Clock, as_clock
 from bot.pacing import Pacer
-from conversations.messages import from_dict
+from conversations.messages import from_dict, to_dict
+from conversations.undeliverable import UNDELIVERABLE_KIND, undeliverable_notice
 from storage import outbox, references
 from storage.database import Database
 from storage.models import Identity, OutboxMessage
@@ -410,6 +411,17 @@ class DeliveryWorker:
                 count_attempt=counted,
                 dead=dead,
             )
+            if dead and row.person_id is not None and row.kind != UNDELIVERABLE_KIND:
+                # Never silently: the person hears that something did not arrive.
+                await outbox.enqueue(
+                    session,
+                    key=f"{UNDELIVERABLE_KIND}:{row.id}",
+                    kind=UNDELIVERABLE_KIND,
+                    payload=to_dict(undeliverable_notice(row.payload, row.kind)),
+                    now=now,
+                    person_id=row.person_id,
+                    platform=row.platform,
+                )
 
     async def _mark_sent(self, row: OutboxMessage) -> None:
         """Record the delivery. Rows delivered while a record is being written wait for it

@@ -38,6 +38,20 @@ CONTEXT_KEY = "mentorbot_file"
 UPLOAD_TIMEOUT_SECONDS = 10.0
 
 
+TOO_LARGE = 413  # the connector's answer to an activity over Teams' ~100 KB
+
+
+def too_large_note(files: list[File]) -> str:
+    """Said in place of files whose consent card made the message too large for Teams
+    (the card carries the file's bytes)."""
+    names = ", ".join(f.filename for f in files)
+    return (
+        f"I couldn't deliver {names} here: it is larger than a Teams message can carry. "
+        "Try `/mentor export-data` in Slack or the web chat, or ask your program team "
+        "for a copy."
+    )
+
+
 def describe(file: File) -> str:
     return "calendar invite" if file.mime.startswith("text/calendar") else "file"
 

@@ -35,8 +35,9 @@ from adapters.clock import Clock, SystemClock
 from adapters.delivery import Recipient, SendResult
 from adapters.teams.channel import LEFT_OUT, channel_activity, without_images
 from adapters.teams.connector import TokenUnavailable
+from adapters.teams.files import TOO_LARGE, too_large_note
 from adapters.teams.render_adaptive_card import to_activity
-from conversations.messages import Message
+from conversations.messages import Context, Message
 
 log = logging.getLogger(__name__)
 
@@ -135,13 +136,23 @@ class TeamsSender:
         if not reference or not reference.get("serviceUrl"):
             return SendResult("unreachable", "the person has not talked to the bot in Teams yet")
         files = bool(message.files())
+        shown = message
 
         async def send() -> str:
-            await self.send_activity(reference, to_activity(message, files=files))
+            await self.send_activity(reference, to_activity(shown, files=files))
             return "" if files == bool(message.files()) else "without its file consent card"
 
         def lighten(err: Exception) -> bool:
-            nonlocal files
+            nonlocal files, shown
+            if files and _status(err) == TOO_LARGE:
+                # Never silently: the person is told the file could not come this way.
+                log.warning(
+                    "a message with %d file(s) is too large for Teams", len(message.files())
+                )
+                note = too_large_note(message.files())
+                shown = Message(f"{message.text}\n{note}", (*message.blocks, Context(note)))
+                files = False
+                return True
             if files and _status(err) == 400:
                 log.warning("Teams refused a message's file consent card: %s", err)
                 files = False

@@ -139,6 +139,9 @@ KNOWN_CARDS = frozenset(
 )
 
 
+MAX_ACTIVITY_BYTES = 100 * 1024
+
+
 def _refusal(conversation: str, activity: dict[str, Any]) -> str:
     """Why Teams would refuse the activity's attachments ("" when it would not)."""
     for attachment in activity.get("attachments") or ():
@@ -256,7 +259,14 @@ class BotConnector:
                 status=status,
                 headers=headers,
             )
-        activity = await request.json()
+        raw = await request.read()
+        if len(raw) > MAX_ACTIVITY_BYTES:  # Teams refuses a message over about 100 KB
+            self.refused.append(({"size": len(raw)}, "MessageSizeTooBig"))
+            return web.json_response(
+                {"error": {"code": "MessageSizeTooBig", "message": "Message size too big"}},
+                status=413,
+            )
+        activity = json.loads(raw)
         why = _refusal(request.match_info["cid"], activity)
         if why:
             self.refused.append((activity, why))
