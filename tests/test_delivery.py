@@ -262,7 +262,8 @@ async def test_real_failures_end_dead_after_max_attempts_and_are_logged(
     clock.busy = lambda: worker.sending
     for _ in range(MAX_ATTEMPTS + 1):
         assert await worker.run_once() == 1
-        (row,) = await rows_of(engine)
+        # (a dead row brings a notice to its person: conversations/undeliverable.py)
+        (row,) = [r for r in await rows_of(engine) if r.kind != "undeliverable"]
         if row.status == "dead":
             break
         assert row.status == "pending"

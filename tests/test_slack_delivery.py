@@ -166,8 +166,9 @@ async def test_permanent_errors_fail_the_message(
     await queue(db, clock, "U1", "k1", "hello")
     api.fail(method, error=error)
     await worker_for(db, api.url + "api/", clock).run_once()
-    [row] = await rows(db)
+    [row, notice] = await rows(db)
     assert row.status == "dead" and row.last_error == error
+    assert notice.kind == "undeliverable" and notice.person_id == row.person_id
 
 
 async def test_refused_blocks_are_sent_again_as_text(db: Database, api: SlackApi) -> None:
