@@ -21,8 +21,9 @@ def summary_lines(result: RoundResult, dry_run: bool) -> list[str]:
     ]
     for p in result.proposals[:SHOWN]:
         lines.append(
-            f"• {result.names.get(p.mentee_id, p.mentee_id)} ← "
-            f"{result.names.get(p.mentor_id, p.mentor_id)} ({p.score:.2f}): {'; '.join(p.reasons)}"
+            f"• {literal(str(result.names.get(p.mentee_id, p.mentee_id)))} ← "
+            f"{literal(str(result.names.get(p.mentor_id, p.mentor_id)))} ({p.score:.2f}): "
+            f"{'; '.join(p.reasons)}"
         )
     if len(result.proposals) > SHOWN:
         lines.append(f"… and {len(result.proposals) - SHOWN} more.")

@@ -12,7 +12,7 @@ from datetime import timedelta
 from conversations.grammar import ParsedLine, parse_mention
 from conversations.matching.messages import expiry_text, proposal_message, simple
 from conversations.matching.pool import reporting_lines
-from conversations.messages import Button, Message
+from conversations.messages import Button, Message, literal
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import people
@@ -81,7 +81,7 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
     await turn.session.flush()
     await turn.audit("pair.request", pair=pair.id)
     me = await turn.display_name(turn.person.id)
-    wants = ", ".join(profile.wants[:3])
+    wants = ", ".join(literal(w) for w in profile.wants[:3])
     await enqueue_for_person(
         turn.session,
         mentor_id,
