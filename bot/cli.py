@@ -147,7 +147,7 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
         digest, items = await run_digest(db, settings.policy, now, post=not args.no_post)
         if args.chart:
-            png = trend_png([WeekBar(w.due, w.held, w.rate) for w in digest.trend])
+            png = trend_png([WeekBar(w.due, w.held, w.rate, w.start) for w in digest.trend])
             await asyncio.to_thread(Path(args.chart).write_bytes, png)
         if args.json:
             print(json.dumps(to_json(digest), indent=2))

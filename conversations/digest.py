@@ -390,7 +390,7 @@ def digest_message(digest: Digest, *, chart: bool = True) -> Message:
     if people:
         blocks.append(Text("\n".join(people)))
     if chart:
-        png = trend_png([WeekBar(w.due, w.held, w.rate) for w in digest.trend])
+        png = trend_png([WeekBar(w.due, w.held, w.rate, w.start) for w in digest.trend])
         blocks.append(
             File(
                 "digest-trend.png",
