@@ -17,6 +17,7 @@ from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
 from adapters.slack.transport import SlackTransport, build_slack
 from adapters.teams.service import TeamsService
+from bot import public_pages
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -77,6 +78,7 @@ def build_app(
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.add_routes(public_pages.routes(settings.policy))
     if settings.local_chat:
         hub = LocalHub()
         senders["local"] = hub
