@@ -16,8 +16,17 @@ def test_the_postgresql_skip_reason_is_one_line() -> None:
     env = {key: value for key, value in os.environ.items() if key != PG_ENV}
     files = ["tests/test_storage.py", "tests/test_cli_operator.py", "tests/test_digest.py"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "postgresql"]
-        + files,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "postgresql",
+            *files,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
