@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from PIL import Image
 
-from conversations.chart import DUE, HELD, RATE, WeekBar, trend_png
+from conversations.digest.chart import DUE, HELD, RATE, WeekBar, trend_png
 
 
 def rgb(hex_colour: str) -> tuple[int, int, int]:

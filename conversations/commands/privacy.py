@@ -8,7 +8,6 @@ from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Turn
 
-
 NO_BEARING = "Mentoring has no bearing on performance reviews."
 
 
