@@ -27,7 +27,7 @@ def privacy_sections(policy: Policy) -> list[tuple[str, str]]:
             "Your name and chat account, the profile you give me (role, offers, wants, goals, "
             "department, manager, level, time zone, languages, capacity), your pairings, "
             "meeting dates, agenda items, commitments, the ratings you give, and private notes "
-            "you write.",
+            "you write; in the local web chat, also your last 50 messages with me.",
         ),
         (
             "What your mentoring partner sees",
