@@ -4,6 +4,7 @@ environment. Validated at start; an error names the bad key and the expected for
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSetting
 from bot.digest_config import parse_digest, parse_objective
 from bot.follow_config import follow_through
 from bot.matching_config import parse_matching
+from bot.teams_config import parse_tenants
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
@@ -29,6 +31,7 @@ TOP_KEYS = (
     *("meetings", "term", "lapse"),
     *("digest", "objective_target"),
     "matching",
+    "teams",
 )
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
@@ -206,7 +209,9 @@ def load_settings(
             "and are for development only."
         )
     teams = _teams(env, local=not platforms)
+    tenants = parse_tenants(data.get("teams"), env, problems)
     if teams is not None:
+        teams = dataclasses.replace(teams, tenants=tenants)
         problems.extend(teams.problems())
     if problems:
         where = f"Configuration problems ({path or 'defaults and environment'}):"

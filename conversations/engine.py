@@ -164,6 +164,20 @@ class Engine:
                 self._cached_program = None
         return [Message(APOLOGY, (Text(APOLOGY),))]
 
+    async def first_request(self, platform: str, key: str, now: datetime) -> bool:
+        """Record a platform request that carries no event id (a signed Slack slash
+        command, keyed by a hash of its signature input); False when it was recorded
+        before, i.e. it is a replay and must not act again. When the database cannot
+        say, True: the turn that follows answers, with an apology if it is down."""
+        try:
+            async with self.db.transaction() as session:
+                return await inbound.first_time_seen(session, platform, key, now)
+        except IntegrityError:  # the same request raced in on another replica
+            return False
+        except Exception as err:
+            log.warning("could not check a %s request for a replay: %s", platform, type(err))
+            return True
+
     async def _handle(self, event: InboundEvent, now: datetime) -> list[Message]:
         if (
             self._cached_program is not None

@@ -34,6 +34,7 @@ from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -64,6 +65,8 @@ log = logging.getLogger(__name__)
 ANSWER_BUDGET = 2.0  # seconds of work before a command is acked with "One moment…"
 MODAL_TIMEOUT = 0.9  # views.open must not push the ack past Slack's 3 seconds
 HOME_COMMAND = "home"
+# Where the transport puts a slash command's replay key in bolt's context (guard.py).
+REPLAY_KEY = "mentorbot_replay_key"
 
 
 def files_of(replies: list[Message]) -> list[File]:
@@ -133,7 +136,12 @@ class SlackBot:
     async def _run(self, event: InboundEvent) -> list[Message]:
         return await self.engine.handle(event, self.clock())
 
-    async def _turn(self, body: dict[str, Any]) -> list[Message]:
+    async def _turn(self, body: dict[str, Any], replay_key: str | None = None) -> list[Message]:
+        if replay_key is not None and not await self.engine.first_request(
+            "slack", replay_key, self.clock()
+        ):
+            log.info("ignoring a replayed Slack slash command")
+            return []
         try:
             event = to_event(body, await self._user(body))
         except BadPayload as err:
@@ -230,8 +238,16 @@ class SlackBot:
 
     # -- listeners (bolt passes arguments by name) --------------------------------------
 
-    async def on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        replies, work = await self._within_budget(self._turn(body))
+    async def on_command(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
+        replay_key = context.get(REPLAY_KEY)
+        turn = self._turn(body, replay_key if isinstance(replay_key, str) else None)
+        replies, work = await self._within_budget(turn)
         if replies is None:
             await ack(text="One moment…", response_type="ephemeral")
             self._spawn(self._answer_later(work, body, respond))
