@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from adapters.slack.webapi import SlackCredentials
+from adapters.teams.gate import is_loopback_host
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
 from bot.digest_config import parse_digest, parse_objective
 from bot.follow_config import follow_through
@@ -35,6 +36,7 @@ TOP_KEYS = (
 )
 PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
+TRUE = ("1", "true", "yes", "on")
 
 
 class ConfigError(ValueError):
@@ -54,6 +56,8 @@ class Settings:
     # Teams: with an app id when configured; without one (unauthenticated, local
     # development only) alongside the local chat; None otherwise.
     teams: TeamsSettings | None = None
+    # Development mode on a non-loopback address (--allow-remote-dev): said out loud.
+    allow_remote_dev: bool = False
 
     @property
     def local_chat(self) -> bool:
@@ -167,7 +171,11 @@ def find_config(explicit: str | None, env: Mapping[str, str]) -> Path | None:
 
 
 def load_settings(
-    config: str | None = None, env: Mapping[str, str] | None = None, port: int | None = None
+    config: str | None = None,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    *,
+    allow_remote_dev: bool = False,
 ) -> Settings:
     env = os.environ if env is None else env
     path = find_config(config, env)
@@ -217,7 +225,15 @@ def load_settings(
         where = f"Configuration problems ({path or 'defaults and environment'}):"
         raise ConfigError("\n".join([where, *(f"  - {p}" for p in problems)]))
     host = env.get("HOST") or ("0.0.0.0" if platforms else "127.0.0.1")
+    allow_remote_dev = allow_remote_dev or env.get("MENTORBOT_ALLOW_REMOTE_DEV", "") in TRUE
+    if not platforms and not is_loopback_host(host.strip("[]")) and not allow_remote_dev:
+        raise ConfigError(
+            f"HOST={host} would serve the development mode (no Slack or Teams credentials, "
+            "so it trusts whoever connects) beyond this machine. Use HOST=127.0.0.1, or "
+            "pass --allow-remote-dev (MENTORBOT_ALLOW_REMOTE_DEV=1) if you really mean it."
+        )
     return Settings(
+        allow_remote_dev=allow_remote_dev and not platforms,
         policy=policy,
         database_url=database_url,
         host=host,

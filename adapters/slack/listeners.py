@@ -38,7 +38,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.identity import UserDirectory
+from adapters.slack.identity import UserDirectory, Workspace
 from adapters.slack.render_block_kit import (
     FORM_CALLBACK,
     to_home_view,
@@ -97,11 +97,22 @@ class SlackBot:
             process_before_response=True,
             logger=logging.getLogger("slack_bolt"),
         )
+        self.app.middleware(self.remember_workspace)
         self.app.command(re.compile(r"^/"))(self.on_command)
         self.app.action(re.compile(r".*"))(self.on_action)
         self.app.view(re.compile("^" + re.escape(FORM_CALLBACK)))(self.on_view_submission)
         self.app.event("app_home_opened")(self.on_home_opened)
         self.app.event("message")(self.on_message)
+
+    async def remember_workspace(
+        self, context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Learn the bot's own workspace from bolt's authorization (auth.test): only its
+        members' directory e-mails are trusted (identity.py)."""
+        result = context.authorize_result
+        if result is not None and result.team_id and self.directory.workspace is None:
+            self.directory.workspace = Workspace(str(result.team_id), result.enterprise_id)
+        await next()
 
     # -- background work ------------------------------------------------------------
 
