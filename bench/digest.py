@@ -18,7 +18,7 @@ VACUUM ANALYZE, as autovacuum would have done on a live database. It is dropped 
 
 `--chart FILE` writes the sample digest's chart (bench/digest-sample.png is one, from
 this seed); `--keep` / `--reuse NAME` time again without seeding; `--profile` shows the
-time spent in each storage.metrics query. `--sqlite FILE` runs the same on SQLite, for
+time spent in each storage.reports query. `--sqlite FILE` runs the same on SQLite, for
 comparison (the goal is PostgreSQL's; SQLite is the pilot's database).
 """
 
@@ -196,13 +196,13 @@ SPENT: dict[str, float] = {}
 
 
 def _profile_metrics() -> None:
-    """Wrap each storage.metrics query function to add up the time spent in it."""
+    """Wrap each storage.reports query function to add up the time spent in it."""
     import functools
     import inspect
 
-    from storage import metrics
+    from storage import reports
 
-    for name, fn in list(vars(metrics).items()):
+    for name, fn in list(vars(reports).items()):
         if not inspect.iscoroutinefunction(fn) or name.startswith("_"):
             continue
 
@@ -217,7 +217,7 @@ def _profile_metrics() -> None:
 
             return timed
 
-        setattr(metrics, name, wrap())
+        setattr(reports, name, wrap())
 
 
 async def run(url: str, args: argparse.Namespace) -> None:

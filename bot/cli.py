@@ -1,5 +1,5 @@
 """`mentorbot` on the command line: run | migrate | sweep | match | digest | simulate | chat |
-demo | manifest.
+demo | manifest | config.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -29,7 +29,7 @@ from adapters.slack import manifest as slack_manifest
 from adapters.teams import manifest as teams_manifest
 from bot.app import build_app, settle_heap
 from bot.clock import utcnow
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, json_schema, load_settings
 from bot.demo import seed
 from bot.match_cli import run_match
 from bot.simulate import ADMIN as SIM_ADMIN
@@ -40,6 +40,7 @@ from conversations.digest_sweep import run_digest
 from conversations.engine import Engine
 from storage.database import Database, DatabaseUnreachable
 from storage.migrate import current_revision, upgrade
+from storage.simulation import single_process_database
 
 log = logging.getLogger("mentorbot")
 
@@ -196,7 +197,7 @@ async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as folder:
         url = args.database or f"sqlite:///{folder}/simulation.db"
         # The throwaway file is this process's alone: no driver thread needed.
-        db = Database(url, single_process=args.database is None)
+        db = Database(url) if args.database else single_process_database(url)
         try:
             await upgrade(db)
             began = time.monotonic()
@@ -277,6 +278,8 @@ def parser() -> argparse.ArgumentParser:
     man.add_argument("--socket-mode", action="store_true", help="Slack: Socket Mode, no URL")
     man.add_argument("--app-id", help="Teams: the Microsoft App ID (default MICROSOFT_APP_ID)")
     man.add_argument("--out", help="Teams: where to write the zip (default mentorbot-teams.zip)")
+    conf = sub.add_parser("config", help="app.yaml for editors: `config schema` prints its schema")
+    conf.add_argument("action", choices=["schema"], help="schema: the JSON Schema of app.yaml")
     return p
 
 
@@ -316,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     if args.command != "run":
         logging.getLogger().setLevel(logging.WARNING)
+    if args.command == "config":  # needs no (valid) configuration: it helps write one
+        print(json.dumps(json_schema(), indent=2))
+        return 0
     try:
         settings = load_settings(
             args.config,

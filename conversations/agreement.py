@@ -33,8 +33,9 @@ from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, people
-from storage import followthrough as store
+from storage.meetings import scheduled_meeting
 from storage.models import Pair, Program
+from storage.people import recipients
 
 CONFIDENTIALITY = "What we say stays between us; HR sees only whether meetings happen."
 TERMS = (3, 6, 9, 12)
@@ -90,7 +91,7 @@ async def begin_agreement(
     pair.agreement_reminded_at = None
     refresh_due(pair, None, policy)
     # Names and each one's platform in one go, for the two messages below.
-    found = await store.recipients(session, [pair.mentee_id, pair.mentor_id], program.id)
+    found = await recipients(session, [pair.mentee_id, pair.mentor_id], program.id)
     for person in (pair.mentee_id, pair.mentor_id):
         other = found.get(partner_of(pair, person))
         partner = other.name if other else "your partner"
@@ -245,7 +246,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         now=turn.now,
         details={"pair": pair.id},
     )
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     refresh_due(pair, meeting, turn.policy)
     me = await turn.display_name(turn.person.id)
     await enqueue_for_person(

@@ -2,7 +2,7 @@
 trend, recognition and the at-risk list; rendered as a neutral message with a chart,
 or as JSON with stable keys for BI tools.
 
-`compute_digest` reads only aggregates (storage/metrics.py) and, unless the program's
+`compute_digest` reads only aggregates (storage/reports.py) and, unless the program's
 privacy is `aggregate`, the names of at-risk pairs and recognised mentors. It never
 reads notes, agenda items, commitments or anyone's individual rating.
 """
@@ -21,8 +21,9 @@ from conversations.dates import format_moment
 from conversations.digest_policy import ObjectiveTarget
 from conversations.messages import Block, Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy
-from storage import metrics
+from storage import reports
 from storage.models import Program
+from storage.states import PairState
 
 WEEK = timedelta(days=7)
 TREND_WEEKS = 12
@@ -113,11 +114,11 @@ def _rate(held: int, due: int) -> float | None:
 
 def _figures(
     policy: Policy,
-    people: metrics.Participants,
-    pairs: metrics.PairCounts,
-    window: metrics.MeetingWindow,
-    timing: metrics.Timing,
-    lapses: metrics.Lapses,
+    people: reports.Participants,
+    pairs: reports.PairCounts,
+    window: reports.MeetingWindow,
+    timing: reports.Timing,
+    lapses: reports.Lapses,
     rated: tuple[float | None, int],
 ) -> dict[str, Figure]:
     target = policy.objective_target
@@ -130,11 +131,11 @@ def _figures(
         "participants.both": people.by_role.get("both", 0),
         "participants.waiting": people.waiting,
         "participants.new": people.new,
-        "pairs.proposed": states.get("proposed", 0),
-        "pairs.active": states.get("active", 0),
-        "pairs.paused": states.get("paused", 0),
-        "pairs.completed": states.get("completed", 0),
-        "pairs.ended": states.get("ended", 0),
+        "pairs.proposed": states.get(PairState.PROPOSED, 0),
+        "pairs.active": states.get(PairState.ACTIVE, 0),
+        "pairs.paused": states.get(PairState.PAUSED, 0),
+        "pairs.completed": states.get(PairState.COMPLETED, 0),
+        "pairs.ended": states.get(PairState.ENDED, 0),
         "pairs.started_this_week": pairs.started,
         "pairs.ended_this_week": pairs.ended,
         "meetings.due": window.due,
@@ -165,23 +166,23 @@ async def compute_digest(
     """The digest for the week ending at `now`, compared with the week before."""
     pid, target = program.id, policy.objective_target
     ats = (now, now - WEEK)  # this week, and last week for the comparison
-    weeks = await metrics.meeting_weeks(session, pid, now, TREND_WEEKS)
-    people = await metrics.participants(session, pid, ats, target.departments if target else ())
-    timing = await metrics.timing(session, pid, ats)
-    rated = await metrics.ratings(session, pid, ats)
-    pairs = await metrics.pairs(session, pid, ats)
-    lapses = await metrics.lapses(session, pid, ats)
+    weeks = await reports.meeting_weeks(session, pid, now, TREND_WEEKS)
+    people = await reports.participants(session, pid, ats, target.departments if target else ())
+    timing = await reports.timing(session, pid, ats)
+    rated = await reports.ratings(session, pid, ats)
+    pairs = await reports.pairs(session, pid, ats)
+    lapses = await reports.lapses(session, pid, ats)
     figures, previous = [
         _figures(policy, people[i], pairs[i], weeks[-1 - i], timing[i], lapses[i], rated[i])
         for i in range(len(ats))
     ]
     trend = [TrendWeek(now - (TREND_WEEKS - i) * WEEK, w.due, w.held) for i, w in enumerate(weeks)]
     named = policy.privacy != "aggregate"
-    recognition = await metrics.recognised_mentors(session, program.id, now) if named else []
+    recognition = await reports.recognised_mentors(session, program.id, now) if named else []
     at_risk = (
         [
             AtRiskPair(p.mentee, p.mentor, p.since)
-            for p in await metrics.at_risk_pairs(session, program.id, now)
+            for p in await reports.at_risk_pairs(session, program.id, now)
         ]
         if named
         else []

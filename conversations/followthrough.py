@@ -32,8 +32,14 @@ from conversations.messages import (
 )
 from conversations.policy import Policy
 from conversations.sweeps import DueItem, SweepContext
-from storage import followthrough as store
+from storage.commitments import open_commitments
+from storage.lapses import OpenLapse, due_lapses
+from storage.meetings import DueMeeting, agenda_items, due_meetings, mentee_notes
 from storage.models import Commitment, Meeting, Pair
+from storage.outbox import Outgoing, enqueue_many
+from storage.pairs import DuePair, due_pairs, save_sweep
+from storage.people import Recipient, recipients
+from storage.states import LapseAction, LapseOutcome, PairState
 
 COACHING_QUESTIONS = (
     "What went well since we last met, and what got in the way?",
@@ -57,7 +63,7 @@ class PairView(Protocol):
     @property
     def mentor_id(self) -> int: ...
     @property
-    def state(self) -> str: ...
+    def state(self) -> PairState: ...
     @property
     def cadence(self) -> str | None: ...
     @property
@@ -129,9 +135,9 @@ def plan(pair: PairView, meeting: MeetingView | None, policy: Policy) -> list[St
     """Every step still pending for the pair, earliest first. Pure; time is not read."""
     follow = policy.follow
     steps: list[Step] = []
-    if pair.state == "paused":
+    if pair.state == PairState.PAUSED:
         return [Step(pair.paused_until, "resume")] if pair.paused_until else []
-    if pair.state != "active":
+    if pair.state != PairState.ACTIVE:
         return []
     if (
         follow.agreement_reminder is not None
@@ -354,10 +360,10 @@ class _Sweep:
 
     def __init__(self, ctx: SweepContext) -> None:
         self.ctx = ctx
-        self.outgoing: list[store.Outgoing] = []
+        self.outgoing: list[Outgoing] = []
         self.items: list[tuple[str, str, int, str]] = []
-        self.people: dict[int, store.Recipient] = {}
-        self.lapses: dict[int, store.OpenLapse] = {}
+        self.people: dict[int, Recipient] = {}
+        self.lapses: dict[int, OpenLapse] = {}
         self.notes: dict[int, str] = {}
 
     def tz(self, person_id: int) -> str:
@@ -376,20 +382,20 @@ class _Sweep:
         found = self.people.get(person_id)
         if found is None or found.platform is None or found.away:
             return
-        self.outgoing.append(store.Outgoing(key, kind, person_id, found.platform, to_dict(msg)))
+        self.outgoing.append(Outgoing(key, kind, person_id, found.platform, to_dict(msg)))
         self.items.append((key, kind, person_id, summary))
 
     async def run(self) -> list[DueItem]:
         ctx = self.ctx
-        pairs = await store.due_pairs(ctx.session, ctx.program.id, ctx.now)
+        pairs = await due_pairs(ctx.session, ctx.program.id, ctx.now)
         if not pairs:
             return []
         ids = [p.id for p in pairs]
-        meetings = await store.due_meetings(ctx.session, ids)
-        agendas = await store.agenda_items(ctx.session, ids)
-        commitments = await store.open_commitments(ctx.session, ids)
-        self.lapses = await store.due_lapses(ctx.session, ids)
-        self.notes = await store.mentee_notes(
+        meetings = await due_meetings(ctx.session, ids)
+        agendas = await agenda_items(ctx.session, ids)
+        commitments = await open_commitments(ctx.session, ids)
+        self.lapses = await due_lapses(ctx.session, ids)
+        self.notes = await mentee_notes(
             ctx.session,
             {
                 p.id: p.mentee_id
@@ -397,7 +403,7 @@ class _Sweep:
                 if (m := meetings.get(p.id)) and not m.agenda_prompted_at
             },
         )
-        self.people = await store.recipients(
+        self.people = await recipients(
             ctx.session, [x for p in pairs for x in (p.mentee_id, p.mentor_id)], ctx.program.id
         )
         # Plain rows changed in memory, written back in a few bulk statements: a sweep's
@@ -406,10 +412,8 @@ class _Sweep:
             meeting = meetings.get(pair.id)
             self.advance(pair, meeting, agendas.get(pair.id, []), commitments)
             pair.due_at = next_due(pair, meeting, ctx.policy)
-        await store.save_sweep(
-            ctx.session, pairs, list(meetings.values()), list(self.lapses.values())
-        )
-        new = await store.enqueue_many(ctx.session, self.outgoing, ctx.now)
+        await save_sweep(ctx.session, pairs, list(meetings.values()), list(self.lapses.values()))
+        new = await enqueue_many(ctx.session, self.outgoing, ctx.now)
         # An at-risk flag is recorded on the pair, not queued: it counts as done here.
         return [
             DueItem(k, kind, pid, text, k in new or kind == "lapse-at-risk")
@@ -418,8 +422,8 @@ class _Sweep:
 
     def advance(
         self,
-        pair: store.DuePair,
-        meeting: store.DueMeeting | None,
+        pair: DuePair,
+        meeting: DueMeeting | None,
         agenda: list[str],
         commitments: dict[int, list[Commitment]],
     ) -> None:
@@ -477,8 +481,8 @@ class _Sweep:
 
     def prompt(
         self,
-        pair: store.DuePair,
-        meeting: store.DueMeeting,
+        pair: DuePair,
+        meeting: DueMeeting,
         agenda: list[str],
         commitments: list[Commitment],
     ) -> None:
@@ -502,7 +506,7 @@ class _Sweep:
             f"agenda prompt to {self.name(mentee)} (meeting with {self.name(mentor)}, {when})",
         )
 
-    def remind(self, pair: store.DuePair, meeting: store.DueMeeting) -> None:
+    def remind(self, pair: DuePair, meeting: DueMeeting) -> None:
         mentee, mentor = pair.mentee_id, pair.mentor_id
         when = format_moment(meeting.scheduled_at, self.tz(mentee))
         text = (
@@ -530,7 +534,7 @@ class _Sweep:
             f"agenda reminder to {self.name(mentee)} (no agenda yet for {when})",
         )
 
-    def brief(self, pair: store.DuePair, meeting: store.DueMeeting, agenda: list[str]) -> None:
+    def brief(self, pair: DuePair, meeting: DueMeeting, agenda: list[str]) -> None:
         mentor = pair.mentor_id
         msg = mentor_agenda(pair, meeting, self.name(pair.mentee_id), self.tz(mentor), agenda)
         self.send(
@@ -541,7 +545,7 @@ class _Sweep:
             f"agenda ({len(agenda)} point(s)) to mentor {self.name(mentor)}",
         )
 
-    def checkin(self, pair: store.DuePair, meeting: store.DueMeeting) -> None:
+    def checkin(self, pair: DuePair, meeting: DueMeeting) -> None:
         for person in (pair.mentee_id, pair.mentor_id):
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
             self.send(
@@ -552,32 +556,34 @@ class _Sweep:
                 f"“did you meet?” to {self.name(person)} (meeting with {partner})",
             )
 
-    def lapse(self, pair: store.DuePair, due: list[Step], lapse: store.OpenLapse | None) -> None:
+    def lapse(self, pair: DuePair, due: list[Step], lapse: OpenLapse | None) -> None:
         now, ladder = self.ctx.now, self.ctx.policy.follow.lapse_ladder
         began = lapse_start(pair, self.ctx.policy)
         assert began is not None
         if lapse is None:
-            lapse = store.OpenLapse(pair.id, pair.program_id, pair.lapse_cycle, began)
+            lapse = OpenLapse(pair.id, pair.program_id, pair.lapse_cycle, began)
             self.lapses[pair.id] = lapse
         step = due[-1]
         action = ladder[step.index].action
         skipped = [ladder[s.index].action for s in due[:-1]]
-        if "at_risk" in (action, *skipped) and pair.at_risk_since is None:
+        if LapseAction.AT_RISK in (action, *skipped) and pair.at_risk_since is None:
             pair.at_risk_since = now
             lapse.at_risk_at = now
         pair.lapse_step = step.index + 1
         lapse.step = pair.lapse_step
         since = pair.last_meeting_at or pair.activated_at or began
         targets = {
-            "nudge_mentee": (pair.mentee_id,),
-            "nudge_both": (pair.mentee_id, pair.mentor_id),
-            "nudge_mentor": (pair.mentor_id,),
-            "end_or_rematch": (pair.mentee_id, pair.mentor_id),
+            LapseAction.NUDGE_MENTEE: (pair.mentee_id,),
+            LapseAction.NUDGE_BOTH: (pair.mentee_id, pair.mentor_id),
+            LapseAction.NUDGE_MENTOR: (pair.mentor_id,),
+            LapseAction.END_OR_REMATCH: (pair.mentee_id, pair.mentor_id),
         }.get(action, ())
         base = f"lapse:{pair.id}:{pair.lapse_cycle}:{pair.lapse_step}"
         for person in targets:
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
-            msg = lapse_message(pair, partner, self.tz(person), since, action == "end_or_rematch")
+            msg = lapse_message(
+                pair, partner, self.tz(person), since, action == LapseAction.END_OR_REMATCH
+            )
             role = "mentee" if person == pair.mentee_id else "mentor"
             self.send(
                 person,
@@ -587,7 +593,7 @@ class _Sweep:
                 f"lapse step {pair.lapse_step} ({action.replace('_', ' ')}) to "
                 f"{self.name(person)}: no meeting with {partner} since {since:%d %b}",
             )
-        if action == "at_risk":
+        if action == LapseAction.AT_RISK:
             self.items.append(
                 (
                     base,
@@ -598,8 +604,8 @@ class _Sweep:
                 )
             )
 
-    def resume(self, pair: store.DuePair) -> None:
-        pair.state, pair.paused_until = "active", None
+    def resume(self, pair: DuePair) -> None:
+        pair.state, pair.paused_until = PairState.ACTIVE, None
         pair.silent_since = self.ctx.now
         for person in (pair.mentee_id, pair.mentor_id):
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
@@ -621,7 +627,7 @@ class _Sweep:
                 f"pause with {partner} over; {self.name(person)} asked for a date",
             )
 
-    def agreement_reminder(self, pair: store.DuePair) -> None:
+    def agreement_reminder(self, pair: DuePair) -> None:
         waiting = [
             person
             for person, agreed in (
@@ -648,7 +654,7 @@ class _Sweep:
                 f"agreement reminder to {self.name(person)} (not yet agreed with {partner})",
             )
 
-    def renewal(self, pair: store.DuePair) -> None:
+    def renewal(self, pair: DuePair) -> None:
         assert pair.term_end is not None
         for person in (pair.mentee_id, pair.mentor_id):
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
@@ -671,12 +677,12 @@ class _Sweep:
                 f"renewal question to {self.name(person)} (term ends {pair.term_end})",
             )
 
-    def complete(self, pair: store.DuePair, lapse: store.OpenLapse | None) -> None:
+    def complete(self, pair: DuePair, lapse: OpenLapse | None) -> None:
         now = self.ctx.now
-        pair.state, pair.ended_at, pair.end_reason = "completed", now, "term completed"
+        pair.state, pair.ended_at, pair.end_reason = PairState.COMPLETED, now, "term completed"
         pair.next_meeting_at = None
         if lapse is not None:
-            lapse.closed_at, lapse.outcome = now, "ended"
+            lapse.closed_at, lapse.outcome = now, LapseOutcome.ENDED
         for person in (pair.mentee_id, pair.mentor_id):
             partner = self.name(pair.mentor_id if person == pair.mentee_id else pair.mentee_id)
             text = f"Your mentoring term with {partner} is complete. Thank you for your time!"

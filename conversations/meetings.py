@@ -23,15 +23,17 @@ from conversations.messages import Button, Buttons, Context, Form, Input, Messag
 from conversations.pair_context import pair_input, partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, outbox
-from storage import followthrough as store
+from storage.meetings import scheduled_meeting
 from storage.models import Meeting, Pair
+from storage.people import recipients
+from storage.states import MeetingStatus
 
 MAX_AHEAD = timedelta(days=366)
 
 
 async def zone_of(turn: Turn, person_id: int) -> str:
     """A person's time zone: their profile's, else their platform's, else the program's."""
-    found = await store.recipients(turn.session, [person_id], turn.program.id)
+    found = await recipients(turn.session, [person_id], turn.program.id)
     recipient = found.get(person_id)
     return (recipient.timezone if recipient else None) or turn.policy.default_timezone
 
@@ -105,7 +107,7 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
         )
         renew = Button("Renew", value=f"renew pair:{pair.id}", style="primary")
         raise Refusal(Message(text, (Text(text), Buttons((renew,)))))
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     moved = meeting is not None and meeting.scheduled_at != moment
     if meeting is not None and not moved:
         partner = await turn.display_name(partner_of(pair, turn.person.id))
@@ -117,13 +119,13 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
             pair_id=pair.id,
             scheduled_at=moment,
             duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
-            status="scheduled",
+            status=MeetingStatus.SCHEDULED,
             created_by_id=turn.person.id,
             created_at=turn.now,
             sequence=0,
         )
-        store.add(turn.session, meeting)
-        await store.flush(turn.session)
+        turn.session.add(meeting)
+        await turn.session.flush()
     else:
         await withdraw_reminders(turn, pair, meeting, "the meeting moved")
         meeting.scheduled_at = moment
@@ -143,13 +145,13 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
 
 
 async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     partner = await turn.display_name(partner_of(pair, turn.person.id))
     if meeting is None:
         text = f"There is no meeting with {partner} to cancel."
         return [Message(text, (Text(text),))]
     await withdraw_reminders(turn, pair, meeting, "the meeting was called off")
-    meeting.status = "cancelled"
+    meeting.status = MeetingStatus.CANCELLED
     meeting.sequence += 1
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
@@ -168,7 +170,7 @@ async def _confirm(
 ) -> list[Message]:
     me, other = turn.person.id, partner_of(pair, turn.person.id)
     # One read gives the partner's name, zone and platform (for the queued confirmation).
-    partner = (await store.recipients(turn.session, [other], turn.program.id)).get(other)
+    partner = (await recipients(turn.session, [other], turn.program.id)).get(other)
     names = {me: turn.person.display_name}
     if partner is not None:
         names[other] = partner.name

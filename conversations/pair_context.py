@@ -12,6 +12,7 @@ from conversations.messages import Button, Buttons, Input, Message, Option, Text
 from conversations.turn import Refusal, Turn
 from storage.models import Pair
 from storage.pairs import pairs_with_partner_names
+from storage.states import PairState
 
 
 def partner_of(pair: Pair, person_id: int) -> int:
@@ -79,7 +80,7 @@ async def choose_pair(
     args: tuple[str, ...],
     *,
     verb: str,
-    states: tuple[str, ...] = ("active",),
+    states: tuple[PairState, ...] = (PairState.ACTIVE,),
 ) -> tuple[Pair, list[str]]:
     """The speaker's pair the command is about, plus the remaining arguments.
 

@@ -15,6 +15,7 @@ from conversations.events import Action, Command
 from conversations.grammar import ParsedLine, parse_line
 from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
 from conversations.turn import Refusal, Turn
+from storage.states import ProfileStatus
 
 Handler = Callable[[Turn, ParsedLine], Awaitable[list[Message]]]
 FormHandler = Callable[[Turn, dict[str, str]], Awaitable[list[Message]]]
@@ -119,7 +120,7 @@ class Router:
         return Message(text, (Text(text), buttons))
 
     def overview(self, turn: Turn) -> Message:
-        joined = turn.profile is not None and turn.profile.status != "draft"
+        joined = turn.profile is not None and turn.profile.status != ProfileStatus.DRAFT
         text = (
             "Hi! I'm the mentoring bot. "
             + (

@@ -136,14 +136,13 @@ async def enqueue_for_person(
     """Queue `message` for the person's most recently seen identity; False if already queued.
 
     `platform`: that identity's platform when the caller has it already (a
-    `storage.followthrough.Recipient` carries it), which saves looking it up.
+    `storage.people.Recipient` carries it), which saves looking it up.
     """
     if platform is None:
         identities = await people.identities_of(session, person_id)
         if not identities:
             return False
-        epoch = datetime.min.replace(tzinfo=now.tzinfo)
-        platform = max(identities, key=lambda i: (i.last_seen_at or epoch, i.id)).platform
+        platform = max(identities, key=lambda i: people.seen_rank(i.last_seen_at, i.id)).platform
     return await outbox.enqueue(
         session,
         key=key,

@@ -9,7 +9,7 @@ console and the scheduler can share one file.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage import inline_sqlite
 from storage.reader import Reader
 from storage.timeouts import Timeouts
 
@@ -76,11 +75,10 @@ class Database:
         *,
         echo: bool = False,
         pool_size: int = 10,
-        single_process: bool = False,
+        async_creator: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
-        """`single_process`: a SQLite file no other process touches (the simulation's
-        throwaway one) runs its statements on the event loop's thread (storage/inline_sqlite.py).
-        """
+        """`async_creator`: for SQLite, the driver connection factory to use instead of
+        aiosqlite's (storage/simulation/inline_sqlite.py for the simulation's file)."""
         self.url = async_url(url)
         self.timeouts = Timeouts.from_env()
         # hide_parameters: a failing statement's error (and so a log line) never carries
@@ -94,8 +92,8 @@ class Database:
                 pool_timeout=self.timeouts.pool,
                 connect_args=self.timeouts.asyncpg_connect_args(),
             )
-        elif single_process and self.url.database not in (None, "", ":memory:"):
-            kwargs.update(async_creator=inline_sqlite.creator(self.url.database))
+        elif async_creator is not None:
+            kwargs.update(async_creator=async_creator)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

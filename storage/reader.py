@@ -32,6 +32,7 @@ import asyncpg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
+from sqlalchemy.types import TypeEngine
 
 from storage.timeouts import Timeouts
 
@@ -67,7 +68,7 @@ class Query:
         OIDs; None on SQLite), as SQLAlchemy does from a cursor description."""
         columns = self._statement.selected_columns
         processors = [
-            column.type._cached_result_processor(self._dialect, code)
+            _result_processor(column.type, self._dialect, code)
             for column, code in zip(columns, codes, strict=True)
         ]
         self._processors = [(i, p) for i, p in enumerate(processors) if p is not None]
@@ -85,6 +86,22 @@ class Query:
         for i, process in self._processors:
             row[i] = process(row[i])
         return tuple(row)
+
+
+# (column type, dialect, driver type code) → its result processor, as SQLAlchemy keeps
+# per dialect for its own results: a type's processor is picked once, not per query.
+_PROCESSORS: dict[tuple[TypeEngine[Any], Dialect, Any], Callable[[Any], Any] | None] = {}
+
+
+def _result_processor(
+    kind: TypeEngine[Any], dialect: Dialect, code: Any
+) -> Callable[[Any], Any] | None:
+    """The function that turns the driver's value of a `kind` column into what the ORM
+    hands out (None: the value is right as it is), through public API only."""
+    key = (kind, dialect, code)
+    if key not in _PROCESSORS:
+        _PROCESSORS[key] = kind.dialect_impl(dialect).result_processor(dialect, code)
+    return _PROCESSORS[key]
 
 
 class Reader:

@@ -21,10 +21,10 @@ from conversations.messages import Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit, metrics, people
-from storage import followthrough as store
+from storage import audit, people, reports
 from storage.models import Pair, Program
-from storage.pairs import pairs_of
+from storage.pairs import create_active_pair, pairs_of
+from storage.states import PairState, ProfileStatus
 
 USAGE = (
     "admin match [--dry-run] | admin stats | admin pair @mentee @mentor | admin export | "
@@ -50,7 +50,7 @@ async def pair_people(
     reasons: tuple[str, ...] = ("paired by the program team",),
 ) -> Pair:
     """Create an active pair and start it the way an accepted proposal starts."""
-    pair = await store.create_active_pair(
+    pair = await create_active_pair(
         session,
         program_id=program.id,
         mentee_id=mentee_id,
@@ -65,10 +65,10 @@ async def pair_people(
 async def _stats(turn: Turn) -> list[Message]:
     now, pid = turn.now, turn.program.id
     await audit.record(turn.session, actor_id=turn.person.id, action="admin.stats", now=now)
-    (who,) = await metrics.participants(turn.session, pid, [now])
-    states = await metrics.pairs_by_state(turn.session, pid, now)
-    window = await metrics.meetings(turn.session, pid, now - timedelta(days=7), now)
-    (lapses,) = await metrics.lapses(turn.session, pid, [now])
+    (who,) = await reports.participants(turn.session, pid, [now])
+    states = await reports.pairs_by_state(turn.session, pid, now)
+    window = await reports.meetings(turn.session, pid, now - timedelta(days=7), now)
+    (lapses,) = await reports.lapses(turn.session, pid, [now])
     rows = (
         (
             "Participants",
@@ -78,8 +78,11 @@ async def _stats(turn: Turn) -> list[Message]:
         ),
         (
             "Pairs",
-            ", ".join(f"{states.get(s, 0)} {s}" for s in ("active", "paused", "proposed"))
-            + f"; {states.get('completed', 0) + states.get('ended', 0)} finished",
+            ", ".join(
+                f"{states.get(s, 0)} {s}"
+                for s in (PairState.ACTIVE, PairState.PAUSED, PairState.PROPOSED)
+            )
+            + f"; {states.get(PairState.COMPLETED, 0) + states.get(PairState.ENDED, 0)} finished",
         ),
         ("Meetings, last 7 days", f"{window.held} held of {window.due} due"),
         ("Lapsed pairs", f"{sum(lapses.by_step.values())}, {lapses.at_risk} at risk"),
@@ -123,7 +126,7 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
         (mentor_id, mentor, MENTOR_ROLES, "mentor"),
     ):
         profile = await people.get_profile(turn.session, person_id, turn.program.id)
-        if profile is None or profile.status not in ("active", "paused"):
+        if profile is None or profile.status not in (ProfileStatus.ACTIVE, ProfileStatus.PAUSED):
             raise Refusal(
                 f"{name} has not joined the program, so I can't pair them. They can join with "
                 f"`/mentor join {word}`."
@@ -158,7 +161,7 @@ def _when(moment: datetime | None) -> str:
 
 
 async def _export(turn: Turn) -> list[Message]:
-    rows = await metrics.pair_rows(turn.session, turn.program.id)
+    rows = await reports.pair_rows(turn.session, turn.program.id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(

@@ -18,8 +18,11 @@ from conversations.pair_context import choose_pair, pair_input, partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 from storage import audit
-from storage import followthrough as store
+from storage.commitments import open_commitments
+from storage.lapses import close_lapse
+from storage.meetings import clear_agenda, feedback_of, last_held_meeting, scheduled_meeting
 from storage.models import Commitment, Meeting, MeetingFeedback, Pair, PrivateNote
+from storage.states import LapseOutcome, MeetingStatus
 
 # A scheduled meeting this close ahead counts as the one being reported (people log early).
 EARLY = timedelta(hours=12)
@@ -30,14 +33,14 @@ MAX_TEXT = 2000
 
 async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> bool:
     """Record the meeting as held; True when this ended a lapse (a recovery)."""
-    meeting.status, meeting.held_at = "held", at
+    meeting.status, meeting.held_at = MeetingStatus.HELD, at
     if pair.last_meeting_at is None or at > pair.last_meeting_at:
         pair.last_meeting_at = at
         pair.silent_since = at
     pair.next_meeting_at = None
     recovered = pair.lapse_step > 0
     if recovered:
-        await store.close_lapse(turn.session, pair.id, "recovered", turn.now)
+        await close_lapse(turn.session, pair.id, LapseOutcome.RECOVERED, turn.now)
         await audit.record(
             turn.session,
             actor_id=turn.person.id,
@@ -49,29 +52,29 @@ async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> b
     pair.lapse_step, pair.at_risk_since = 0, None
     refresh_due(pair, None, turn.policy)
     # Last: its read flushes the meeting and the pair once, with every change above.
-    await store.clear_agenda(turn.session, pair.id, turn.now, meeting.id)
+    await clear_agenda(turn.session, pair.id, turn.now, meeting.id)
     return recovered
 
 
 async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
     """The meeting a `met` is about, and whether it was already counted as held (then the
     speaker has no feedback on it yet)."""
-    scheduled = await store.scheduled_meeting(turn.session, pair.id)
+    scheduled = await scheduled_meeting(turn.session, pair.id)
     if scheduled is not None and scheduled.scheduled_at <= turn.now + EARLY:
         return scheduled, False
-    last = await store.last_held_meeting(turn.session, pair.id)
+    last = await last_held_meeting(turn.session, pair.id)
     if (
         last is not None
         and last.held_at is not None
         and turn.now - last.held_at <= RECENT
-        and await store.feedback_of(turn.session, last.id, turn.person.id) is None
+        and await feedback_of(turn.session, last.id, turn.person.id) is None
     ):
         return last, True
     adhoc = Meeting(
         pair_id=pair.id,
         scheduled_at=turn.now,
         duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
-        status="scheduled",
+        status=MeetingStatus.SCHEDULED,
         created_by_id=turn.person.id,
         created_at=turn.now,
         sequence=0,
@@ -80,8 +83,8 @@ async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
         mentor_briefed_at=turn.now,
         checkin_sent_at=turn.now,
     )
-    store.add(turn.session, adhoc)
-    await store.flush(turn.session)
+    turn.session.add(adhoc)
+    await turn.session.flush()
     return adhoc, False
 
 
@@ -90,12 +93,12 @@ async def _feedback(
 ) -> MeetingFeedback:
     """The speaker's feedback row on the meeting, created if missing; `none_yet` when the
     caller has just seen there is none."""
-    row = None if none_yet else await store.feedback_of(turn.session, meeting.id, turn.person.id)
+    row = None if none_yet else await feedback_of(turn.session, meeting.id, turn.person.id)
     if row is None:
         row = MeetingFeedback(
             meeting_id=meeting.id, person_id=turn.person.id, met=met, created_at=turn.now
         )
-        store.add(turn.session, row)
+        turn.session.add(row)
     row.met = met
     return row
 
@@ -148,8 +151,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     await _feedback(turn, meeting, True, none_yet=already)
     notes = " ".join(rest).strip()
     if notes:
-        store.add(
-            turn.session,
+        turn.session.add(
             PrivateNote(
                 owner_id=turn.person.id,
                 pair_id=pair.id,
@@ -179,10 +181,10 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
 
 async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, _ = await choose_pair(turn, line.args, verb="skip")
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is None:
         raise Refusal("There is no scheduled meeting to skip. `/mentor schedule WHEN` sets one.")
-    meeting.status = "skipped"
+    meeting.status = MeetingStatus.SKIPPED
     await _feedback(turn, meeting, False)
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
@@ -201,7 +203,7 @@ async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
 async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     pair, _ = await choose_pair(turn, (f"pair:{fields.get('pair', '')}",), verb="met")
     saved: list[str] = []
-    last = await store.last_held_meeting(turn.session, pair.id)
+    last = await last_held_meeting(turn.session, pair.id)
     rating = fields.get("rating", "").strip()
     if rating:
         if rating not in {"1", "2", "3", "4", "5"}:
@@ -211,8 +213,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
             saved.append(f"rating {rating}/5")
     note = fields.get("note", "").strip()
     if note:
-        store.add(
-            turn.session,
+        turn.session.add(
             PrivateNote(
                 owner_id=turn.person.id,
                 pair_id=pair.id,
@@ -224,8 +225,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         saved.append("your private note")
     commitment = fields.get("commitment", "").strip()
     if commitment:
-        store.add(
-            turn.session,
+        turn.session.add(
             Commitment(
                 pair_id=pair.id,
                 person_id=turn.person.id,
@@ -260,7 +260,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="commit")
     mine = [
         c
-        for c in (await store.open_commitments(turn.session, [pair.id])).get(pair.id, [])
+        for c in (await open_commitments(turn.session, [pair.id])).get(pair.id, [])
         if c.person_id == turn.person.id
     ]
     if rest and rest[0].lower() == "done":
@@ -281,7 +281,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
         item = Commitment(
             pair_id=pair.id, person_id=turn.person.id, text=text_in, created_at=turn.now
         )
-        store.add(turn.session, item)
+        turn.session.add(item)
         mine.append(item)
         head = "Noted. It will be on your next agenda prompt."
     else:

@@ -7,14 +7,15 @@ from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Turn
 from storage import audit
+from storage.states import ProfileStatus
 
 
 async def leave(turn: Turn, line: ParsedLine) -> list[Message]:
     profile = turn.profile
-    if profile is None or profile.status in ("draft", "left"):
+    if profile is None or profile.status in (ProfileStatus.DRAFT, ProfileStatus.LEFT):
         text = "You're not in the program. Join any time with `/mentor join mentee|mentor|both`."
         return [Message(text, (Text(text),))]
-    profile.status = "left"
+    profile.status = ProfileStatus.LEFT
     profile.paused_until = None
     profile.left_at = turn.now
     profile.updated_at = turn.now

@@ -21,11 +21,14 @@ from conversations.pair_context import choose_pair, pair_input, partner_of, take
 from conversations.router import CommandSpec
 from conversations.turn import Turn, enqueue_for_person
 from storage import audit
-from storage import followthrough as store
+from storage.lapses import close_lapse
+from storage.meetings import scheduled_meeting
 from storage.models import Pair
+from storage.pairs import save_review
+from storage.states import LapseOutcome, MeetingStatus, PairState
 
 MAX_PAUSE_DAYS = 183
-OPEN = ("active", "paused")
+OPEN = (PairState.ACTIVE, PairState.PAUSED)
 
 
 def names_a_pair(args: tuple[str, ...]) -> bool:
@@ -65,10 +68,10 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
         text = f"Pick a date after today and within {MAX_PAUSE_DAYS} days."
         return [Message(text, (Text(text), _pause_form(pair, partner, text)))]
     until = start_of_day(day, turn.timezone)
-    pair.state, pair.paused_until = "paused", until
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    pair.state, pair.paused_until = PairState.PAUSED, until
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is not None and meeting.scheduled_at < until:
-        meeting.status = "cancelled"
+        meeting.status = MeetingStatus.CANCELLED
         pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
     await audit.record(
@@ -120,10 +123,10 @@ async def submit_pause(turn: Turn, fields: dict[str, str]) -> list[Message]:
 async def resume_pair(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, _ = await choose_pair(turn, line.args, verb="resume", states=OPEN)
     partner = await turn.display_name(partner_of(pair, turn.person.id))
-    if pair.state != "paused":
+    if pair.state != PairState.PAUSED:
         text = f"Your pairing with {partner} isn't paused."
         return [Message(text, (Text(text),))]
-    pair.state, pair.paused_until, pair.silent_since = "active", None, turn.now
+    pair.state, pair.paused_until, pair.silent_since = PairState.ACTIVE, None, turn.now
     refresh_due(pair, None, turn.policy)
     await audit.record(
         turn.session,
@@ -183,11 +186,9 @@ def _end_form(pair: Pair, partner: str, rematch: bool, ending: bool) -> Form:
 
 
 async def end(turn: Turn, line: ParsedLine) -> list[Message]:
-    pair, rest = await choose_pair(
-        turn, line.args, verb="end", states=("active", "paused", "completed")
-    )
+    pair, rest = await choose_pair(turn, line.args, verb="end", states=(*OPEN, PairState.COMPLETED))
     partner = await turn.display_name(partner_of(pair, turn.person.id))
-    ending = pair.state != "completed"
+    ending = pair.state != PairState.COMPLETED
     rematch = any(w.lower() == "rematch" for w in rest)
     text = (
         f"Ending your mentoring with {partner}. A short review first (all optional); it helps "
@@ -203,13 +204,13 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
         turn,
         (f"pair:{fields.get('pair', '')}",),
         verb="end",
-        states=("active", "paused", "completed"),
+        states=(*OPEN, PairState.COMPLETED),
     )
     partner = await turn.display_name(partner_of(pair, turn.person.id))
     rating = fields.get("rating", "").strip()
     goals = fields.get("goals", "").strip()
     keep = fields.get("keep_in_touch", "").strip()
-    await store.save_review(
+    await save_review(
         turn.session,
         pair_id=pair.id,
         person_id=turn.person.id,
@@ -218,17 +219,18 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
         keep_in_touch={"yes": True, "no": False}.get(keep),
         now=turn.now,
     )
-    if pair.state == "completed":
+    if pair.state == PairState.COMPLETED:
         text = "Thank you for the feedback!"
         return [Message(text, (Text(text),))]
     rematch = fields.get("rematch", "") == "yes"
-    pair.state, pair.ended_at = "ended", turn.now
+    pair.state, pair.ended_at = PairState.ENDED, turn.now
     pair.end_reason = "rematch" if rematch else "ended"
     pair.next_meeting_at, pair.due_at = None, None
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is not None:
-        meeting.status = "cancelled"
-    await store.close_lapse(turn.session, pair.id, "rematch" if rematch else "ended", turn.now)
+        meeting.status = MeetingStatus.CANCELLED
+    outcome = LapseOutcome.REMATCH if rematch else LapseOutcome.ENDED
+    await close_lapse(turn.session, pair.id, outcome, turn.now)
     await audit.record(
         turn.session,
         actor_id=turn.person.id,
@@ -258,7 +260,7 @@ async def renew(turn: Turn, line: ParsedLine) -> list[Message]:
     base = pair.term_end or today_in(turn.now, turn.timezone)
     pair.term_end = add_months(base, turn.policy.follow.term_months)
     pair.renewal_asked_at = None
-    refresh_due(pair, await store.scheduled_meeting(turn.session, pair.id), turn.policy)
+    refresh_due(pair, await scheduled_meeting(turn.session, pair.id), turn.policy)
     await audit.record(
         turn.session,
         actor_id=turn.person.id,

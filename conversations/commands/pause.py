@@ -13,13 +13,14 @@ from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage import audit, people
+from storage.states import ProfileStatus
 
 MAX_PAUSE_DAYS = 366
 
 
 def _require_member(turn: Turn, verb: str) -> None:
     profile = turn.profile
-    if profile is None or profile.status in ("draft", "left"):
+    if profile is None or profile.status in (ProfileStatus.DRAFT, ProfileStatus.LEFT):
         raise Refusal(
             f"You're not in the program, so there is nothing to {verb}. "
             "Join with `/mentor join mentee|mentor|both`."
@@ -59,7 +60,7 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
         if day > today + timedelta(days=MAX_PAUSE_DAYS):
             raise Refusal("A pause can last at most a year; `/mentor leave` if you need longer.")
         until = start_of_day(day, turn.timezone)
-    profile.status = "paused"
+    profile.status = ProfileStatus.PAUSED
     profile.paused_until = until
     profile.updated_at = turn.now
     await audit.record(
@@ -94,13 +95,13 @@ async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
     _require_member(turn, "resume")
     profile = turn.profile
     assert profile is not None
-    if profile.status != "paused":
+    if profile.status != ProfileStatus.PAUSED:
         text = (
             "You're not paused, so there is nothing to resume. "
             "`/mentor status` shows where you are."
         )
         return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
-    profile.status = "active"
+    profile.status = ProfileStatus.ACTIVE
     profile.paused_until = None
     profile.updated_at = turn.now
     await audit.record(turn.session, actor_id=turn.person.id, action="resume", now=turn.now)
@@ -140,7 +141,7 @@ async def sweep_pauses(ctx: SweepContext) -> list[DueItem]:
     for profile in await people.profiles_paused_until(ctx.session, ctx.program.id, ctx.now):
         assert profile.paused_until is not None
         key = f"pause-ended:{profile.id}:{profile.paused_until.isoformat()}"
-        profile.status = "active"
+        profile.status = ProfileStatus.ACTIVE
         profile.paused_until = None
         profile.updated_at = ctx.now
         text = (

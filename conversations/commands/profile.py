@@ -26,6 +26,7 @@ from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 from storage import audit
 from storage.models import Profile
+from storage.states import ProfileStatus
 
 FORM_ID = "profile"
 SET_FORM = "profile set key=value …"
@@ -223,7 +224,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         for k in typed
     ]
     reply = _set_reply(saved, [])
-    if profile.status == "draft":
+    if profile.status == ProfileStatus.DRAFT:
         hint = "Your profile is saved. Join with `/mentor join mentee|mentor|both` to be matched."
         reply = Message(reply.text + "\n" + hint, (*reply.blocks, Context(hint)))
     return [reply]
