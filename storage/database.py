@@ -98,6 +98,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._ping: asyncio.Task[bool] | None = None
         # An in-memory SQLite database exists only inside the engine's own connection.
         self.reader: Reader | None = (
             None
@@ -129,11 +130,18 @@ class Database:
 
     async def ping(self, within: float = 1.5) -> bool:
         """True when a trivial query succeeds within `within` seconds; used by /readyz,
-        which must answer in time even while the database hangs."""
+        which must answer in time even while the database hangs. The query is not
+        cancelled at the deadline (closing a hung connection hangs too): it ends on its
+        own statement timeout, and until then later pings wait on it, not on a new one."""
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.create_task(self._select_one())
+        done, _ = await asyncio.wait({self._ping}, timeout=within)
+        return bool(done) and self._ping.result()
+
+    async def _select_one(self) -> bool:
         try:
-            async with asyncio.timeout(within):
-                async with self.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
         except Exception:
             return False
         return True
@@ -154,6 +162,8 @@ class Database:
             ) from None
 
     async def dispose(self) -> None:
+        if self._ping is not None and not self._ping.done():
+            self._ping.cancel()
         if self.reader is not None:
             await self.reader.close()
         await self.engine.dispose()

@@ -168,11 +168,7 @@ class Reader:
                     init=_json_codecs,
                     reset=_keep,  # autocommit reads leave no session state behind to reset
                     max_inactive_connection_lifetime=0,  # no timer set and cancelled per read
-                    **{**kwargs, **self.timeouts.asyncpg_connect_args()},
-                    server_settings={
-                        "default_transaction_read_only": "on",
-                        **self.timeouts.asyncpg_connect_args()["server_settings"],
-                    },
+                    **{**kwargs, **self.timeouts.asyncpg_connect_args(read_only=True)},
                 )
             return self._pool
 

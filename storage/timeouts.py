@@ -40,9 +40,12 @@ class Timeouts:
                 found[name] = value
         return cls(**found)
 
-    def asyncpg_connect_args(self) -> dict[str, Any]:
+    def asyncpg_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
+        server = {"statement_timeout": str(int(self.statement * 1000))}
+        if read_only:
+            server["default_transaction_read_only"] = "on"
         return {
             "timeout": self.connect,
             "command_timeout": self.statement,
-            "server_settings": {"statement_timeout": str(int(self.statement * 1000))},
+            "server_settings": server,
         }
