@@ -38,9 +38,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from conversations.chart import WeekBar, trend_png
-from conversations.digest import compute_digest, digest_message, to_json
-from conversations.digest_policy import ObjectiveTarget
+from conversations.digest.chart import WeekBar, trend_png
+from conversations.digest.figures import compute_digest, to_json
+from conversations.digest.messages import digest_message
+from conversations.digest.policy import ObjectiveTarget
 from conversations.policy import Policy
 from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade

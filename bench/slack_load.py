@@ -111,8 +111,9 @@ def serve_adapter(port: int, api_url: str) -> None:
     from aiohttp import web
 
     from adapters.slack.listeners import SlackBot
+    from adapters.slack.settings import SlackCredentials
     from adapters.slack.transport import SlackTransport
-    from adapters.slack.webapi import SlackCredentials, make_client
+    from adapters.slack.webapi import make_client
     from conversations.messages import Button, Buttons, Fields, Header, Message
 
     reply = Message(

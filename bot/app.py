@@ -9,14 +9,13 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
-from adapters.slack.transport import SlackTransport, build_slack
-from adapters.teams.service import TeamsService
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -26,12 +25,16 @@ from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import upgrade
 
+if TYPE_CHECKING:  # each platform's adapter (and SDK) loads only when it is configured
+    from adapters.slack.transport import SlackTransport
+    from adapters.teams.service import TeamsService
+
 log = logging.getLogger(__name__)
 
 DB_KEY = web.AppKey("db", Database)
 ENGINE_KEY = web.AppKey("engine", Engine)
 WORKER_KEY = web.AppKey("worker", DeliveryWorker)
-SLACK_KEY = web.AppKey("slack", SlackTransport)
+SLACK_KEY: web.AppKey[SlackTransport] = web.AppKey("slack")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -91,13 +94,19 @@ def build_app(
         app.on_shutdown.append(close_streams)
     else:
         app.router.add_get("/", platform_home)
-    slack = build_slack(engine, clock, settings.slack) if settings.slack is not None else None
-    if slack is not None:
+    slack: SlackTransport | None = None
+    if settings.slack is not None:
+        from adapters.slack.transport import build_slack
+
+        slack = build_slack(engine, clock, settings.slack)
         app[SLACK_KEY] = slack
         senders["slack"] = slack.bot.sender
         app.add_routes(slack.routes())
-    teams = TeamsService(settings.teams, engine, clock) if settings.teams is not None else None
-    if teams is not None:
+    teams: TeamsService | None = None
+    if settings.teams is not None:
+        from adapters.teams.service import TeamsService
+
+        teams = TeamsService(settings.teams, engine, clock)
         senders["teams"] = teams.sender
         app.add_routes(teams.routes())
         if not teams.settings.authenticated:

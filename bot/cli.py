@@ -21,26 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
-
-from adapters.local.console import Console
 from adapters.local.translate import BadRequest
-from adapters.slack import manifest as slack_manifest
-from adapters.teams import manifest as teams_manifest
-from bot.app import build_app, settle_heap
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, json_schema, load_settings
-from bot.demo import seed
-from bot.match_cli import run_match
-from bot.simulate import ADMIN as SIM_ADMIN
-from bot.simulate import simulate
-from conversations.chart import WeekBar, trend_png
-from conversations.digest import digest_message, to_json
-from conversations.digest_sweep import run_digest
-from conversations.engine import Engine
 from storage.database import Database, DatabaseUnreachable
 from storage.migrate import current_revision, upgrade
 from storage.simulation import single_process_database
+
+# Each command imports what it needs when it runs (the HTTP server and the platform SDKs
+# for `run`, the matching solver for `match`, …), so `chat` starts without them
+# (bench/startup.py measures it; tests/test_startup.py keeps it so).
 
 log = logging.getLogger("mentorbot")
 
@@ -68,6 +58,10 @@ def quiet_third_party_loggers() -> None:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(_check_database(settings.database_url))
+    from aiohttp import web
+
+    from bot.app import build_app, settle_heap
+
     mode = (
         f"serving the local web chat at http://{settings.host}:{settings.port}/ "
         "(no Slack or Teams credentials configured)"
@@ -149,6 +143,8 @@ def parse_now(raw: str | None, settings: Settings) -> datetime:
 
 
 async def _sweep(settings: Settings, args: argparse.Namespace) -> int:
+    from conversations.engine import Engine
+
     now = parse_now(args.now, settings)
 
     async def work(db: Database) -> int:
@@ -164,6 +160,11 @@ async def _sweep(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    from conversations.digest.chart import WeekBar, trend_png
+    from conversations.digest.figures import to_json
+    from conversations.digest.messages import digest_message
+    from conversations.digest.sweep import run_digest
+
     now = parse_now(args.now, settings)
 
     async def work(db: Database) -> int:
@@ -191,6 +192,10 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.simulate import ADMIN as SIM_ADMIN
+    from bot.simulate import simulate
+    from conversations.engine import Engine
+
     if args.people < 2 or args.weeks < 1:
         raise ConfigError("simulate needs --people 2 or more and --weeks 1 or more.")
     policy = replace(settings.policy, admins=settings.policy.admins | {f"local:{SIM_ADMIN}"})
@@ -214,6 +219,9 @@ async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.local.console import Console
+    from conversations.engine import Engine
+
     async def work(db: Database) -> int:
         console = Console(Engine(db, settings.policy), args.as_user, utcnow)
         if args.line:
@@ -226,6 +234,9 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _demo(settings: Settings) -> int:
+    from bot.demo import seed
+    from conversations.engine import Engine
+
     async def work(db: Database) -> int:
         count = await seed(Engine(db, settings.policy), utcnow)
         print(f"Seeded {count} demo people into {db.describe()}.")
@@ -287,6 +298,8 @@ def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
     """`manifest slack` prints the app manifest (YAML); `manifest teams` writes the app
     package to upload in Teams (Apps → Upload a custom app)."""
     if args.platform == "slack":
+        from adapters.slack import manifest as slack_manifest
+
         try:
             data = slack_manifest.manifest(
                 args.url, socket_mode=args.socket_mode, program_name=settings.policy.program_name
@@ -295,6 +308,8 @@ def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
             raise ConfigError(str(err)) from None
         print(slack_manifest.to_yaml(data), end="")
         return 0
+    from adapters.teams import manifest as teams_manifest
+
     app_id = args.app_id or os.environ.get("MICROSOFT_APP_ID")
     if not app_id:
         raise ConfigError("manifest teams needs --app-id (the bot's Microsoft App ID).")
@@ -335,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             return asyncio.run(_sweep(settings, args))
         if args.command == "match":
+            from bot.match_cli import run_match
+
             return asyncio.run(run_match(settings, args.dry_run, _with_db))
         if args.command == "digest":
             return asyncio.run(_digest(settings, args))

@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
-from adapters.slack.webapi import SlackCredentials
-from adapters.teams.gate import is_loopback_host
+from adapters.loopback import is_loopback_host
+from adapters.slack.settings import SlackCredentials
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
 from conversations.config_fields import (
     Check,
@@ -30,8 +30,13 @@ from conversations.config_fields import (
     suggestion,
     written,
 )
-from conversations.digest_policy import DigestSection, ObjectiveSection
-from conversations.follow_policy import LapseSection, MeetingsSection, TermSection, follow_through
+from conversations.digest.policy import DigestSection, ObjectiveSection
+from conversations.followthrough.policy import (
+    LapseSection,
+    MeetingsSection,
+    TermSection,
+    follow_through,
+)
 from conversations.matching.settings import MatchingSection
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from adapters.teams.gate import is_loopback_host
+from adapters.loopback import is_loopback_host
 
 log = logging.getLogger(__name__)
 

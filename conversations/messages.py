@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, assert_never, get_args, get_origin, get_type_hints
 
@@ -155,6 +156,11 @@ class Message:
     text: str
     blocks: tuple[Block, ...] = field(default_factory=tuple)
 
+    @classmethod
+    def of(cls, *blocks: Block) -> Message:
+        """A message whose plain-text fallback is what its Text blocks say (`fallback_text`)."""
+        return cls(fallback_text(blocks), blocks)
+
     def form(self) -> Form | None:
         return next((b for b in self.blocks if isinstance(b, Form)), None)
 
@@ -163,6 +169,13 @@ class Message:
 
     def buttons(self) -> list[Button]:
         return [btn for b in self.blocks if isinstance(b, Buttons) for btn in b.buttons]
+
+
+def fallback_text(blocks: Iterable[Block]) -> str:
+    """The plain text of `blocks` for a client that shows no blocks: the Text blocks, one
+    per line. Headers, context lines, buttons, forms and files are extras a text-only
+    reader can do without; a message whose fallback must say more writes its own text."""
+    return "\n".join(b.text for b in blocks if isinstance(b, Text))
 
 
 _FIELDS: dict[type[Any], tuple[str, ...] | None] = {}

@@ -117,7 +117,7 @@ class Router:
         else:
             text = f"I don't know the command “{shown}”. Type `/mentor help` to see every command."
             buttons = Buttons((Button("All commands", value="help", style="primary"),))
-        return Message(text, (Text(text), buttons))
+        return Message.of(Text(text), buttons)
 
     def overview(self, turn: Turn) -> Message:
         joined = turn.profile is not None and turn.profile.status != ProfileStatus.DRAFT
@@ -139,7 +139,7 @@ class Router:
                 Button("Help", value="help"),
             )
         )
-        return Message(text, (Text(text), Buttons(buttons)))
+        return Message.of(Text(text), Buttons(buttons))
 
     def help(self, turn: Turn, topic: str) -> Message:
         if topic:
@@ -150,7 +150,7 @@ class Router:
                 text = (
                     f"There is no command “{topic[:40]}”.{hint} Type `/mentor help` for the list."
                 )
-                return Message(text, (Text(text),))
+                return Message.of(Text(text))
             lines = [f"/mentor {spec.usage}", spec.summary]
             if spec.details:
                 lines.append(spec.details)

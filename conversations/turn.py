@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.events import Actor
 from conversations.grammar import Mention
 from conversations.messages import Message, to_dict
+from conversations.partners import Paired, partner_of
 from conversations.policy import Policy
+from storage import audit as audit_log
 from storage import outbox, people
 from storage.models import Identity, Pair, Person, Profile, Program
 from storage.pairs import pairs_of
@@ -100,6 +103,16 @@ class Turn:
         if person_id not in self._names:
             await self.prefetch_names([person_id])
         return self._names.get(person_id, "someone who left")
+
+    async def partner_name(self, pair: Paired) -> str:
+        """The name of the speaker's partner in `pair`."""
+        return await self.display_name(partner_of(pair, self.person.id))
+
+    async def audit(self, action: str, **details: Any) -> None:
+        """Record in the audit log that the speaker did `action` now (never a note's text)."""
+        await audit_log.record(
+            self.session, actor_id=self.person.id, action=action, now=self.now, details=details
+        )
 
     def know_names(self, names: dict[int, str]) -> None:
         """Names read along with something else; display_name then answers from memory."""

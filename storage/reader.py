@@ -26,15 +26,17 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeEngine
 
 from storage.timeouts import Timeouts
+
+if TYPE_CHECKING:  # the driver loads when a PostgreSQL pool opens, not on SQLite
+    import asyncpg
 
 Row = tuple[Any, ...]
 # URL query options SQLAlchemy's asyncpg dialect takes for itself, not asyncpg's.
@@ -158,6 +160,8 @@ class Reader:
         return connection
 
     async def _open_pool(self) -> asyncpg.Pool:
+        import asyncpg
+
         async with self._opening:
             if self._pool is None:
                 _, kwargs = self.dialect.create_connect_args(self.engine.url)

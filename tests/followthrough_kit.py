@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from conversations.agreement import begin_agreement
+from conversations.followthrough.agreement import begin_agreement
 from conversations.messages import Message, from_dict
 from storage import people
 from storage.models import OutboxMessage, Pair, Program

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from bot.app import ENGINE_KEY, SLACK_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
-from conversations.agreement import begin_agreement
 from conversations.engine import Engine
+from conversations.followthrough.agreement import begin_agreement
 from storage import people
 from storage.database import Database
 from storage.models import Identity, OutboxMessage, Program

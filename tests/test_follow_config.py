@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from conversations.follow_policy import DEFAULT_LADDER, FollowThrough
+from conversations.followthrough.policy import DEFAULT_LADDER, FollowThrough
 
 
 def load(tmp_path: Path, text: str) -> FollowThrough:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from conversations.agreement import begin_agreement
 from conversations.engine import Engine
-from conversations.ics import read_fields
+from conversations.followthrough.agreement import begin_agreement
+from conversations.followthrough.ics import read_fields
 from conversations.messages import to_dict
 from conversations.policy import Policy
 from storage import pairs, people, reports

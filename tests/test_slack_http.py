@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from adapters.slack.listeners import SlackBot
 from bot.app import DB_KEY, ENGINE_KEY, SLACK_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
-from conversations.ics import read_fields
+from conversations.followthrough.ics import read_fields
 from storage import people
 from storage.database import Database
 from storage.models import Identity, OutboxMessage, Profile

@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.follow_policy import LapseStep
+from conversations.followthrough.policy import LapseStep
 from storage.models import Pair
 from storage.pairs import pairs_of
 from storage.states import PairState

@@ -20,7 +20,7 @@ from adapters.teams.files import CONSENT_CARD, FILE_INFO_CARD
 from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
 from conversations.events import Actor, Command, InboundEvent
-from conversations.ics import read_fields
+from conversations.followthrough.ics import read_fields
 from conversations.messages import File, Message, Text, to_dict
 from storage import outbox
 from storage.database import Database

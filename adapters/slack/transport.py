@@ -21,7 +21,8 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from adapters.slack import guard
 from adapters.slack.listeners import REPLAY_KEY, SlackBot
-from adapters.slack.webapi import SlackCredentials, make_client
+from adapters.slack.settings import SlackCredentials
+from adapters.slack.webapi import make_client
 from conversations.engine import Engine
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 
+from adapters.loopback import is_loopback_url
 from adapters.teams.auth import AuthError
 from adapters.teams.connector import BotAuthentication
 from adapters.teams.files import (
@@ -35,7 +36,7 @@ from adapters.teams.files import (
     read_consent,
     upload,
 )
-from adapters.teams.gate import Refused, admit, is_loopback_url, well_formed
+from adapters.teams.gate import Refused, admit, well_formed
 from adapters.teams.render_adaptive_card import to_activity
 from adapters.teams.roster import Roster
 from adapters.teams.sender import TeamsSender, classify

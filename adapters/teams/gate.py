@@ -11,11 +11,10 @@ people's data to another host.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
+from adapters.loopback import is_loopback_url
 from adapters.payload_shape import lists_of_objects_or_absent, objects_or_absent, too_deep
 from adapters.teams.settings import TeamsSettings
 from adapters.teams.translate import tenant_of
@@ -28,27 +27,6 @@ class Refused(Exception):
         super().__init__(reason)
         self.status = 403
         self.reason = reason
-
-
-def is_loopback_url(url: str) -> bool:
-    """An http(s) URL whose host is this machine (localhost, 127.0.0.0/8, ::1)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    return is_loopback_host(host)
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def admit(settings: TeamsSettings, activity: Mapping[str, Any]) -> None:

@@ -7,11 +7,11 @@ as it is set (or, when app.yaml sets `mentor_agenda_lead`, that long before).
 from __future__ import annotations
 
 from conversations.dates import format_moment
-from conversations.followthrough import mentor_agenda
+from conversations.followthrough.meetings import zone_of
+from conversations.followthrough.messages import mentor_agenda
 from conversations.grammar import ParsedLine
-from conversations.meetings import zone_of
 from conversations.messages import Button, Buttons, Form, Input, Message, Text
-from conversations.pair_context import choose_pair, pair_input, partner_of
+from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from storage.meetings import agenda_items, clear_agenda, scheduled_meeting
@@ -40,7 +40,7 @@ def agenda_form(pair: Pair, partner: str, items: list[str]) -> Form:
 
 async def _show(turn: Turn, pair: Pair, intro: str = "") -> list[Message]:
     items = (await agenda_items(turn.session, [pair.id])).get(pair.id, [])
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     if items:
         body = "\n".join(f"{i}. {t}" for i, t in enumerate(items, 1))
         text = f"{intro}Agenda with {partner}:\n{body}".strip()
@@ -52,7 +52,7 @@ async def _show(turn: Turn, pair: Pair, intro: str = "") -> list[Message]:
             Button("Clear it", value=f"agenda clear pair:{pair.id}"),
         )
     )
-    return [Message(text, (Text(text), buttons))]
+    return [Message.of(Text(text), buttons)]
 
 
 async def _share(turn: Turn, pair: Pair, last_item_id: int) -> None:
@@ -93,11 +93,11 @@ async def agenda(turn: Turn, line: ParsedLine) -> list[Message]:
         return await _show(turn, pair)
     if word in ("edit", "form"):
         items = (await agenda_items(turn.session, [pair.id])).get(pair.id, [])
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         meeting = await scheduled_meeting(turn.session, pair.id)
         when = f" on {format_moment(meeting.scheduled_at, turn.timezone)}" if meeting else ""
         text = f"What do you want to cover with {partner}{when}?"
-        return [Message(text, (Text(text), agenda_form(pair, partner, items)))]
+        return [Message.of(Text(text), agenda_form(pair, partner, items))]
     if word == "clear":
         count = await clear_agenda(turn.session, pair.id, turn.now)
         return await _show(turn, pair, f"Cleared {count} point(s). ")

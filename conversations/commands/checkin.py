@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conversations.followthrough import refresh_due, suggest_next, suggestion_phrase
+from conversations.followthrough.meetings import ask_for_date, parse_when, set_meeting
+from conversations.followthrough.plan import refresh_due, suggest_next, suggestion_phrase
 from conversations.grammar import ParsedLine
-from conversations.meetings import ask_for_date, parse_when, set_meeting
 from conversations.messages import Block, Context, Form, Input, Message, Option, Text
-from conversations.pair_context import choose_pair, pair_input, partner_of
+from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit
 from storage.commitments import open_commitments
 from storage.lapses import close_lapse
 from storage.meetings import clear_agenda, feedback_of, last_held_meeting, scheduled_meeting
@@ -41,12 +40,8 @@ async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> b
     recovered = pair.lapse_step > 0
     if recovered:
         await close_lapse(turn.session, pair.id, LapseOutcome.RECOVERED, turn.now)
-        await audit.record(
-            turn.session,
-            actor_id=turn.person.id,
-            action="lapse.recovered",
-            now=turn.now,
-            details={"pair": pair.id, "cycle": pair.lapse_cycle, "step": pair.lapse_step},
+        await turn.audit(
+            "lapse.recovered", pair=pair.id, cycle=pair.lapse_cycle, step=pair.lapse_step
         )
         pair.lapse_cycle += 1
     pair.lapse_step, pair.at_risk_since = 0, None
@@ -142,7 +137,7 @@ def checkin_form(pair: Pair, partner: str, suggestion: str, values: dict[str, st
 
 async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="met")
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     meeting, already = await _meeting_reported(turn, pair)
     recovered = False
     if not already:
@@ -160,13 +155,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
                 created_at=turn.now,
             ),
         )
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.met",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id},
-    )
+    await turn.audit("meeting.met", pair=pair.id, meeting=meeting.id)
     suggestion = suggestion_phrase(
         suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
     )
@@ -176,7 +165,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     if notes:
         text += " Your note is saved privately: only you can read it."
     text += " A few quick questions, and the next date:"
-    return [Message(text, (Text(text), checkin_form(pair, partner, suggestion, {})))]
+    return [Message.of(Text(text), checkin_form(pair, partner, suggestion, {}))]
 
 
 async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -188,13 +177,7 @@ async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
     await _feedback(turn, meeting, False)
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.skip",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id},
-    )
+    await turn.audit("meeting.skip", pair=pair.id, meeting=meeting.id)
     return [
         await ask_for_date(turn, pair, "No problem, skipped this time. When can you meet next?")
     ]
@@ -238,22 +221,22 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     phrase = fields.get("next", "").strip()
     if not phrase:
         text = f"{summary} Pick the next date when you know it: `/mentor schedule WHEN`."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     try:
         moment = parse_when(turn, phrase)
     except Refusal as refusal:
         error = refusal.message.text
         text = f"{summary} {error}"
         values = {"next": phrase, "error": error}
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         form = checkin_form(pair, partner, phrase, values)
         only_date = Form(form.form_id, form.title, (form.inputs[0], form.inputs[-1]), "Save")
-        return [Message(text, (Text(text), only_date))]
+        return [Message.of(Text(text), only_date)]
     try:
         scheduled = await set_meeting(turn, pair, moment)
     except Refusal as refusal:  # e.g. after the term's end: what was saved stays saved, and said
         scheduled = [refusal.message]
-    return [Message(summary, (Text(summary),)), *scheduled]
+    return [Message.of(Text(summary)), *scheduled]
 
 
 async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -273,7 +256,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
         done = mine[int(rest[1]) - 1]
         done.done_at = turn.now
         text = f"Done: {done.text}. Well done!"
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     text_in = " ".join(rest).strip()
     if text_in:
         if len(text_in) > MAX_TEXT:
@@ -291,7 +274,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
     blocks: list[Block] = [Text(text)]
     if mine:
         blocks.append(Context("Tick one off with `/mentor commit done NUMBER`."))
-    return [Message(text, tuple(blocks))]
+    return [Message.of(*blocks)]
 
 
 MET = CommandSpec(

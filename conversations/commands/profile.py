@@ -24,7 +24,6 @@ from conversations.messages import (
 from conversations.profile_fields import FIELDS, FieldError, Value, parse_field
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit
 from storage.models import Profile
 from storage.states import ProfileStatus
 
@@ -139,13 +138,7 @@ async def _set(turn: Turn, line: ParsedLine) -> list[Message]:
     profile = await turn.ensure_profile()
     if saved:
         profile.updated_at = turn.now
-        await audit.record(
-            turn.session,
-            actor_id=turn.person.id,
-            action="profile.set",
-            now=turn.now,
-            details={"keys": [k for k, _ in pairs if k in FIELDS]},
-        )
+        await turn.audit("profile.set", keys=[k for k, _ in pairs if k in FIELDS])
     return [_set_reply(saved, problems)]
 
 
@@ -212,13 +205,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     for key, value in parsed.items():
         setattr(profile, key, value)
     profile.updated_at = turn.now
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="profile.form",
-        now=turn.now,
-        details={"keys": sorted(typed)},
-    )
+    await turn.audit("profile.form", keys=sorted(typed))
     saved = [
         (FIELDS[k].label, await current_value(turn, profile, k, for_display=True) or "—")
         for k in typed

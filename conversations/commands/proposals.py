@@ -13,10 +13,11 @@ from conversations.grammar import ParsedLine, parse_mention
 from conversations.matching.activation import activate_pair
 from conversations.matching.messages import simple
 from conversations.messages import Button, Message
+from conversations.partners import partner_of
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
+from storage import people
 from storage.models import Pair
 from storage.pairs import pairs_of
 from storage.people import set_match_priority
@@ -89,13 +90,7 @@ async def accept(turn: Turn, line: ParsedLine) -> list[Message]:
         pair.mentee_accepted_at = turn.now
     else:
         pair.mentor_accepted_at = turn.now
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="proposal.accept",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await turn.audit("proposal.accept", pair=pair.id)
     name = await turn.display_name(other)
     if pair.mentee_accepted_at and pair.mentor_accepted_at:
         await activate_pair(turn.session, turn.policy, turn.program, pair, turn.now)
@@ -125,13 +120,7 @@ async def decline(turn: Turn, line: ParsedLine) -> list[Message]:
         f": {reason}" if reason else ""
     )
     await set_match_priority(turn.session, turn.program.id, [other], turn.now)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="proposal.decline",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await turn.audit("proposal.decline", pair=pair.id)
     me = await turn.display_name(turn.person.id)
     text = (
         f"{me} can't take up this match, so it won't go ahead. "
@@ -194,7 +183,7 @@ async def sweep_proposals(ctx: SweepContext) -> list[DueItem]:
         pair.end_reason = "expired without an answer"
         names = await people.display_names(ctx.session, [pair.mentee_id, pair.mentor_id])
         for person in silent:
-            other = pair.mentor_id if person == pair.mentee_id else pair.mentee_id
+            other = partner_of(pair, person)
             profile = await people.get_profile(ctx.session, person, ctx.program.id)
             if profile is not None and profile.status == ProfileStatus.ACTIVE:
                 profile.status = ProfileStatus.PAUSED
@@ -222,7 +211,7 @@ async def sweep_proposals(ctx: SweepContext) -> list[DueItem]:
         if waited:
             await set_match_priority(ctx.session, ctx.program.id, waited, ctx.now)
         for person in waited:
-            other = pair.mentor_id if person == pair.mentee_id else pair.mentee_id
+            other = partner_of(pair, person)
             text = (
                 f"{names.get(other, 'Your match')} didn't answer in time, so that match won't "
                 "go ahead. You're back in the pool with priority for the next round."

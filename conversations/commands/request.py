@@ -15,7 +15,7 @@ from conversations.matching.pool import reporting_lines
 from conversations.messages import Button, Message
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
+from storage import people
 from storage.models import Pair
 from storage.pairs import OPEN_STATES, pair_between
 from storage.proposals import load_pool
@@ -79,13 +79,7 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
     )
     turn.session.add(pair)
     await turn.session.flush()
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.request",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await turn.audit("pair.request", pair=pair.id)
     me = await turn.display_name(turn.person.id)
     wants = ", ".join(profile.wants[:3])
     await enqueue_for_person(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from conversations.commands.join import JOIN_BUTTONS
 from conversations.commands.profile import current_value
-from conversations.follow_status import follow_up
+from conversations.followthrough.status import follow_up
 from conversations.grammar import ParsedLine
 from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
 from conversations.profile_fields import FIELDS
@@ -35,7 +35,7 @@ async def status(turn: Turn, line: ParsedLine) -> list[Message]:
             "You haven't joined the mentoring program yet. Join with `/mentor join mentee`, "
             "`/mentor join mentor` or `/mentor join both`."
         )
-        return [Message(text, (Text(text), JOIN_BUTTONS))]
+        return [Message.of(Text(text), JOIN_BUTTONS)]
     role = {"mentee": "Mentee", "mentor": "Mentor", "both": "Mentee and mentor"}[
         profile.role or "mentee"
     ]

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.agreement import begin_agreement
+from conversations.followthrough.agreement import begin_agreement
 from conversations.policy import Policy
 from storage import audit
 from storage.models import Pair, Program

@@ -11,16 +11,12 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.matching.messages import expiry_text, proposal_message, unmatched_message
 from conversations.matching.pool import Mentee, Mentor, Pool, reporting_lines
-from conversations.matching.reasons import pair_reasons
-from conversations.matching.scoring import SCALE, Scorer
-from conversations.matching.solve import Solution, solve
 from conversations.messages import to_dict
 from conversations.policy import Policy
 from storage.models import Program
@@ -28,6 +24,9 @@ from storage.outbox import enqueue_rows
 from storage.people import display_names_many, last_seen_platforms, set_match_priority
 from storage.proposals import PoolRows, claim_round, finish_round, insert_proposals, load_pool
 from storage.states import OutboxStatus, PairState
+
+if TYPE_CHECKING:  # numpy, SciPy and OR-Tools load when a round runs, not with the engine
+    from conversations.matching.solve import Solution
 
 # (phase, done, total); scoring, solving and pricing report from the solver's thread.
 Progress = Callable[[str, int, int], None]
@@ -143,6 +142,10 @@ async def run_round(
             platforms = {} if dry_run else await last_seen_platforms(session, everyone)
         finally:
             solution = await solving
+    # Loaded by the solve's thread by now, so the event loop never waits for numpy & co.
+    from conversations.matching.reasons import pair_reasons
+    from conversations.matching.scoring import SCALE
+
     proposals = [
         Proposal(
             pool.mentees[i].person_id,
@@ -172,6 +175,11 @@ def _solve_pool(
     pool: Pool, policy: Policy, now: datetime, progress: Progress, workers: Executor
 ) -> Solution:
     """Score and solve the pool (blocking: run off the event loop)."""
+    import numpy as np
+
+    from conversations.matching.scoring import SCALE, Scorer
+    from conversations.matching.solve import solve
+
     settings = policy.matching
     scorer = Scorer(pool, settings.weights, now, policy.default_timezone)
     mentee_bonus = np.array(

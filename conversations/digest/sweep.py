@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.digest import Digest, compute_digest, digest_message
-from conversations.digest_policy import DigestSchedule
+from conversations.digest.figures import Digest, compute_digest
+from conversations.digest.messages import digest_message
+from conversations.digest.policy import DigestSchedule
 from conversations.messages import to_dict
 from conversations.policy import Policy
 from conversations.sweeps import DueItem, SweepContext
