@@ -17,10 +17,12 @@ from bot.config import ConfigError, load_settings
 from storage.database import Database
 from storage.models import Identity
 from tests.doubles.bot_connector import TENANT, BotConnector, TeamsUser, message, post
+from tests.doubles.slack_api import SlackApi, slash_command
 from tests.security_kit import OTHER_TENANT, footprint, in_tenant, served
 from tests.test_teams_http import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
+SLACK_SECRET = "tenant-test-secret"
 ana = TeamsUser("Ana Lopez", email="ana@example.com")
 # Another company's tenant: her roster e-mail is made to equal Ana's, then an admin's.
 mallory = TeamsUser("Mallory", email="ana@example.com")
@@ -135,3 +137,47 @@ async def test_a_guest_roster_entry_from_another_tenant_links_no_account(
             }
         assert rows[ana.aad][1] == "ana@example.com"
         assert rows[guest.aad][1] is None and rows[guest.aad][0] != rows[ana.aad][0]
+
+
+async def test_slack_email_counts_only_for_members_of_the_configured_workspace(
+    db: Database, db_url: str
+) -> None:
+    """users.info of the bot's own workspace (auth.test's team) gives a trusted e-mail;
+    a Slack Connect stranger's or another workspace's e-mail links nobody and makes
+    nobody an admin."""
+    api = SlackApi()
+    api.add_user("U1", "Alice Doe", email="alice@acme.example")
+    api.add_user("UX", "Outsider", email="hr@acme.example")  # an admin's address
+    api.users["UX"]["team_id"] = "T0OTHER"
+    api.add_user("US", "Stranger", email="alice@acme.example")
+    api.users["US"]["is_stranger"] = True
+    async with api.serve():
+        env = {
+            "DATABASE_URL": db_url,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SLACK_SECRET,
+            "SLACK_API_URL": api.url + "api/",
+            "MENTORBOT_ADMINS": "hr@acme.example",
+        }
+        settings = load_settings(str(ROOT / "app.yaml"), env=env)
+        async with served(settings, Clock()) as (url, app), aiohttp.ClientSession() as http:
+
+            async def command(user_id: str, text: str) -> str:
+                signed = slash_command(SLACK_SECRET, text, user_id=user_id)
+                async with http.post(
+                    url + "/slack/events", data=signed.body, headers=signed.headers
+                ) as response:
+                    assert response.status == 200
+                    return str((await response.json()).get("text", ""))
+
+            assert "joined as a mentee" in await command("U1", "join mentee")
+            assert "for the program team" in await command("UX", "admin stats")
+            await command("US", "status")
+            async with app[DB_KEY].transaction() as session:
+                rows = {
+                    i.user_id: (i.person_id, i.email)
+                    for i in await session.scalars(select(Identity))
+                }
+    assert rows["U1"][1] == "alice@acme.example"
+    assert rows["UX"][1] is None and rows["US"][1] is None
+    assert rows["US"][0] != rows["U1"][0]  # the stranger is not Alice
