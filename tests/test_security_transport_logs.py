@@ -34,8 +34,10 @@ CANARY = "canary-7f3a9c"
 @pytest.fixture
 def run_logging(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """The logger levels `mentorbot run` sets, with everything else at DEBUG; restored."""
-    names = ("slack_bolt", "slack_sdk", "msrest", "botbuilder", "botframework", "sqlalchemy")
-    names += ("aiohttp.access", "apscheduler", "aiosqlite")
+    names = (
+        *("slack_bolt", "slack_sdk", "msrest", "botbuilder", "botframework", "sqlalchemy"),
+        *("aiohttp.access", "apscheduler", "aiosqlite"),
+    )
     saved = {name: logging.getLogger(name).level for name in names}
     quiet_third_party_loggers()
     caplog.set_level(logging.DEBUG)
