@@ -115,6 +115,7 @@ async def _ready(http: aiohttp.ClientSession, url: str) -> tuple[float, int]:
         return time.monotonic() - started, response.status
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_a_hung_postgresql_gets_apologies_in_time_and_recovers(
     db: Database, postgres_url: str, proxy: PausableProxy
 ) -> None:
