@@ -66,10 +66,9 @@ def _payload_shape(payload: Any) -> None:
         raise Malformed("the payload has a value where an object belongs")
     if not lists_of_objects_or_absent(payload, ("actions", "authorizations")):
         raise Malformed("the payload's actions are not objects")
-    for key in ("actions",):
-        for action in payload.get(key) or ():
-            if not isinstance(action.get("action_id", ""), str):
-                raise Malformed("an action id is not text")
+    for action in payload.get("actions") or ():
+        if not isinstance(action.get("action_id", ""), str):
+            raise Malformed("an action id is not text")
     view = payload.get("view") or {}
     if not isinstance(view.get("callback_id", ""), str) or not objects_or_absent(view, ("state",)):
         raise Malformed("the view is not shaped as Slack sends it")
