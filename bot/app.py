@@ -20,6 +20,7 @@ from bot import public_pages
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
+from bot.dev_guard import dev_guard
 from bot.scheduler import Jobs
 from conversations.engine import Engine
 from storage.database import Database
@@ -73,7 +74,9 @@ def build_app(
     scheduler_enabled: bool = True,
 ) -> web.Application:
     """The whole bot as one aiohttp application (one process, one port)."""
-    app = web.Application()
+    dev_mode = settings.local_chat
+    middlewares = [dev_guard(allow_remote=settings.allow_remote_dev)] if dev_mode else []
+    app = web.Application(middlewares=middlewares)
     db = Database(settings.database_url)
     engine = Engine(db, settings.policy)
     senders: dict[str, Sender] = {}

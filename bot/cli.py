@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from adapters.local.translate import BadRequest
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, json_schema, load_settings
-from storage.database import Database, async_url
+from storage.database import Database, DatabaseUnreachable, async_url
 from storage.migrate import current_revision, upgrade
 from storage.simulation import single_process_database
 
@@ -56,9 +56,14 @@ def quiet_third_party_loggers() -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    # The platform SDKs log request and response bodies (people's messages) at DEBUG.
+    for name in ("slack_bolt", "slack_sdk", "msrest", "botbuilder", "botframework"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_check_database(settings.database_url))
     from aiohttp import web
 
     from bot.app import build_app, settle_heap
@@ -76,6 +81,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         mode,
         Database(settings.database_url).describe(),
     )
+    if settings.allow_remote_dev:
+        log.warning(
+            "development mode on %s: the web chat and the Teams emulator endpoint trust "
+            "whoever connects, and this address may be reachable from other machines",
+            settings.host,
+        )
     app = build_app(settings)
     app.on_startup.append(settle_heap)  # runs after build_app's own start-up (migrations)
     web.run_app(
@@ -89,9 +100,19 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check_database(url: str) -> None:
+    """Fail fast, in one line, when the database does not answer (DatabaseUnreachable)."""
+    db = Database(url)
+    try:
+        await db.check_reachable()
+    finally:
+        await db.dispose()
+
+
 async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
     db = Database(settings.database_url)
     try:
+        await db.check_reachable()
         await upgrade(db)
         return await work(db)
     finally:
@@ -101,6 +122,7 @@ async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]
 async def _migrate(settings: Settings) -> int:
     db = Database(settings.database_url)
     try:
+        await db.check_reachable()
         before = await current_revision(db)
         await upgrade(db)
         after = await current_revision(db)
@@ -252,6 +274,12 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="serve HTTP (web chat, health) and run the scheduler")
     run.add_argument("--port", type=int, help="port to listen on (default: PORT or 3978)")
+    run.add_argument(
+        "--allow-remote-dev",
+        action="store_true",
+        help="development mode (no credentials) on a non-loopback HOST: anyone who can "
+        "reach it can act as anyone (also MENTORBOT_ALLOW_REMOTE_DEV=1)",
+    )
     sub.add_parser("migrate", help="apply database migrations")
     sweep = sub.add_parser(
         "sweep",
@@ -370,7 +398,11 @@ def _run(argv: list[str] | None) -> int:
         return 0
     settings: Settings | None = None
     try:
-        settings = load_settings(args.config, port=getattr(args, "port", None))
+        settings = load_settings(
+            args.config,
+            port=getattr(args, "port", None),
+            allow_remote_dev=getattr(args, "allow_remote_dev", False),
+        )
         if args.command == "run":
             return cmd_run(settings, args)
         if args.command == "migrate":
@@ -393,6 +425,9 @@ def _run(argv: list[str] | None) -> int:
     except (ConfigError, BadRequest) as err:
         print(str(err), file=sys.stderr)
         return 2
+    except DatabaseUnreachable as err:
+        print(str(err), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

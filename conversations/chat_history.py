@@ -10,13 +10,18 @@ in its own transaction on the engine's database (adapters never write it themsel
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from conversations.messages import Block, Context, File, Message, from_dict, to_dict
 from storage import chat_history, people
 from storage.database import Database
+
+log = logging.getLogger(__name__)
 
 PERSON = "person"
 BOT = "bot"
@@ -36,15 +41,23 @@ async def remember(
     db: Database, user_id: str, said: str | None, shown: Sequence[Message], now: datetime
 ) -> None:
     """Record what local user `user_id` said (None: nothing, e.g. a proactive message)
-    and the messages shown to them, in that order. Nothing when they are not known."""
+    and the messages shown to them, in that order. Nothing when they are not known.
+    The history is a convenience: when the database refuses (locked, gone), the reply
+    still reaches the person and only a warning, without the lines, is logged."""
     lines: list[tuple[str, dict[str, Any]]] = []
     if said:
         lines.append((PERSON, {"text": said}))
     lines += [(BOT, to_dict(_without_files(message))) for message in shown]
-    async with db.transaction() as session:
-        identity = await people.find_identity(session, people.IdentityKey("local", "", user_id))
-        if identity is not None and lines:
-            await chat_history.append(session, identity.person_id, lines, now)
+    if not lines:
+        return
+    try:
+        async with db.transaction() as session:
+            key = people.IdentityKey("local", "", user_id)
+            identity = await people.find_identity(session, key)
+            if identity is not None:
+                await chat_history.append(session, identity.person_id, lines, now)
+    except SQLAlchemyError as err:
+        log.warning("web chat history not recorded: %s", type(err).__name__)
 
 
 async def recent(db: Database, user_id: str) -> list[dict[str, Any]]:
