@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # models.py imports this module to check every assignment
     from storage.models import Meeting
 
 ALLOWED: dict[MeetingStatus | None, frozenset[MeetingStatus]] = {
-    None: frozenset({MeetingStatus.SCHEDULED}),  # every meeting starts scheduled
+    # A new row is recorded as it is (the product always starts one scheduled; fixtures
+    # and imports may write history); the rules are about changing a meeting's state.
+    None: frozenset(MeetingStatus),
     MeetingStatus.SCHEDULED: frozenset(
         {MeetingStatus.HELD, MeetingStatus.SKIPPED, MeetingStatus.CANCELLED}
     ),

@@ -9,6 +9,7 @@ note. Pure: time and zone are passed in.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, timedelta
 
@@ -23,6 +24,7 @@ _WEEKDAYS = (
     "saturday",
     "sunday",
 )
+_MONTHS = {m.lower() for m in (*calendar.month_name, *calendar.month_abbr) if m} | {"sept"}
 _AGO = re.compile(r"(\d{1,3}|a|an|one|two|three|four) (days?|weeks?) ago")
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
 LONGEST = 3  # words a date phrase may take: `1 Dec 2026`, `2 days ago`
@@ -68,14 +70,17 @@ def past_day(phrase: str, now: datetime, tz: str, *, loose: bool = True) -> date
         day = parse_date(text, now, tz)
     except DateError:
         return None
-    if day > today and not re.search(r"\b\d{4}\b", text):
-        # `10 March` on 30 April was read as next year's; a log means this year's.
-        try:
-            this_year = day.replace(year=today.year)
-        except ValueError:  # 29 February
-            this_year = day
-        if this_year <= today:
-            return this_year
+    named_month = any(w.rstrip(".") in _MONTHS for w in words)
+    if day > today and named_month and not re.search(r"\b\d{4}\b", text):
+        # `10 March` on 30 April was read as next year's, `30 Nov` on 7 Jan as this year's
+        # (both ahead); a log means the last one: this year's, else last year's.
+        for year in (today.year, today.year - 1):
+            try:
+                earlier = day.replace(year=year)
+            except ValueError:  # 29 February
+                continue
+            if earlier <= today:
+                return earlier
     if day > today:
         raise DayAhead(day)
     return day
