@@ -404,10 +404,15 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
 
 MET = CommandSpec(
     name="met",
-    usage="met [with @person] [notes]",
+    usage="met [with @person] [on DATE] [notes]",
     summary="Log a meeting; notes are private to you.",
-    details="Then rate it, note what you'll do before next time and pick the next date.",
-    examples=("met", "met with @sam talked about my promotion case"),
+    details=(
+        "It logs your scheduled meeting (before it starts, I ask whether you met early); "
+        "a date first is the day (`met yesterday`, `met on friday`). Logging it again, by "
+        "either of you, updates that one meeting; your partner can confirm or dispute it. "
+        "Then rate it, note what you'll do before next time and pick the next date."
+    ),
+    examples=("met", "met yesterday", "met on 2 Dec with @sam talked about my promotion case"),
     handler=met,
     forms={"checkin": submit},
     group="Meeting",
