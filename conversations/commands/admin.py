@@ -124,7 +124,8 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
     if mentee_id == mentor_id:
         raise Refusal("A person cannot mentor themselves: name two different people.")
     names = await people.display_names(turn.session, [mentee_id, mentor_id])
-    mentee, mentor = names.get(mentee_id, args[0]), names.get(mentor_id, args[1])
+    mentee = literal(names.get(mentee_id, args[0]))
+    mentor = literal(names.get(mentor_id, args[1]))
     for person_id, name, roles, word in (
         (mentee_id, mentee, MENTEE_ROLES, "mentee"),
         (mentor_id, mentor, MENTOR_ROLES, "mentor"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conversations.followthrough.logged import day_of, send
 from conversations.grammar import ParsedLine
-from conversations.messages import Message, Text
+from conversations.messages import Message, Text, literal
 from conversations.partners import partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
@@ -47,7 +47,7 @@ async def answer(turn: Turn, line: ParsedLine) -> list[Message]:
     other = partner_of(pair, turn.person.id)
     said = await feedback_on(turn.session, meeting.id)
     if changed or said.get(other):
-        me = turn.person.display_name
+        me = literal(turn.person.display_name)
         await send(
             turn,
             other,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from conversations.grammar import ParsedLine, parse_mention
 from conversations.matching.activation import activate_pair
 from conversations.matching.messages import simple
-from conversations.messages import Button, Message
+from conversations.messages import Button, Message, literal
 from conversations.partners import partner_of
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
@@ -190,9 +190,9 @@ async def sweep_proposals(ctx: SweepContext) -> list[DueItem]:
                 profile.paused_until = None
                 profile.updated_at = ctx.now
             text = (
-                f"The proposed match with {names.get(other, 'your match')} expired without "
-                "your answer. Do you want to stay in the pool for the next round? Until you "
-                "say so I won't propose anyone."
+                f"The proposed match with {literal(names.get(other, 'your match'))} expired "
+                "without your answer. Do you want to stay in the pool for the next round? "
+                "Until you say so I won't propose anyone."
             )
             key = f"proposal-expired:{pair.id}:{person}"
             queued = await enqueue_for_person(

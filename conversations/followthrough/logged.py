@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from conversations.messages import Button, Buttons, Message, Text
+from conversations.messages import Button, Buttons, Message, Text, literal
 from conversations.partners import partner_of
 from conversations.turn import Turn, enqueue_for_person
 from storage.models import Meeting, Pair
@@ -62,7 +62,7 @@ async def send(
 async def tell_partner(turn: Turn, pair: Pair, meeting: Meeting) -> None:
     """Queue the partner's notice of a meeting just logged (once per meeting)."""
     other = partner_of(pair, turn.person.id)
-    me = turn.person.display_name
+    me = literal(turn.person.display_name)
     await send(
         turn,
         other,

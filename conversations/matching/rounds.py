@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.matching.messages import expiry_text, proposal_message, unmatched_message
 from conversations.matching.pool import Mentee, Mentor, Pool, reporting_lines
-from conversations.messages import to_dict
+from conversations.messages import literal, to_dict
 from conversations.policy import Policy
 from storage.models import Program
 from storage.outbox import enqueue_rows
@@ -297,7 +297,7 @@ async def _store(
         ):
             message = proposal_message(
                 pair_id=p.pair_id or 0,
-                other_name=names.get(other, "someone"),
+                other_name=literal(names[other]) if other in names else "someone",
                 as_mentee=as_mentee,
                 reasons=p.reasons,
                 expires=due,
