@@ -46,7 +46,8 @@ async def test_teams_sends_failing_on_the_network_end_dead_after_max_attempts(
         for _ in range(MAX_ATTEMPTS * 2):
             clock.now += timedelta(hours=2)  # past any backoff
             await app[WORKER_KEY].run_once()
-            [row] = await outbox_rows(app)
+            # (a dead row brings a notice to its person: conversations/undeliverable.py)
+            [row] = [r for r in await outbox_rows(app) if r.kind != "undeliverable"]
             seen.append(row.attempts)
             if row.status == "dead":
                 break
