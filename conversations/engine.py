@@ -21,6 +21,7 @@ from conversations.commands import (
     admin,
     agenda,
     checkin,
+    guide,
     home,
     join,
     leave,
@@ -68,6 +69,7 @@ def build_router() -> Router:
     return Router(
         [
             join.COMMAND,
+            guide.COMMAND,
             profile.COMMAND,
             status.COMMAND,
             pause.PAUSE,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from conversations.commands.guide import guide_message, guides_of, roles_of
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
+from conversations.wording import program_phrase
 from storage.states import ProfileStatus
 
 ROLE_WORDS = {
@@ -66,16 +68,28 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
     profile.updated_at = turn.now
     await turn.audit("join", role=role, was=before_role)
     if before_role and before_role != role and before_status != ProfileStatus.LEFT:
-        headline = f"Done: you're now {ROLE_PHRASE[role]} in {turn.program.name}."
+        headline = f"Done: you're now {ROLE_PHRASE[role]} in {program_phrase(turn.program.name)}."
     elif before_status == ProfileStatus.LEFT:
-        headline = f"Welcome back to {turn.program.name}, as {ROLE_PHRASE[role]}."
+        headline = f"Welcome back to {program_phrase(turn.program.name)}, as {ROLE_PHRASE[role]}."
     else:
-        headline = f"Welcome to {turn.program.name}! You've joined as {ROLE_PHRASE[role]}."
-    wants = "what you want to learn" if role != "mentor" else "what you can offer"
+        headline = (
+            f"Welcome to {program_phrase(turn.program.name)}! You've joined as {ROLE_PHRASE[role]}."
+        )
+    wants = {
+        "mentee": "what you want to learn",
+        "mentor": "what you can offer",
+        "both": "what you want to learn and what you can offer",
+    }[role]
+    fields = {
+        "mentee": 'wants="…" goals="…"',
+        "mentor": 'offers="…"',
+        "both": 'offers="…" wants="…" goals="…"',
+    }[role]
     next_step = (
         f"Next, tell me {wants} so I can find you a good match: open your profile, or type "
-        '`/mentor profile set offers="…" wants="…" goals="…"`.'
+        f"`/mentor profile set {fields}`."
     )
+    guides = guides_of(turn)
     return [
         Message(
             f"{headline}\n{next_step}",
@@ -90,7 +104,8 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
                 ),
                 Context("You can pause or leave at any time: `/mentor pause`, `/mentor leave`."),
             ),
-        )
+        ),
+        *(guide_message(guides, r) for r in roles_of(role)),
     ]
 
 
