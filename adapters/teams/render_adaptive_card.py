@@ -21,6 +21,7 @@ import re
 from typing import Any, assert_never
 
 from adapters.teams.files import consent_attachment, describe
+from conversations.markup import without_code
 from conversations.messages import (
     Block,
     Button,
@@ -50,10 +51,11 @@ _STYLES = {"primary": "positive", "danger": "destructive"}
 def to_card_markdown(text: str) -> str:
     """Our markdown subset → Adaptive Card markdown.
 
-    *bold* → **bold**; _italic_ stays; <url|label> → [label](url); `• ` items
-    become `- ` list items; a mention <@id|Name> reads as @Name; a line break
-    becomes the blank line Teams needs (single inside a list).
+    *bold* → **bold**; _italic_ stays; `code` loses its backticks (cards show them raw);
+    <url|label> → [label](url); `• ` items become `- ` list items; a mention <@id|Name>
+    reads as @Name; a line break becomes the blank line Teams needs (single inside a list).
     """
+    text = without_code(text)  # cards have no inline code: `/mentor status` would show raw
     text = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
     text = _MENTION.sub(lambda m: f"@{m.group(1)}", text)
     text = _BOLD.sub(lambda m: f"**{m.group(1)}**", text)
