@@ -91,7 +91,7 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
             pair_id=pair.id,
             other_name=me,
             as_mentee=False,
-            reasons=[f"they want to learn {wants}" if wants else "they asked for you by name"],
+            reasons=[f"{me} wants to learn {wants}" if wants else f"{me} asked for you by name"],
             expires=expiry_text(expires, turn.policy.default_timezone),
             requested=True,
         ),
