@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conversations.grammar import ParsedLine
 from conversations.guides import Guides, default_guides
-from conversations.messages import Button, Buttons, Header, Message, Text
+from conversations.messages import Block, Button, Buttons, Header, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 from storage.states import ProfileStatus
@@ -17,14 +17,28 @@ def guides_of(turn: Turn) -> Guides:
     return turn.policy.guides or default_guides()
 
 
-def guide_message(guides: Guides, role: str, *, full: bool = False) -> Message:
-    """One role's guide: the short one with a "More" button, or the full one."""
+def guide_blocks(
+    guides: Guides, role: str, *, full: bool = False, more: str = "More"
+) -> list[Block]:
+    """One role's guide as blocks: the short one with a `more` button, or the full one."""
     guide = guides.of(role)
     body = guide.more if full and guide.more else guide.short
-    blocks: list[Header | Text | Buttons] = [Header(TITLES[role]), Text(body)]
+    blocks: list[Block] = [Header(TITLES[role]), Text(body)]
     if not full and guide.more:
-        blocks.append(Buttons((Button("More", value=f"guide {role} more"),)))
-    return Message(f"{TITLES[role]}\n{body}", tuple(blocks))
+        blocks.append(Buttons((Button(more, value=f"guide {role} more"),)))
+    return blocks
+
+
+def guide_text(guides: Guides, role: str, *, full: bool = False) -> str:
+    """The plain-text fallback of `guide_blocks`."""
+    guide = guides.of(role)
+    return f"{TITLES[role]}\n{guide.more if full and guide.more else guide.short}"
+
+
+def guide_message(guides: Guides, role: str, *, full: bool = False) -> Message:
+    return Message(
+        guide_text(guides, role, full=full), tuple(guide_blocks(guides, role, full=full))
+    )
 
 
 def roles_of(role: str | None) -> tuple[str, ...]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conversations.commands.guide import guide_message, guides_of, roles_of
+from conversations.commands.guide import guide_blocks, guide_text, guides_of, roles_of
 from conversations.grammar import ParsedLine
-from conversations.messages import Button, Buttons, Context, Message, Text
+from conversations.messages import Button, Buttons, Context, Divider, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 from conversations.wording import program_phrase
@@ -90,9 +90,16 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
         f"`/mentor profile set {fields}`."
     )
     guides = guides_of(turn)
+    roles = roles_of(role)
+    # One "More" per guide; with both guides shown, each button says which one it opens.
+    more = (
+        {"mentee": "More for mentees", "mentor": "More for mentors"}
+        if len(roles) > 1
+        else dict.fromkeys(roles, "More")
+    )
     return [
         Message(
-            f"{headline}\n{next_step}",
+            "\n".join((headline, next_step, *(guide_text(guides, r) for r in roles))),
             (
                 Text(f"*{headline}*"),
                 Text(next_step),
@@ -103,9 +110,9 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
                     )
                 ),
                 Context("You can pause or leave at any time: `/mentor pause`, `/mentor leave`."),
+                *(b for r in roles for b in (Divider(), *guide_blocks(guides, r, more=more[r]))),
             ),
         ),
-        *(guide_message(guides, r) for r in roles_of(role)),
     ]
 
 
