@@ -29,3 +29,10 @@ def program_phrase(name: str) -> str:
     if cleaned.lower() in _GENERIC_NAMES:
         return "the " + cleaned.lower() + (" program" if cleaned.lower() == "mentoring" else "")
     return cleaned
+
+
+def sentence(reason: object) -> str:
+    """A reason (an exception's message, "no date given") as a sentence of its own, so a
+    reply never reads "I couldn't use that time: I couldn't read …"."""
+    text = str(reason).strip().rstrip(".")
+    return (text[:1].upper() + text[1:] + ".") if text else ""

@@ -573,7 +573,7 @@ async def test_commitments_and_agenda_by_command(chat: Chat) -> None:
     assert "no open commitments" in await chat.text("bob", "commit")  # her list, not his
     await chat.say("alice", "agenda add first point")
     assert "1. first point" in await chat.text("bob", "agenda")  # the pair's agenda
-    assert "Cleared 1 point(s)" in await chat.text("alice", "agenda clear")
+    assert "Cleared 1 point." in await chat.text("alice", "agenda clear")
     assert "What should I add?" in await chat.text("alice", "agenda add")
     assert "I understood `agenda` but not" in await chat.text("alice", "agenda frobnicate")
 

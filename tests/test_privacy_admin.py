@@ -226,7 +226,7 @@ async def test_forget_me_asks_first_then_erases_and_tells_the_partner(
     assert "1 held of 1 due" in digest[0].text and "alice" not in digest[0].text
     # Writing again starts afresh, as a new person.
     again = await chat.text("alice", "export-data")
-    assert SECRET not in again and "0 private note(s)" in again
+    assert SECRET not in again and "0 private notes" in again
 
 
 async def test_privacy_says_exactly_what_hr_sees(chat: Chat) -> None:

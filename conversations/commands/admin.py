@@ -22,6 +22,7 @@ from conversations.messages import Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
+from conversations.wording import plural
 from storage import people, reports
 from storage.models import Pair, Program
 from storage.pairs import create_active_pair, pairs_of
@@ -192,7 +193,7 @@ async def _export(turn: Turn) -> list[Message]:
         )
     await turn.audit("admin.export", pairs=len(rows))
     text = (
-        f"Export of {len(rows)} pair(s): states, meeting counts and dates (UTC). "
+        f"Export of {plural(len(rows), 'pair')}: states, meeting counts and dates (UTC). "
         "No notes and no individual ratings are included."
     )
     filename = f"{turn.program.slug}-pairs-{turn.now:%Y%m%d}.csv"

@@ -12,7 +12,7 @@ from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from conversations.wording import program_phrase
+from conversations.wording import program_phrase, sentence
 from storage import people
 from storage.states import ProfileStatus
 
@@ -48,7 +48,7 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
             day = parse_date(phrase, turn.now, turn.timezone)
         except DateError as err:
             raise Refusal(
-                f"I understood `pause` but not the date: {err}. "
+                f"I understood `pause` but not the date. {sentence(err)} "
                 f"Use `/mentor pause until DATE`, e.g. {DATE_FORMS}; or `/mentor pause` to pause "
                 "until you resume."
             ) from None

@@ -9,6 +9,7 @@ from conversations.dates import format_moment
 from conversations.digest.chart import WeekBar, trend_png
 from conversations.digest.figures import WEEK, Digest, Figure
 from conversations.messages import Block, Context, Fields, File, Header, Message, Text
+from conversations.wording import plural
 
 
 def _num(value: Figure, pct: bool = False) -> str:
@@ -36,6 +37,14 @@ def _delta(digest: Digest, key: str, pct: bool = False) -> str:
     if float(shown) == 0:  # no change, or one too small to show (−0.02 reads "±0")
         return " (±0)"
     return f" ({shown.replace('-', '−')})"
+
+
+def _median(digest: Digest, key: str, none: str) -> str:
+    """ "median 4.5 days (−1)", or what an empty median means ("no pair has met yet")."""
+    value = digest.figures[key]
+    if value is None:
+        return none
+    return f"median {_num(value)} {'day' if value == 1 else 'days'}{_delta(digest, key)}"
 
 
 def _deltas(digest: Digest, *keys: tuple[str, str]) -> str:
@@ -76,14 +85,12 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         ),
         (
             "Since last meeting",
-            f"median {_num(f['meetings.median_days_since_last'])} days"
-            f"{_delta(d, 'meetings.median_days_since_last')}",
+            _median(d, "meetings.median_days_since_last", "no meeting logged yet"),
         ),
         (
             "Time to first meeting",
-            f"median {_num(f['meetings.median_days_to_first'])} days"
-            f"{_delta(d, 'meetings.median_days_to_first')}; "
-            f"{f['meetings.pairs_not_met_yet']} pair(s) not met yet"
+            _median(d, "meetings.median_days_to_first", "no pair has met yet") + "; "
+            f"{plural(f['meetings.pairs_not_met_yet'], 'pair')} not met yet"
             f"{_delta(d, 'meetings.pairs_not_met_yet')}",
         ),
         (
@@ -97,9 +104,9 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Average rating",
             (
-                f"{_num(f['ratings.average'])} / 5 from {f['ratings.count']} rating(s)"
+                f"{_num(f['ratings.average'])} / 5 from {plural(f['ratings.count'], 'rating')}"
                 if f["ratings.average"] is not None
-                else f"{f['ratings.count']} rating(s): too few to show an average"
+                else f"{plural(f['ratings.count'], 'rating')}: too few to show an average"
             )
             + _delta(d, "ratings.average"),
         ),
@@ -121,8 +128,8 @@ def _people_lines(d: Digest) -> list[str]:
     lines: list[str] = []
     if d.privacy == "aggregate":
         lines.append(
-            f"{d.figures['lapses.at_risk']} pair(s) at risk (names are not shown: the program's "
-            "privacy setting is aggregate)."
+            f"{plural(d.figures['lapses.at_risk'], 'pair')} at risk (names are not shown: "
+            "the program's privacy setting is aggregate)."
         )
         return lines
     if d.recognition:
