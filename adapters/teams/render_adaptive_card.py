@@ -21,7 +21,7 @@ import re
 from typing import Any, assert_never
 
 from adapters.teams.files import consent_attachment, describe
-from conversations.markup import without_code
+from conversations.markup import plain_text, without_code
 from conversations.messages import (
     Block,
     Button,
@@ -216,7 +216,7 @@ def to_adaptive_card(
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
-        "fallbackText": message.text,
+        "fallbackText": plain_text(message.text),  # shown as is where cards are not
         "body": body,
     }
 
@@ -238,7 +238,7 @@ def to_activity(
     consents = [consent_attachment(f) for f in message.files()] if files else []
     activity: dict[str, Any] = {
         "type": "message",
-        "summary": message.text.split("\n", 1)[0][:200],
+        "summary": plain_text(message.text).split("\n", 1)[0][:200],
         "attachments": [card, *consents],
     }
     if consents:

@@ -74,8 +74,8 @@ async def _stats(turn: Turn) -> list[Message]:
     rows = (
         (
             "Participants",
-            f"{sum(who.by_role.values())}: {who.by_role.get('mentor', 0)} mentors, "
-            f"{who.by_role.get('mentee', 0)} mentees, {who.by_role.get('both', 0)} both; "
+            f"{sum(who.by_role.values())}: {plural(who.by_role.get('mentor', 0), 'mentor')}, "
+            f"{plural(who.by_role.get('mentee', 0), 'mentee')}, {who.by_role.get('both', 0)} both; "
             f"{who.waiting} waiting for a match",
         ),
         (

@@ -57,7 +57,12 @@ async def profile_form(
     profile = await turn.ensure_profile()
     inputs = []
     for key, spec in FIELDS.items():
-        if profile.role == "mentee" and key in MENTOR_ONLY:
+        if (
+            profile.role == "mentee"
+            and key in MENTOR_ONLY
+            and not (typed and key in typed)
+            and not getattr(profile, key)
+        ):
             continue  # a mentee is not asked what they offer or how many mentees they take
         value = (
             typed[key]

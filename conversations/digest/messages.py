@@ -39,6 +39,11 @@ def _delta(digest: Digest, key: str, pct: bool = False) -> str:
     return f" ({shown.replace('-', '−')})"
 
 
+def _count(value: Figure, word: str) -> str:
+    """A count figure with its noun: "1 pair", "3 ratings"."""
+    return plural(round(value or 0), word)
+
+
 def _median(digest: Digest, key: str, none: str) -> str:
     """ "median 4.5 days (−1)", or what an empty median means ("no pair has met yet")."""
     value = digest.figures[key]
@@ -64,7 +69,8 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Participants",
             f"{f['participants.total']}{_delta(d, 'participants.total')}: "
-            f"{f['participants.mentors']} mentors, {f['participants.mentees']} mentees, "
+            f"{_count(f['participants.mentors'], 'mentor')}, "
+            f"{_count(f['participants.mentees'], 'mentee')}, "
             f"{f['participants.both']} both; {f['participants.waiting']} waiting for a match"
             f"{_delta(d, 'participants.waiting')}; "
             f"{f['participants.new']} new this week{_delta(d, 'participants.new')}",
@@ -90,7 +96,7 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Time to first meeting",
             _median(d, "meetings.median_days_to_first", "no pair has met yet") + "; "
-            f"{plural(f['meetings.pairs_not_met_yet'], 'pair')} not met yet"
+            f"{_count(f['meetings.pairs_not_met_yet'], 'pair')} not met yet"
             f"{_delta(d, 'meetings.pairs_not_met_yet')}",
         ),
         (
@@ -104,9 +110,9 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Average rating",
             (
-                f"{_num(f['ratings.average'])} / 5 from {plural(f['ratings.count'], 'rating')}"
+                f"{_num(f['ratings.average'])} / 5 from {_count(f['ratings.count'], 'rating')}"
                 if f["ratings.average"] is not None
-                else f"{plural(f['ratings.count'], 'rating')}: too few to show an average"
+                else f"{_count(f['ratings.count'], 'rating')}: too few to show an average"
             )
             + _delta(d, "ratings.average"),
         ),
@@ -128,7 +134,7 @@ def _people_lines(d: Digest) -> list[str]:
     lines: list[str] = []
     if d.privacy == "aggregate":
         lines.append(
-            f"{plural(d.figures['lapses.at_risk'], 'pair')} at risk (names are not shown: "
+            f"{_count(d.figures['lapses.at_risk'], 'pair')} at risk (names are not shown: "
             "the program's privacy setting is aggregate)."
         )
         return lines
