@@ -80,6 +80,7 @@ class Console:
         self.actor = to_actor(user)
         self.clock = clock
         self.buttons: list[Button] = []
+        self.notice: Message | None = None  # the last "no such button" answer
 
     async def say(self, line: str) -> list[Message]:
         stripped = line.strip()
@@ -87,7 +88,8 @@ class Console:
             button = self.buttons[int(stripped) - 1]
             payload: Command | Action = Action(button.action_id, button.value)
         elif stripped.isdigit() and len(stripped) <= 3:
-            return [Message(self.no_such_button(int(stripped)))]
+            self.notice = Message(self.no_such_button(int(stripped)))
+            return [self.notice]
         else:
             payload = Command(line)
         reference = {"user": self.actor.user_id}
@@ -104,6 +106,8 @@ class Console:
         return f"There is no button {number}. The buttons are {choices}."
 
     def show(self, messages: list[Message]) -> str:
+        if self.notice is not None and messages == [self.notice]:  # ours: the buttons stay
+            return self.notice.text
         self.buttons = []
         parts = []
         for message in messages:
