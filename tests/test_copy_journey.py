@@ -107,6 +107,10 @@ async def run_journey(chat: Chat) -> tuple[list[tuple[str, Message]], set[str]]:
     await j.say("lena", "status")
     await j.say("lena", "resume")
     await j.say("marco", "pause with @lena until whenever")
+    await j.say("marco", "pause with @lena until next monday")
+    await j.say("marco", "status")
+    await j.say("lena", "/mentor status")
+    await j.say("marco", "resume with @lena")
     await j.say("marco", "skip")
     await j.sweep_days(75, timedelta(days=1))  # silence: every rung of the lapse ladder
     await j.say("hana", "admin stats")
@@ -252,5 +256,9 @@ async def test_every_message_reads_well_on_every_surface(
     # The default program name reads as a common noun inside a sentence.
     said = {where: message.text for where, message in reversed(messages)}
     assert "Welcome to the mentoring program!" in said["lena> join mentee"]
+    assert (
+        "`/mentor resume with @lena` ends it" in said["marco> pause with @lena until next monday"]
+    )
+    assert "meetings paused until" in said["lena> /mentor status"]
     everything = json.dumps([to_dict(m) for _, m in messages], ensure_ascii=False)
     assert "to Mentoring program" not in everything and "in Mentoring program" not in everything

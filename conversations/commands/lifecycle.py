@@ -86,7 +86,8 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
     )
     text = (
         f"Paused your meetings with {partner} until {day:%a %d %b %Y}: no reminders until then. "
-        "`/mentor resume with @…` ends it earlier."
+        f"`/mentor resume with {await turn.mention_of(partner_of(pair, turn.person.id))}` "
+        "ends it earlier."
     )
     return [
         Message.of(Text(text), Buttons((Button("Resume now", value=f"resume pair:{pair.id}"),)))

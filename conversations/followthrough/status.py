@@ -17,7 +17,10 @@ async def follow_up(turn: Turn, pair: Pair) -> str:
         until = (
             f" until {format_moment(pair.paused_until, turn.timezone)}" if pair.paused_until else ""
         )
-        return f"meetings paused{until}: `/mentor resume with @…` to restart"
+        other = await turn.mention_of(
+            pair.mentee_id if pair.mentor_id == turn.person.id else pair.mentor_id
+        )
+        return f"meetings paused{until}: `/mentor resume with {other}` to restart"
     parts: list[str] = []
     if pair.agreement_confirmed_at is None:
         parts.append("agreement to confirm: `/mentor agreement`")
