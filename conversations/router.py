@@ -154,7 +154,8 @@ class Router:
             + (
                 "Type `/mentor status` to see where you are."
                 if joined
-                else "Join with `/mentor join mentee`, `/mentor join mentor` or `join both`."
+                else "Join with `/mentor join mentee`, `/mentor join mentor` or "
+                "`/mentor join both`."
             )
             + " Type `/mentor help` for every command."
         )

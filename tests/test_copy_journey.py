@@ -203,7 +203,7 @@ def problems_in(where: str, surface: str, shown: str, raw_markdown: bool) -> lis
     for pattern, what in checks:
         if (m := pattern.search(shown)) is not None:
             found.append(f"{where} [{surface}]: {what} {m.group(0)!r} in {shown[:160]!r}")
-    if "median –" in shown or "– days" in shown:
+    if any(empty in shown for empty in ("median –", "– days", "follow-through –")):
         found.append(f"{where} [{surface}]: an empty median in {shown[:160]!r}")
     if raw_markdown and ("`" in shown or BOLD.search(shown)):
         found.append(f"{where} [{surface}]: raw markdown in {shown[:160]!r}")

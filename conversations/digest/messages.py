@@ -85,9 +85,13 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Meetings (last 7 days)",
             f"{f['meetings.held']} held of {f['meetings.due']} due"
-            f"{_deltas(d, ('meetings.held', 'held'), ('meetings.due', 'due'))}; follow-through "
-            f"{_num(f['meetings.follow_through_rate'], pct=True)}"
-            f"{_delta(d, 'meetings.follow_through_rate', pct=True)}",
+            f"{_deltas(d, ('meetings.held', 'held'), ('meetings.due', 'due'))}; "
+            + (
+                f"follow-through {_num(f['meetings.follow_through_rate'], pct=True)}"
+                f"{_delta(d, 'meetings.follow_through_rate', pct=True)}"
+                if f["meetings.follow_through_rate"] is not None
+                else "no follow-through to measure (none due)"
+            ),
         ),
         (
             "Since last meeting",
@@ -113,6 +117,8 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
                 f"{_num(f['ratings.average'])} / 5 from {_count(f['ratings.count'], 'rating')}"
                 if f["ratings.average"] is not None
                 else f"{_count(f['ratings.count'], 'rating')}: too few to show an average"
+                if f["ratings.count"]
+                else "no ratings this week"
             )
             + _delta(d, "ratings.average"),
         ),
