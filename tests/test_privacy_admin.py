@@ -105,7 +105,7 @@ async def test_admin_stats_and_export(chat: Chat, db: Database) -> None:
     await setup_pair(chat)
     await chat.say("alice", "met")
     stats = await chat.text("hana", "admin stats")
-    assert "3: 2 mentors, 1 mentees" in stats and "1 held of 1 due" in stats
+    assert "3: 2 mentors, 1 mentee," in stats and "1 held of 1 due" in stats
     reply = await chat.say("hana", "admin export")
     export = next(b for b in reply[0].blocks if isinstance(b, File))
     assert export.mime == "text/csv"
