@@ -23,6 +23,7 @@ from conversations.commands import (
     admin,
     agenda,
     checkin,
+    guide,
     home,
     join,
     leave,
@@ -74,6 +75,7 @@ def build_router() -> Router:
     return Router(
         [
             join.COMMAND,
+            guide.COMMAND,
             profile.COMMAND,
             status.COMMAND,
             pause.PAUSE,

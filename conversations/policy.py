@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from conversations.digest.policy import DigestSchedule, ObjectiveTarget
 from conversations.followthrough.policy import FollowThrough
+from conversations.guides import Guides
 from conversations.matching.settings import MatchingPolicy
 
 
@@ -24,6 +25,7 @@ class Policy:
     digest: DigestSchedule = field(default_factory=DigestSchedule)
     objective_target: ObjectiveTarget | None = None
     matching: MatchingPolicy = field(default_factory=MatchingPolicy)
+    guides: Guides | None = None  # the program's own role guides; None: the built-in ones
     # How long a sent or failed proactive message keeps its text (storage/outbox.py).
     outbox_retention: timedelta = timedelta(days=30)
 

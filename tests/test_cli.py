@@ -216,4 +216,4 @@ def test_match_dry_run_prints_proposals_and_changes_nothing(
     real = mentorbot("match", env=env, cwd=tmp_path)
     assert real.returncode == 0 and "Matching round: 1 proposal(s)" in real.stdout
     status = mentorbot("chat", "--as", "alice", "status", env=env, cwd=tmp_path)
-    assert "proposed, answer with `accept @bob`" in status.stdout
+    assert "proposed, answer with accept @bob" in status.stdout
