@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import meeting_ledger
 from storage.models import (
     AgendaItem,
     AuditEntry,
@@ -201,7 +202,10 @@ async def end_pair(session: AsyncSession, pair: Pair, reason: str, now: datetime
     pair.next_meeting_at = pair.due_at = None
     await session.execute(
         update(Meeting)
-        .where(Meeting.pair_id == pair.id, Meeting.status == MeetingStatus.SCHEDULED)
+        .where(
+            Meeting.pair_id == pair.id,
+            Meeting.status.in_(meeting_ledger.can_become(MeetingStatus.CANCELLED)),
+        )
         .values(status=MeetingStatus.CANCELLED)
     )
     await session.execute(

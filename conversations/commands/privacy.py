@@ -27,12 +27,15 @@ async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
         (
             "What your mentoring partner sees",
             "Your name, your profile's offers, wants and goals, the meeting dates, the agenda "
-            "and the commitments you share in the pair. Never your private notes or ratings.",
+            "and the commitments you share in the pair; when you log a meeting, that you "
+            "logged it and its day, which they can confirm or dispute with one click. Never "
+            "your private notes or ratings.",
         ),
         (
             "What the program team (HR) sees",
             "A weekly digest of counts and trends: how many people take part and by role, how "
-            "many pairs are active, how many meetings were held against how many were due, the "
+            "many pairs are active, how many meetings were held (logged and not disputed by "
+            "either of you) against how many were due and how many both of you confirmed, the "
             "days since pairs last met, the time to a first meeting, how many pairs stopped "
             "meeting and how many started again, and the average rating across the program "
             "(only when at least three ratings were given that week, so no one's rating shows); "

@@ -70,7 +70,8 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Meetings (last 7 days)",
             f"{f['meetings.held']} held of {f['meetings.due']} due"
-            f"{_deltas(d, ('meetings.held', 'held'), ('meetings.due', 'due'))}; follow-through "
+            f"{_deltas(d, ('meetings.held', 'held'), ('meetings.due', 'due'))}, "
+            f"{f['meetings.confirmed']} confirmed by both; follow-through "
             f"{_num(f['meetings.follow_through_rate'], pct=True)}"
             f"{_delta(d, 'meetings.follow_through_rate', pct=True)}",
         ),
