@@ -13,8 +13,9 @@ LEDGER_EXAMPLES and LEDGER_STEPS set the size of the run (defaults keep CI quick
 
     LEDGER_EXAMPLES=500 LEDGER_STEPS=80 .venv/bin/python -m pytest tests/test_ledger_stateful.py
 
-RESTRICTED lists the rules of issue 13 the merged product does not implement yet, so
-the machine does not exercise them (see `_allowed`); the model keeps them.
+It exercises late sweeps (the bot was down), meetings that pass unlogged and are logged
+late, `met` before a meeting starts, `met on DATE`, logging again by either partner,
+confirm and dispute, pair pauses; RESTRICTED names the rules it leaves out for now.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -62,17 +63,16 @@ EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "6"))
 STEPS = int(os.environ.get("LEDGER_STEPS", "30"))
 # LEDGER_SHRINK=0 reports the first failing sequence as found (quicker while debugging).
 PHASES = [p for p in Phase if p != Phase.shrink or os.environ.get("LEDGER_SHRINK") != "0"]
-# Rules of issue 13 the machine leaves out until the product implements them.
-RESTRICTED = {
-    "late-sweep",  # a lapse noticed late starts at rung 1 the day it is noticed
-    "missed-meeting",  # a scheduled meeting passes unlogged (then is logged late)
-    "met-early",  # `met` before the scheduled meeting starts asks instead of logging
-    "met-again",  # logging again updates that day's meeting (one per pair and day)
-    "pause-lapsed",  # pausing a lapsed pair takes it off the ladder
-    # a lapse noticed only once a meeting that held it back is skipped or cancelled starts
-    # that day (the product dates it back to cadence + grace after the last meeting)
-    "held-back-lapse",
-}
+# Rules left out while the merged product diverges from them (see the report of issue 13):
+# "held-in-another-week": a scheduled meeting logged as held on a day other than its
+# scheduled moment (`met on DATE`). The digest counts it in the week it was held but asks
+# whether its lapsed pair had a meeting by the scheduled week (storage/reports.py,
+# meeting_weeks: `met` reads scheduled_at, the count reads held_at), so `meetings.due`
+# counts that pair twice. Empty this set once that is fixed.
+# "pause-lapsed" (pausing a lapsed pair takes it off the ladder) and "person-pause" (a
+# person's own pause changes no pair and freezes no ladder): branch p-13b implements them;
+# drop them from the set when it is merged.
+RESTRICTED = {"held-in-another-week", "pause-lapsed", "person-pause"}
 LADDER = (
     LapseStep(timedelta(0), LapseAction.NUDGE_MENTEE),
     LapseStep(2 * DAY, LapseAction.NUDGE_BOTH),
@@ -97,13 +97,11 @@ RULES = Rules(
 PAIRS = (("alice", "bob"), ("carol", "dave"), ("erin", "bob"))
 STATS = {
     "pairs": re.compile(r"Pairs: (\d+) active, (\d+) paused"),
-    "meetings": re.compile(r"Meetings, last 7 days: (\d+) held of (\d+) due"),
+    "meetings": re.compile(
+        r"Meetings, last 7 days: (\d+) held of (\d+) due, (\d+) confirmed by both"
+    ),
     "lapsed": re.compile(r"Lapsed pairs: (\d+), (\d+) at risk"),
 }
-
-
-def _allowed(rule: str) -> bool:
-    return rule not in RESTRICTED
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -165,13 +163,6 @@ class LedgerMachine(RuleBasedStateMachine):
         self.run(self.chat.engine.sweep(moment))
         self.model.sweep(moment)
 
-    def overdue(self, pair: ModelPair) -> bool:
-        assert pair.base is not None
-        return self.now >= pair.base + RULES.cadence + RULES.grace
-
-    def pending_started(self) -> bool:
-        return any((m := p.pending()) is not None and m.at <= self.now for p in self.model.pairs)
-
     # --- time ------------------------------------------------------------------------
 
     @precondition(lambda self: self.now - START < HORIZON)
@@ -179,17 +170,14 @@ class LedgerMachine(RuleBasedStateMachine):
     def advance_and_sweep(self, grid_steps: int) -> None:
         """Time passes with the minute sweep running: a sweep at every grid point."""
         for _ in range(grid_steps):
-            if not _allowed("missed-meeting") and self.pending_started():
-                break  # the meeting is under way: someone logs, skips or cancels it first
             self.sweep_to(self.now + GRID)
 
-    @precondition(lambda self: _allowed("late-sweep") and self.now - START < HORIZON)
+    @precondition(lambda self: self.now - START < HORIZON)
     @rule(grid_steps=st.integers(1, 20))
     def advance_without_sweep(self, grid_steps: int) -> None:
         """The bot was down: time passes and nobody notices until the next sweep."""
         self.chat.now += grid_steps * GRID
 
-    @precondition(lambda self: _allowed("late-sweep"))
     @rule()
     def sweep(self) -> None:
         self.sweep_to(self.now)
@@ -204,14 +192,12 @@ class LedgerMachine(RuleBasedStateMachine):
         who, other = self.speaker(pair, mentor)
         at = self.now + ahead * GRID
         self.say(who, f"schedule {at:%Y-%m-%d %H:%M} with @{other}")
-        self.model.schedule(pair, at)
+        self.model.schedule(pair, at, self.now)
 
     @rule(index=st.integers(0, 2), mentor=st.booleans())
     def cancel(self, index: int, mentor: bool) -> None:
         pair = self.pair(index)
         if pair.state != "active":
-            return
-        if not _allowed("held-back-lapse") and pair.pending() and self.overdue(pair):
             return
         who, other = self.speaker(pair, mentor)
         self.say(who, f"schedule cancel with @{other}")
@@ -222,28 +208,57 @@ class LedgerMachine(RuleBasedStateMachine):
         pair = self.pair(index)
         if pair.state != "active":
             return
-        if not _allowed("held-back-lapse") and pair.pending() and self.overdue(pair):
-            return
         who, other = self.speaker(pair, mentor)
         self.say(who, f"skip with @{other}")
-        self.model.skip(pair)
+        self.model.skip(pair, who)
 
     @rule(index=st.integers(0, 2), mentor=st.booleans())
     def met(self, index: int, mentor: bool) -> None:
         pair = self.pair(index)
         if pair.state != "active":
             return
-        pending = pair.pending()
-        if not _allowed("met-early") and pending is not None and pending.at > self.now:
-            return
-        recently = [
-            m for m in pair.meetings if m.state == "held" and self.now - m.at <= timedelta(days=3)
-        ]
-        if not _allowed("met-again") and pending is None and recently:
-            return
         who, other = self.speaker(pair, mentor)
         self.say(who, f"met with @{other}")
-        self.model.met(pair, self.now)
+        event(f"met: {self.model.met(pair, who, self.now)}")
+
+    @rule(
+        index=st.integers(0, 2),
+        mentor=st.booleans(),
+        days_ago=st.integers(0, 12),
+        form=st.sampled_from(["on {date}", "{date}", "yesterday", "{n} days ago"]),
+    )
+    def met_on(self, index: int, mentor: bool, days_ago: int, form: str) -> None:
+        """`met on DATE` and friends: a leading date phrase is the day, the rest a note."""
+        pair = self.pair(index)
+        if pair.state != "active":
+            return
+        # mostly days since the pairs began; the day before it is refused
+        days_ago = 1 if form == "yesterday" else min(days_ago, (self.now - START).days + 1)
+        day = (self.now - days_ago * DAY).date()
+        phrase = form.format(date=day.isoformat(), n=days_ago)
+        pending = pair.pending()
+        if (
+            "held-in-another-week" in RESTRICTED
+            and pending is not None
+            and day >= pending.created.date()
+            and self.model.moment(day, self.now, pending.at.time()) != pending.at
+        ):
+            return
+        who, other = self.speaker(pair, mentor)
+        self.say(who, f"met with @{other} {phrase} a good talk")
+        event(f"met on a day: {self.model.met(pair, who, self.now, day)}")
+
+    @rule(index=st.integers(0, 2), mentor=st.booleans(), back=st.integers(0, 3), yes=st.booleans())
+    def answer(self, index: int, mentor: bool, back: int, yes: bool) -> None:
+        """The partner's one click on a logged meeting: confirm or dispute it."""
+        pair = self.pair(index)
+        if not pair.meetings:
+            return
+        number = pair.meetings[max(0, len(pair.meetings) - 1 - back)].number
+        who, _ = self.speaker(pair, mentor)
+        self.say(who, f"meeting {'confirm' if yes else 'dispute'} {number}")
+        answered = self.model.answer(pair, who, number, yes)
+        event(f"{'confirm' if yes else 'dispute'}: {'counted' if answered else 'refused'}")
 
     # --- pauses and ends -------------------------------------------------------------
 
@@ -252,7 +267,7 @@ class LedgerMachine(RuleBasedStateMachine):
         pair = self.pair(index)
         if pair.state == "ended":
             return
-        if not _allowed("pause-lapsed") and pair.episode() is not None:
+        if "pause-lapsed" in RESTRICTED and pair.episode() is not None:
             return
         who, other = self.speaker(pair, mentor)
         day = (self.now + days * DAY).replace(hour=0, minute=0)
@@ -268,6 +283,18 @@ class LedgerMachine(RuleBasedStateMachine):
         self.say(who, f"resume with @{other}")
         if pair.state == "paused":
             self.model.resume(pair, self.now)
+
+    @rule(user=st.sampled_from(["alice", "bob", "carol", "dave", "erin"]), days=st.integers(1, 9))
+    def pause_person(self, user: str, days: int) -> None:
+        """A person's own pause stops their matching only: no pair is paused by it."""
+        if "person-pause" in RESTRICTED:
+            return
+        day = (self.now + days * DAY).date()
+        self.say(user, f"pause until {day.isoformat()}")
+
+    @rule(user=st.sampled_from(["alice", "bob", "carol", "dave", "erin"]))
+    def resume_person(self, user: str) -> None:
+        self.say(user, "resume")
 
     @rule(index=st.integers(0, 2), mentor=st.booleans())
     def end(self, index: int, mentor: bool) -> None:
@@ -288,10 +315,18 @@ class LedgerMachine(RuleBasedStateMachine):
         digest, _ = self.run(run_digest(self.db, POLICY, self.now, post=False))
         shown = to_json(digest)
         expected = self.model.figures(self.now)
+        rungs = [r for r in range(1, len(LADDER) + 1) if expected[f"lapses.step_{r}"]]
+        event(f"highest rung reached: {max(rungs, default=0)}")
         actual = {k: shown["figures"][k] for k in expected}
         assert actual == expected, _diff("digest", actual, expected, self.now)
         before = self.model.figures(self.now - timedelta(days=7))
-        history = ("meetings.due", "meetings.held", "lapses.begun", "lapses.recovered")
+        history = (
+            "meetings.due",
+            "meetings.held",
+            "meetings.confirmed",
+            "lapses.begun",
+            "lapses.recovered",
+        )
         previous = {k: shown["previous"][k] for k in history}
         assert previous == {k: before[k] for k in history}, _diff(
             "previous week", previous, before, self.now
@@ -300,10 +335,14 @@ class LedgerMachine(RuleBasedStateMachine):
         found = {name: pattern.search(stats) for name, pattern in STATS.items()}
         assert all(found.values()), stats
         active, paused = (int(v) for v in found["pairs"].groups())  # type: ignore[union-attr]
-        held, due = (int(v) for v in found["meetings"].groups())  # type: ignore[union-attr]
+        held, due, both = (int(v) for v in found["meetings"].groups())  # type: ignore[union-attr]
         lapsed, at_risk = (int(v) for v in found["lapsed"].groups())  # type: ignore[union-attr]
         assert (active, paused) == (expected["pairs.active"], expected["pairs.paused"]), stats
-        assert (held, due) == (expected["meetings.held"], expected["meetings.due"]), stats
+        assert (held, due, both) == (
+            expected["meetings.held"],
+            expected["meetings.due"],
+            expected["meetings.confirmed"],
+        ), stats
         assert (lapsed, at_risk) == (expected["lapses.open"], expected["lapses.at_risk"]), stats
 
 
