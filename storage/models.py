@@ -382,6 +382,23 @@ class OutboxMessage(Base):
 Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)
 
 
+class ChatHistoryEntry(Base):
+    """One line of a person's local web chat (what they said, or a message the bot sent,
+    buttons included), so a reload or a switch of user shows the conversation again.
+    Only the last few per person are kept (storage/chat_history.py)."""
+
+    __tablename__ = "chat_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    speaker: Mapped[str] = mapped_column(String(10))  # "person" or "bot"
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+Index("ix_chat_history_person", ChatHistoryEntry.person_id, ChatHistoryEntry.id)
+
+
 class ConversationReference(Base):
     """Where the bot can reach an identity later (a DM channel, a Teams reference)."""
 

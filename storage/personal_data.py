@@ -20,6 +20,7 @@ from storage import meeting_ledger
 from storage.models import (
     AgendaItem,
     AuditEntry,
+    ChatHistoryEntry,
     Commitment,
     Identity,
     Lapse,
@@ -93,6 +94,11 @@ async def export(session: AsyncSession, person_id: int) -> dict[str, Any]:
     reviews = await session.scalars(select(PairReview).where(PairReview.person_id == person_id))
     audit = await session.scalars(
         select(AuditEntry).where(AuditEntry.actor_id == person_id).order_by(AuditEntry.id)
+    )
+    chat = await session.scalars(
+        select(ChatHistoryEntry)
+        .where(ChatHistoryEntry.person_id == person_id)
+        .order_by(ChatHistoryEntry.id)
     )
     return {
         "person": _row(person, ("id", "display_name", "email", "created_at")),
@@ -183,6 +189,10 @@ async def export(session: AsyncSession, person_id: int) -> dict[str, Any]:
             for r in reviews
         ],
         "my_actions": [_row(a, ("at", "action")) for a in audit],
+        "my_web_chat": [
+            {"at": _iso(c.created_at), "from": c.speaker, "text": c.payload.get("text", "")}
+            for c in chat
+        ],
     }
 
 
@@ -224,6 +234,7 @@ async def erase(session: AsyncSession, person_id: int, now: datetime) -> None:
         (MeetingFeedback, MeetingFeedback.person_id),
         (PairReview, PairReview.person_id),
         (OutboxMessage, OutboxMessage.person_id),
+        (ChatHistoryEntry, ChatHistoryEntry.person_id),
         (Identity, Identity.person_id),
     ):
         await session.execute(delete(model).where(column == person_id))

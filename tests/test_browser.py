@@ -168,7 +168,7 @@ async def open_chat(page: Page, server: Server, user: str) -> None:
     if await page.input_value("#user") != user:  # else the page remembered who we are
         await page.fill("#user", user)
         await page.get_by_role("button", name="Switch").click()
-    await expect(page.locator("#log .msg").first).to_contain_text(f"You are @{user}")
+    await expect(page.locator("#log .msg.ctx", has_text=f"You are @{user}")).to_have_count(1)
     await server.wait_connected(user)
 
 
@@ -190,11 +190,11 @@ async def test_web_chat_end_to_end(server: Server, page: Page) -> None:
     # Join as a mentee.
     await say(page, "/mentor join mentee")
     welcome = page.locator(".msg.bot").filter(
-        has_text="Welcome to Mentoring program! You've joined as a mentee."
+        has_text="Welcome to the mentoring program! You've joined as a mentee."
     )
     await expect(welcome).to_have_count(1)
     await expect(welcome.locator(".buttons button")).to_have_text(
-        ["Fill in my profile", "My status"]
+        ["Fill in my profile", "My status", "More"]
     )
 
     # A button echoes its label and answers with the status card.
@@ -211,7 +211,8 @@ async def test_web_chat_end_to_end(server: Server, page: Page) -> None:
     await expect(forms).to_have_count(1)
     form = forms.first
     names = await form.locator("[name]").evaluate_all("els => els.map(e => e.name)")
-    assert [n for n in PROFILE_FIELDS if n not in names] == [], names
+    mentor_only = ("offers", "capacity")  # a mentee is not asked what they offer
+    assert [n for n in PROFILE_FIELDS if n not in names] == list(mentor_only), names
     await expect(form.locator(".err")).to_have_count(0)
     await form.locator("[name=wants]").fill("Learn to lead a team")
     await form.locator("[name=department]").fill("Platform")
@@ -260,6 +261,33 @@ async def test_web_chat_end_to_end(server: Server, page: Page) -> None:
     await expect(status.last).to_contain_text("Active")
 
 
+async def test_a_reload_or_a_switch_of_user_shows_the_last_messages(
+    server: Server, page: Page
+) -> None:
+    await open_chat(page, server, "erin")
+    await say(page, "/mentor join mentee")
+    welcome = page.locator(".msg.bot").filter(has_text="You've joined as a mentee")
+    await welcome.get_by_role("button", name="My status").click()
+    await expect(page.locator(".msg.me")).to_have_text(["/mentor join mentee", "My status"])
+
+    await page.reload()
+    await open_chat(page, server, "erin")
+    await expect(page.locator(".msg.me")).to_have_text(["/mentor join mentee", "My status"])
+    await expect(page.locator(".msg.bot")).to_have_count(2)
+    await expect(page.locator(".msg.ctx").last).to_contain_text("your last messages are above")
+
+    await open_chat(page, server, "frank")  # someone else sees only their own
+    await expect(page.locator(".msg.me")).to_have_count(0)
+    await open_chat(page, server, "erin")
+    await expect(page.locator(".msg.me")).to_have_count(2)
+    # A button from before the reload still works.
+    await welcome.get_by_role("button", name="My status").click()
+    status = page.locator(".msg.bot").filter(
+        has=page.get_by_role("heading", name="Your mentoring status")
+    )
+    await expect(status).to_have_count(2)
+
+
 @pytest.mark.parametrize(
     ("text", "html"),
     [
@@ -305,6 +333,7 @@ async def test_replies_keep_the_order_of_what_was_sent(server: Server, page: Pag
     await expect(answers.nth(0)).to_contain_text("You've joined as a mentee")
     await expect(answers.nth(1).get_by_role("heading")).to_have_text("Your mentoring status")
     await expect(answers.nth(2)).to_contain_text("/mentor join")
+    await expect(answers.nth(2)).not_to_contain_text("`")  # the help shows no raw markdown
     await expect(page.locator(".msg.me")).to_have_text(
         ["/mentor join mentee", "/mentor status", "/mentor help"]
     )

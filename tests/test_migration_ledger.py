@@ -1,4 +1,4 @@
-"""Migration 0006 on a database populated at the previous head (0005): every meeting and
+"""Migration 0007 on a database populated at the previous head (0006): every meeting and
 its feedback survive, an open lapse keeps its ladder (its start becomes `lapse_since`), and
 a scheduled meeting the old `met` had hidden (`next_meeting_at` cleared) is back in the
 plan: the next sweep prompts for it. On SQLite and PostgreSQL, each on a fresh database."""
@@ -23,7 +23,7 @@ from storage.models import Identity, Lapse, Meeting, MeetingFeedback, Pair, Pers
 from tests.conftest import PG_ENV
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-PREVIOUS_HEAD = "0005_agreement_reminder"
+PREVIOUS_HEAD = "0006_chat_history"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,8 +7,8 @@ meeting stayed scheduled, so the sweep never prompted for it: such pairs get the
 meeting back and are made due at once (the sweep recomputes what is pending). Nothing
 is deleted.
 
-Revision ID: 0006_meeting_ledger
-Revises: 0005_agreement_reminder
+Revision ID: 0007_meeting_ledger
+Revises: 0006_chat_history
 Create Date: 2026-12-03 14:40:00
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0006_meeting_ledger"
-down_revision: str | None = "0005_agreement_reminder"
+revision: str = "0007_meeting_ledger"
+down_revision: str | None = "0006_chat_history"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
