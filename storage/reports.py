@@ -299,8 +299,8 @@ async def meeting_weeks(
     scheduled = {int(k): (int(n), int(h), int(c)) for k, n, h, c in rows.all()}
     # Lapsed pairs with nothing scheduled in a week: the lapses overlapping the span, each
     # with a flag per week saying whether its pair had a meeting then. One statement,
-    # driven from the few lapsed pairs into their meetings (index-only on
-    # ix_meetings_pair_scheduled), not by scanning every meeting of the span.
+    # driven from the few lapsed pairs into their meetings, not by scanning every meeting
+    # of the span. A meeting counts in the week it was held (else scheduled), as above.
     lapsed_pairs = (
         select(Lapse.pair_id.label("pair_id"))
         .where(
@@ -316,15 +316,15 @@ async def meeting_weeks(
             Meeting.pair_id.label("pair_id"),
             *(
                 func.max(
-                    case((and_(Meeting.scheduled_at > since, Meeting.scheduled_at <= end), 1))
+                    case((and_(MEETING_TIME > since, MEETING_TIME <= end), 1))
                 ).label(f"m{k}")
                 for k, (since, end) in enumerate(bounds)
             ),
         )
         .join(lapsed_pairs, lapsed_pairs.c.pair_id == Meeting.pair_id)
         .where(
-            Meeting.scheduled_at > bounds[-1][0],
-            Meeting.scheduled_at <= until,
+            MEETING_TIME > bounds[-1][0],
+            MEETING_TIME <= until,
             Meeting.status.in_(NOT_CANCELLED),
         )
         .group_by(Meeting.pair_id)
