@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
@@ -17,10 +18,12 @@ from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
 from adapters.slack.transport import SlackTransport, build_slack
 from adapters.teams.service import TeamsService
+from bot import metrics
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.scheduler import Jobs
+from conversations import timings
 from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import upgrade
@@ -71,14 +74,25 @@ def build_app(
     scheduler_enabled: bool = True,
 ) -> web.Application:
     """The whole bot as one aiohttp application (one process, one port)."""
-    app = web.Application()
+    app = web.Application(middlewares=[metrics.count_requests])
     db = Database(settings.database_url)
     engine = Engine(db, settings.policy)
+    setattr(engine, "handle", metrics.timed_turns(engine.handle, engine.router))  # noqa: B010
+    timings.watch(metrics.timed_job)
     senders: dict[str, Sender] = {}
     app[DB_KEY] = db
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get(
+        "/metrics",
+        metrics.metrics_handler(
+            db,
+            clock,
+            token=os.environ.get(metrics.TOKEN_ENV) or None,
+            production=settings.environment == "production",
+        ),
+    )
     if settings.local_chat:
         hub = LocalHub()
         senders["local"] = hub

@@ -27,6 +27,7 @@ from adapters.local.console import Console
 from adapters.local.translate import BadRequest
 from adapters.slack import manifest as slack_manifest
 from adapters.teams import manifest as teams_manifest
+from bot import logs
 from bot.app import build_app, settle_heap
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, load_settings
@@ -45,11 +46,7 @@ log = logging.getLogger("mentorbot")
 
 
 def setup_logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure()  # LOG_LEVEL, LOG_FORMAT=text|json
     quiet_third_party_loggers()
 
 

@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import utcnow
 from bot.delivery import DeliveryWorker
 from conversations.engine import Engine
+from conversations.timings import timed
 from storage import inbound
 
 # Slack retries an event for minutes and Teams not at all; a day of ids is plenty.
@@ -68,7 +69,8 @@ class Jobs:
         return run
 
     async def sweep(self) -> None:
-        items = await self.engine.sweep(self.clock())
+        with timed("sweep"):
+            items = await self.engine.sweep(self.clock())
         if any(item.queued for item in items):
             log.info("sweep queued %d message(s)", sum(item.queued for item in items))
             self.worker.poke()

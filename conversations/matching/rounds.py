@@ -23,6 +23,7 @@ from conversations.matching.scoring import SCALE, Scorer
 from conversations.matching.solve import Solution, solve
 from conversations.messages import to_dict
 from conversations.policy import Policy
+from conversations.timings import timed
 from storage import matching as store
 from storage.models import Program
 
@@ -324,7 +325,8 @@ async def run_recorded_round(
     round_id = await store.claim_round(session, program.id, slot, now, started_by)
     if round_id is None:
         return None
-    result = await run_round(session, policy, program, now, progress=progress)
+    with timed("match_round"):
+        result = await run_round(session, policy, program, now, progress=progress)
     await store.finish_round(
         session,
         round_id,
