@@ -22,7 +22,7 @@ from bot import metrics
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.scheduler import Jobs
+from bot.scheduler import Jobs, sweep_interval
 from conversations import timings
 from conversations.engine import Engine
 from storage.database import Database
@@ -127,7 +127,8 @@ def build_app(
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         await upgrade(db)
-        jobs = Jobs(engine, worker, clock) if scheduler_enabled else None
+        every = sweep_interval(os.environ)
+        jobs = Jobs(engine, worker, clock, sweep_every=every) if scheduler_enabled else None
         if jobs is not None:
             jobs.start()
         task = asyncio.create_task(worker.run(), name="delivery")

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from storage.coordination import migration_lock
 from storage.database import Database
 
 _HERE = Path(__file__).parent
@@ -35,6 +36,7 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
     async with db.engine.begin() as conn:
+        await migration_lock(conn)  # replicas starting together upgrade one at a time
         await conn.run_sync(_upgrade)
 
 
