@@ -128,6 +128,7 @@ async def serve_slack(port: int, users: int) -> None:
     app.router.add_post("/api/{method}", api.api)
     app.router.add_get("/api/{method}", api.api)
     app.router.add_post("/respond/{name}", api.respond)
+    app.router.add_post("/upload/{file_id}", api.upload)  # the digest's chart (files.uploadV2)
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response(api.stats())
@@ -217,7 +218,7 @@ class Replica:
 def spawn(cmd: list[str], *, reads: bool = False) -> subprocess.Popen[bytes]:
     """A helper process; with `reads`, the caller reads its first output line."""
     out = subprocess.PIPE if reads else subprocess.DEVNULL
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
 def haproxy_config(port: int, replicas: list[Replica]) -> str:
@@ -230,6 +231,9 @@ defaults
   timeout connect 2s
   timeout client 30s
   timeout server 30s
+  # On a busy machine a replica may take a few seconds to answer a check: give it time,
+  # or every replica is marked down at once and haproxy answers 503 itself.
+  timeout check 5s
   retries 3
   option redispatch
   # Only a connection that never reached a replica is retried elsewhere: a command
@@ -244,7 +248,7 @@ backend bots
   balance roundrobin
   option httpchk GET /readyz
   http-check expect status 200
-  default-server inter 1s fastinter 300ms downinter 1s fall 2 rise 1
+  default-server inter 1s fastinter 300ms downinter 1s fall 3 rise 1
 {servers}
 """
 
@@ -503,10 +507,12 @@ async def run(args: argparse.Namespace) -> int:
             await kill(victim)
             victim += 1
         # The rolling restart: each replica in turn gets SIGTERM, then comes back.
+        rolling = (time.monotonic(), 0.0)
         for replica in replicas:
             await replica.terminate()
             replica.start()
             await replica.ready()
+        rolling = (rolling[0], time.monotonic())
         note("rolling restart done (SIGTERM to each replica in turn)")
         next_kill = time.monotonic() + args.kill_every / 2
         while datetime.now(UTC) < ends:
@@ -559,6 +565,7 @@ async def run(args: argparse.Namespace) -> int:
     # A request in flight at a replica when it is SIGKILLed has no answer (Slack would show
     # the user an error); any other failure is the bot's or the balancer's.
     at_kill = sum(1 for t in result.failed_at if any(k - 1 <= t <= k + 5 for k in kills))
+    in_rolling = sum(1 for t in result.failed_at if rolling[0] <= t <= rolling[1])
     other_failures = len(result.failed_at) - at_kill
     summary = {
         "replicas": len(replicas),
@@ -572,6 +579,7 @@ async def run(args: argparse.Namespace) -> int:
         "failed_requests": dict(result.failed),
         "failed_in_flight_at_sigkill": at_kill,
         "failed_otherwise": other_failures,
+        "failed_during_rolling_restart": in_rolling,
         "delivered": sent,
         "lost": lost,
         "duplicated": duplicated,

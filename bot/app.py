@@ -126,6 +126,7 @@ def build_app(
         teams.set_on_reachable(worker.reachable)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
+        metrics.get()  # prometheus_client is imported now, not on the first request
         await upgrade(db)
         every = sweep_interval(os.environ)
         jobs = Jobs(engine, worker, clock, sweep_every=every) if scheduler_enabled else None

@@ -225,3 +225,18 @@ def test_the_compose_file_has_the_bot_postgres_and_the_migration_one_shot() -> N
     example = (ROOT / "deploy" / "mentorbot.env.example").read_text()
     for key in ("POSTGRES_PASSWORD", "DATABASE_URL", "SLACK_BOT_TOKEN", "MENTORBOT_METRICS_TOKEN"):
         assert re.search(rf"^{key}=", example, re.M), key
+
+
+def test_the_readme_lists_every_environment_variable_the_bot_reads() -> None:
+    """Every variable the code names (a quoted string that is a variable's whole name) has
+    a row in the README's Deploy table."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Environment variables", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
+    name = r"[\"']((?:MENTORBOT|SLACK|MICROSOFT|LOG)_[A-Z0-9_]+|DATABASE_URL|PORT|HOST)[\"']"
+    read: set[str] = set()
+    for package in ("bot", "adapters", "conversations", "storage"):
+        for path in (ROOT / package).rglob("*.py"):
+            read |= set(re.findall(name, path.read_text()))
+    assert {"DATABASE_URL", "PORT", "MENTORBOT_METRICS_TOKEN", "LOG_FORMAT"} <= read
+    assert read <= listed, sorted(read - listed)

@@ -65,6 +65,19 @@ async def test_replicas_starting_together_migrate_one_at_a_time(db: Database) ->
         await execute_autocommit(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+async def test_replicas_sweeping_first_on_an_empty_database_create_one_program(
+    policy: Policy, replicas: list[Database]
+) -> None:
+    """Found by the soak: every replica's first sweep creates the program; all but one
+    failed on its unique slug (and logged an error) until the next sweep."""
+    now = utcnow()
+    for _ in range(3):
+        engines = [Engine(r, policy) for r in replicas]  # each starts with no program cached
+        await asyncio.gather(*(e.sweep(now) for e in engines))
+        ids = {e.program_id for e in engines}
+        assert len(ids) == 1 and None not in ids
+
+
 async def test_the_digest_and_a_scheduled_round_run_once_per_slot_across_replicas(
     db: Database, policy: Policy, replicas: list[Database]
 ) -> None:
@@ -162,3 +175,14 @@ async def test_replicas_pacing_separately_stay_within_slacks_limit_and_send_once
     assert elapsed >= messages / channels - 1
     assert elapsed < 3 * messages / channels  # the 429s cost seconds, not minutes
     print(f"\n{stats['rate_limited']} posts turned away with 429 in {elapsed:.1f} s")
+
+
+def test_the_sweep_interval_comes_from_the_environment() -> None:
+    from bot.scheduler import SWEEP_EVERY, sweep_interval
+
+    assert sweep_interval({}) == SWEEP_EVERY == timedelta(minutes=1)
+    assert sweep_interval({"MENTORBOT_SWEEP_SECONDS": "5"}) == timedelta(seconds=5)
+    for bad in ("0", "-3", "soon", "86400"):
+        assert sweep_interval({"MENTORBOT_SWEEP_SECONDS": bad}) == SWEEP_EVERY
+    jobs = Jobs(MagicMock(), MagicMock(), utcnow, sweep_every=timedelta(seconds=5))
+    assert jobs.scheduler.get_job("sweep").trigger.interval == timedelta(seconds=5)
