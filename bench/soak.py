@@ -14,9 +14,11 @@ What runs, all on loopback:
 * signed `/mentor …` slash commands from many Slack users, from concurrent clients.
 
 During the run: every replica is restarted with SIGTERM, one at a time (a rolling
-restart); one replica is killed with SIGKILL and restarted every --kill-every seconds;
-the weekly digest's slot and a scheduled matching round's slot (app.yaml written for
-this run, relative to its start) pass, so every replica's sweep competes for them.
+restart: as Kubernetes removes a pod's endpoint before its SIGTERM, haproxy is told
+through its runtime API to stop sending to the replica first); one replica is killed
+with SIGKILL and restarted every --kill-every seconds; the weekly digest's slot and a
+scheduled matching round's slot (app.yaml written for this run, relative to its start)
+pass, so every replica's sweep competes for them.
 
 At the end the load stops, the outbox drains (a killed replica's claimed rows come back
 after their lease, 2 minutes) and it prints requests per second, p50/p99 latency,
@@ -221,10 +223,11 @@ def spawn(cmd: list[str], *, reads: bool = False) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
-def haproxy_config(port: int, replicas: list[Replica]) -> str:
+def haproxy_config(port: int, replicas: list[Replica], admin: Path) -> str:
     servers = "\n".join(f"  server r{r.index} 127.0.0.1:{r.port} check" for r in replicas)
     return f"""global
   maxconn 4096
+  stats socket {admin} mode 600 level admin
 
 defaults
   mode http
@@ -251,6 +254,16 @@ backend bots
   default-server inter 1s fastinter 300ms downinter 1s fall 3 rise 1
 {servers}
 """
+
+
+async def haproxy_command(admin: Path, command: str) -> str:
+    """One command on haproxy's runtime API (its admin socket)."""
+    reader, writer = await asyncio.open_unix_connection(str(admin))
+    writer.write(command.encode() + b"\n")
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return answer.decode()
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -479,7 +492,8 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.gather(*(r.ready() for r in replicas))
         note(f"{len(replicas)} replicas ready on an empty database (migrated at start)")
         lb_port = free_port()
-        (folder / "haproxy.cfg").write_text(haproxy_config(lb_port, replicas))
+        admin = folder / "haproxy.sock"
+        (folder / "haproxy.cfg").write_text(haproxy_config(lb_port, replicas, admin))
         balancer = spawn([haproxy, "-f", str(folder / "haproxy.cfg"), "-db"])
         url = f"http://127.0.0.1:{lb_port}"
         respond = api + "respond/soak"
@@ -507,11 +521,16 @@ async def run(args: argparse.Namespace) -> int:
             await kill(victim)
             victim += 1
         # The rolling restart: each replica in turn gets SIGTERM, then comes back.
+        # As Kubernetes does (the endpoint is removed, the pre-stop pause, then SIGTERM),
+        # the balancer stops sending to a replica before it is told to stop.
         rolling = (time.monotonic(), 0.0)
         for replica in replicas:
+            await haproxy_command(admin, f"set server bots/r{replica.index} state maint")
+            await asyncio.sleep(1)
             await replica.terminate()
             replica.start()
             await replica.ready()
+            await haproxy_command(admin, f"set server bots/r{replica.index} state ready")
         rolling = (rolling[0], time.monotonic())
         note("rolling restart done (SIGTERM to each replica in turn)")
         next_kill = time.monotonic() + args.kill_every / 2

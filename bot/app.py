@@ -18,7 +18,7 @@ from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
 from adapters.slack.transport import SlackTransport, build_slack
 from adapters.teams.service import TeamsService
-from bot import metrics
+from bot import metrics, metrics_http
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
@@ -74,7 +74,7 @@ def build_app(
     scheduler_enabled: bool = True,
 ) -> web.Application:
     """The whole bot as one aiohttp application (one process, one port)."""
-    app = web.Application(middlewares=[metrics.count_requests])
+    app = web.Application(middlewares=[metrics_http.count_requests])
     db = Database(settings.database_url)
     engine = Engine(db, settings.policy)
     setattr(engine, "handle", metrics.timed_turns(engine.handle, engine.router))  # noqa: B010
@@ -86,10 +86,10 @@ def build_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get(
         "/metrics",
-        metrics.metrics_handler(
+        metrics_http.metrics_handler(
             db,
             clock,
-            token=os.environ.get(metrics.TOKEN_ENV) or None,
+            token=os.environ.get(metrics_http.TOKEN_ENV) or None,
             production=settings.environment == "production",
         ),
     )

@@ -1,40 +1,28 @@
-"""Prometheus metrics: what an operator watches, behind `GET /metrics`.
+"""Prometheus metrics: what an operator watches (served by bot/metrics_http.py).
 
 Every label has a bounded set of values (surfaces, HTTP statuses, command names,
 platforms, outcomes): never a user, channel or text. `prometheus_client` is imported
 on first use, not with this module (its HTTP server modules cost ~0.1 s), so the CLI's
 other commands never pay for it.
-
-In production (`MENTORBOT_ENV=production`) `/metrics` answers only a request bearing
-`Authorization: Bearer $MENTORBOT_METRICS_TOKEN`, and 403 to everyone while the token is
-unset; in development it is open (the bot then listens on loopback only).
+Recording needs no HTTP library: the delivery worker and the scheduler call in here.
 """
 
 from __future__ import annotations
 
 import functools
-import hmac
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
 from conversations.events import Action, Command, InboundEvent
 from conversations.grammar import parse_line
-from conversations.router import Router
-from storage import outbox_stats
-from storage.database import Database
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-log = logging.getLogger(__name__)
-
-TOKEN_ENV = "MENTORBOT_METRICS_TOKEN"
+    from conversations.router import Router
 # Chat turns are fast (most < 50 ms); matching rounds and sweeps can take seconds.
 TURN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 JOB_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -191,51 +179,3 @@ def timed_turns(handle: Handle, router: Router) -> Handle:
             )
 
     return timed
-
-
-# -- serving ---------------------------------------------------------------------------------
-
-
-@web.middleware
-async def count_requests(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Counts every request by surface and status (an exception counts as its HTTP error)."""
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as err:
-        status = err.status
-        raise
-    finally:
-        get().inbound.labels(surface_of(request.path), str(status)).inc()
-
-
-def metrics_handler(
-    db: Database, clock: Callable[[], datetime], *, token: str | None, production: bool
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /metrics: the outbox gauges are read from the database at scrape time."""
-    if production and not token:
-        log.warning("%s is not set: /metrics refuses every request in production", TOKEN_ENV)
-
-    async def serve(request: web.Request) -> web.Response:
-        if token or production:
-            given = request.headers.get("Authorization", "")
-            if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return web.Response(status=403, text="forbidden\n")
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        m = get()
-        try:
-            async with db.transaction() as session:
-                pending, oldest = await outbox_stats.backlog(session, clock())
-            m.outbox_pending.set(pending)
-            m.outbox_oldest.set(oldest)
-        except Exception:  # a scrape still answers; the gauges keep their last values
-            log.warning("could not read the outbox backlog for /metrics", exc_info=True)
-        body = generate_latest(m.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    return serve

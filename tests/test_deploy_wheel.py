@@ -53,14 +53,19 @@ def user() -> Iterator[pwd.struct_passwd]:
         subprocess.run(["userdel", USER], check=False)
 
 
+def others_may_enter(path: Path) -> bool:
+    """Whether a user other than the owner can reach (and read) `path`."""
+    path = path.resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
 def base_python() -> str:
     """An interpreter of this Python version that any user may run (the image's is
     /usr/local/bin/python; this one may live under /root, which others cannot enter)."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     for candidate in (sys._base_executable, f"/usr/bin/python{version}"):
-        path = Path(candidate).resolve()
-        if all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents]):
-            return str(path)
+        if Path(candidate).exists() and others_may_enter(Path(candidate)):
+            return str(Path(candidate).resolve())
     pytest.skip(f"no Python {version} that other users can run (e.g. Debian's python{version})")
 
 
@@ -120,12 +125,13 @@ def run_as_the_image_does(top: Path, user: pwd.struct_passwd) -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    (Path(purelib) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel],
-        check=True,
-        timeout=300,
-    )
+    ours = Path(sysconfig.get_paths()["purelib"])
+    if others_may_enter(ours):
+        (Path(purelib) / "deps.pth").write_text(f"{ours}\n")
+        install = ["--no-deps", "--no-index", wheel]
+    else:  # this checkout is private to root: install the dependencies too, as the image does
+        install = [wheel]
+    subprocess.run([python, "-m", "pip", "install", "-q", *install], check=True, timeout=900)
     for tree in (top, venv):
         for path in [tree, *tree.rglob("*")]:
             assert path.stat().st_uid == 0  # nothing of the install belongs to the user

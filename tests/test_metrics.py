@@ -13,7 +13,7 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.delivery import SendResult
-from bot import metrics
+from bot import metrics, metrics_http
 from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
 from bot.scheduler import Jobs
@@ -42,7 +42,7 @@ def sample(name: str, **labels: str) -> float:
 async def served(
     db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[str, web.Application]]:
-    monkeypatch.delenv(metrics.TOKEN_ENV, raising=False)
+    monkeypatch.delenv(metrics_http.TOKEN_ENV, raising=False)
     settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url})
     app = build_app(settings, clock=lambda: NOW, scheduler_enabled=False)
     runner = web.AppRunner(app)
@@ -126,7 +126,7 @@ async def test_the_bearer_token_guards_metrics(
     app = web.Application()
     app.router.add_get(
         "/metrics",
-        metrics.metrics_handler(db, lambda: NOW, token=token, production=production),
+        metrics_http.metrics_handler(db, lambda: NOW, token=token, production=production),
     )
     runner = web.AppRunner(app)
     await runner.setup()

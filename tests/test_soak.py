@@ -40,6 +40,7 @@ def test_the_short_soak_loses_and_duplicates_nothing() -> None:
     assert summary["sigkills"] == 1 and summary["unclean_sigterm_exits"] == [], summary
     # Requests are not messages: one in flight at a SIGKILL fails (Slack would show the
     # user an error). Any other failure must stay rare (a SIGTERM stop drains its requests).
+    assert summary["failed_during_rolling_restart"] == 0, summary
     assert summary["failed_otherwise"] <= 0.02 * summary["requests"], summary
     assert summary["error_log_lines"] == 0, summary
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
