@@ -452,7 +452,6 @@ async def run(args: argparse.Namespace) -> int:
     # The slots: far enough ahead for start-up, preparation and the rolling restart.
     digest_at = next_minute(began + timedelta(seconds=args.lead))
     round_at = digest_at if short else digest_at + timedelta(minutes=1)
-    ends = max(began + timedelta(minutes=minutes), round_at + timedelta(seconds=40))
     database, maintenance = await create_database(server)
     folder = Path(tempfile.mkdtemp(prefix="mentorbot-soak-"))
     (folder / "app.yaml").write_text(app_yaml(digest_at, round_at))
@@ -502,6 +501,8 @@ async def run(args: argparse.Namespace) -> int:
         note(f"{args.users} users joined with profiles (half mentees, half mentors)")
         note(f"digest slot {digest_at:%H:%M:%S}, matching round slot {round_at:%H:%M:%S} UTC")
 
+        # The load runs --minutes, and at least until both slots are 40 s past.
+        ends = max(datetime.now(UTC) + timedelta(minutes=minutes), round_at + timedelta(seconds=40))
         stop = asyncio.Event()
         load_task = asyncio.create_task(load(url, respond, args.users, args.clients, stop))
 
@@ -662,12 +663,14 @@ def count_errors(folder: Path) -> int:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--minutes", type=float, default=5.0, help="length of the run (default 5)")
+    p.add_argument("--minutes", type=float, default=5.0, help="minutes of load (default 5)")
     p.add_argument("--replicas", type=int, default=3, help="replicas (default 3)")
     p.add_argument("--users", type=int, default=200, help="Slack users (default 200)")
     p.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
     p.add_argument("--kill-every", type=float, default=60.0, help="seconds between SIGKILLs")
-    p.add_argument("--lead", type=float, default=50.0, help="seconds until the first slot")
+    p.add_argument(
+        "--lead", type=float, default=150.0, help="seconds from the start to the first slot"
+    )
     p.add_argument("--short", action="store_true", help="the CI version (about two minutes)")
     p.add_argument("--postgres", help="PostgreSQL server URL; a throwaway database is used")
     p.add_argument("--keep-logs", action="store_true", help="keep the replicas' logs")
