@@ -119,6 +119,7 @@ class DeliveryWorker:
         self._in_flight: dict[asyncio.Task[None], bool] = {}  # task → sending (not pacing)
         self._to_mark: list[tuple[OutboxMessage, asyncio.Future[None]]] = []
         self._marker: asyncio.Task[None] | None = None
+        metrics.get()  # prometheus_client is imported here, not in the middle of a send
 
     def poke(self) -> None:
         """Deliver now rather than at the next idle tick (new rows were queued)."""
