@@ -18,7 +18,7 @@ VACUUM ANALYZE, as autovacuum would have done on a live database. It is dropped 
 
 `--chart FILE` writes the sample digest's chart (bench/digest-sample.png is one, from
 this seed); `--keep` / `--reuse NAME` time again without seeding; `--profile` shows the
-time spent in each storage.metrics query. `--sqlite FILE` runs the same on SQLite, for
+time spent in each storage.reports query. `--sqlite FILE` runs the same on SQLite, for
 comparison (the goal is PostgreSQL's; SQLite is the pilot's database).
 """
 
@@ -38,9 +38,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from conversations.chart import WeekBar, trend_png
-from conversations.digest import compute_digest, digest_message, to_json
-from conversations.digest_policy import ObjectiveTarget
+from conversations.digest.chart import WeekBar, trend_png
+from conversations.digest.figures import compute_digest, to_json
+from conversations.digest.messages import digest_message
+from conversations.digest.policy import ObjectiveTarget
 from conversations.policy import Policy
 from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
@@ -93,7 +94,9 @@ async def seed(db: Database, people: int, rng: random.Random) -> int:
             mentors.append(pid)
     await _bulk(db, Person, persons)
     await _bulk(db, Profile, profiles)
-    pairs, meetings, lapses = [], [], []
+    pairs: list[dict[str, Any]] = []
+    meetings: list[dict[str, Any]] = []
+    lapses: list[dict[str, Any]] = []
     pair_id = meeting_id = 0
     for mentee in mentees:
         if rng.random() > 0.8:
@@ -194,13 +197,13 @@ SPENT: dict[str, float] = {}
 
 
 def _profile_metrics() -> None:
-    """Wrap each storage.metrics query function to add up the time spent in it."""
+    """Wrap each storage.reports query function to add up the time spent in it."""
     import functools
     import inspect
 
-    from storage import metrics
+    from storage import reports
 
-    for name, fn in list(vars(metrics).items()):
+    for name, fn in list(vars(reports).items()):
         if not inspect.iscoroutinefunction(fn) or name.startswith("_"):
             continue
 
@@ -215,7 +218,7 @@ def _profile_metrics() -> None:
 
             return timed
 
-        setattr(metrics, name, wrap())
+        setattr(reports, name, wrap())
 
 
 async def run(url: str, args: argparse.Namespace) -> None:

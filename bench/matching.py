@@ -46,11 +46,11 @@ from conversations.matching.rounds import build_pool, run_round
 from conversations.matching.scoring import SCALE, Scorer, quantise
 from conversations.matching.solve import solve
 from conversations.policy import Policy
-from storage import matching as store
 from storage import programs
 from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 from storage.models import Identity, OutboxMessage, Pair, Person, Profile
+from storage.proposals import load_pool
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ZONES = [
@@ -175,7 +175,7 @@ async def verify(url: str) -> dict[str, Any]:
     try:
         async with db.transaction() as session:
             program = await programs.ensure_program(session, "default", "Bench", None, NOW)
-            pool = build_pool(await store.load_pool(session, program.id), POLICY)
+            pool = build_pool(await load_pool(session, program.id), POLICY)
     finally:
         await db.dispose()
     settings = POLICY.matching

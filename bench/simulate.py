@@ -37,6 +37,7 @@ from conversations.messages import Message
 from conversations.sweeps import DueItem
 from storage.database import Database
 from storage.migrate import upgrade
+from storage.simulation import single_process_database
 
 T = TypeVar("T")
 
@@ -124,10 +125,8 @@ async def main() -> None:
     settings = load_settings(None, os.environ)
     policy = replace(settings.policy, admins=settings.policy.admins | {f"local:{ADMIN}"})
     with tempfile.TemporaryDirectory() as folder:
-        db = Database(
-            args.postgres or f"sqlite:///{folder}/simulation.db",
-            single_process=not args.driver_thread,
-        )
+        url = args.postgres or f"sqlite:///{folder}/simulation.db"
+        db = Database(url) if args.driver_thread else single_process_database(url)
         if args.postgres:
             await _reset_postgres(db)
         await upgrade(db)
@@ -165,12 +164,12 @@ def sim_digest(sim: Simulation, timings: Timings) -> Callable[[], Awaitable[None
     """The simulation's run, with the weekly digest timed too."""
     import bot.simulate as module
 
-    real = module.run_digest
+    real = vars(module)["run_digest"]
 
     async def timed_digest(*args: Any, **kwargs: Any) -> Any:
         return await timings.timed("(digest)", real(*args, **kwargs))
 
-    module.run_digest = timed_digest  # type: ignore[assignment]
+    vars(module)["run_digest"] = timed_digest
     return sim.run
 
 

@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,7 +67,8 @@ class Layer:
 
 def request(text: str, user: int) -> AsyncBoltRequest:
     signed = slash_command(SECRET, text, user_id=f"U{user:05d}", user_name=f"user{user}")
-    return AsyncBoltRequest(body=signed.body, headers=signed.headers)
+    headers: dict[str, str | Sequence[str]] = dict(signed.headers)
+    return AsyncBoltRequest(body=signed.body, headers=headers)
 
 
 async def timed(

@@ -47,8 +47,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,6 +69,13 @@ GOAL_P99_MS = 100.0
 
 
 # -- the servers under test, run as `bench/slack_load.py --serve-bare|--serve-adapter --port N` --
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The servers' liveness answer."""
+    from aiohttp import web
+
+    return web.json_response({"status": "ok"})
 
 
 def serve_bare(port: int, inline: bool, api_url: str) -> None:
@@ -88,7 +99,7 @@ def serve_bare(port: int, inline: bool, api_url: str) -> None:
 
     web_app = web.Application()
     web_app.router.add_post("/slack/events", events)
-    web_app.router.add_get("/healthz", lambda r: web.json_response({"status": "ok"}))
+    web_app.router.add_get("/healthz", healthz)
     web.run_app(web_app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
@@ -100,8 +111,9 @@ def serve_adapter(port: int, api_url: str) -> None:
     from aiohttp import web
 
     from adapters.slack.listeners import SlackBot
+    from adapters.slack.settings import SlackCredentials
     from adapters.slack.transport import SlackTransport
-    from adapters.slack.webapi import SlackCredentials, make_client
+    from adapters.slack.webapi import make_client
     from conversations.messages import Button, Buttons, Fields, Header, Message
 
     reply = Message(
@@ -126,7 +138,7 @@ def serve_adapter(port: int, api_url: str) -> None:
     )
     web_app = web.Application()
     web_app.add_routes(SlackTransport(bot, credentials).routes())
-    web_app.router.add_get("/healthz", lambda r: web.json_response({"status": "ok"}))
+    web_app.router.add_get("/healthz", healthz)
     web.run_app(web_app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 

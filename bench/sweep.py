@@ -38,7 +38,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from conversations.engine import Engine
-from conversations.followthrough import plan
+from conversations.followthrough.plan import plan
 from conversations.policy import Policy
 from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade

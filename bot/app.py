@@ -10,14 +10,13 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
-from adapters.slack.transport import SlackTransport, build_slack
-from adapters.teams.service import TeamsService
 from bot import metrics, metrics_http
 from bot.clock import utcnow
 from bot.config import Settings
@@ -28,12 +27,16 @@ from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import upgrade
 
+if TYPE_CHECKING:  # each platform's adapter (and SDK) loads only when it is configured
+    from adapters.slack.transport import SlackTransport
+    from adapters.teams.service import TeamsService
+
 log = logging.getLogger(__name__)
 
 DB_KEY = web.AppKey("db", Database)
 ENGINE_KEY = web.AppKey("engine", Engine)
 WORKER_KEY = web.AppKey("worker", DeliveryWorker)
-SLACK_KEY = web.AppKey("slack", SlackTransport)
+SLACK_KEY: web.AppKey[SlackTransport] = web.AppKey("slack")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -55,13 +58,11 @@ async def platform_home(request: web.Request) -> web.Response:
 
 async def settle_heap(app: web.Application) -> None:
     """An `on_startup` hook for a long-running server, after the app's own start-up
-    (migrations): take what start-up built (modules, mappers, compiled statements: ~170,000
-    objects that live as long as the process) out of the garbage collector's sight.
+    (migrations): take what start-up built (modules, mappers, compiled statements: objects
+    that live as long as the process) out of the garbage collector's sight.
 
-    Otherwise every full collection walks them all: measured under bench/slack_load.py
-    on 2 shared cores, a full collection stalled the event loop, and so every request
-    in flight, for 120-190 ms (once 1 s), which alone put p99 past 100 ms; frozen, a
-    full collection takes 6-9 ms.
+    Otherwise every full collection walks them all on the event loop's thread, stalling
+    every request in flight; the measurements are in docs/decisions/0003-gc-freeze.md.
     """
     gc.collect()
     gc.freeze()
@@ -104,13 +105,19 @@ def build_app(
         app.on_shutdown.append(close_streams)
     else:
         app.router.add_get("/", platform_home)
-    slack = build_slack(engine, clock, settings.slack) if settings.slack is not None else None
-    if slack is not None:
+    slack: SlackTransport | None = None
+    if settings.slack is not None:
+        from adapters.slack.transport import build_slack
+
+        slack = build_slack(engine, clock, settings.slack)
         app[SLACK_KEY] = slack
         senders["slack"] = slack.bot.sender
         app.add_routes(slack.routes())
-    teams = TeamsService(settings.teams, engine, clock) if settings.teams is not None else None
-    if teams is not None:
+    teams: TeamsService | None = None
+    if settings.teams is not None:
+        from adapters.teams.service import TeamsService
+
+        teams = TeamsService(settings.teams, engine, clock)
         senders["teams"] = teams.sender
         app.add_routes(teams.routes())
         if not teams.settings.authenticated:

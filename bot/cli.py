@@ -1,5 +1,5 @@
 """`mentorbot` on the command line: run | migrate | sweep | match | digest | simulate | chat |
-demo | manifest.
+demo | manifest | config.
 
 Every subcommand loads and validates the configuration first; a bad setting is
 reported in plain words with exit code 2, never as a traceback.
@@ -21,26 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
-
-from adapters.local.console import Console
 from adapters.local.translate import BadRequest
-from adapters.slack import manifest as slack_manifest
-from adapters.teams import manifest as teams_manifest
 from bot import logs
-from bot.app import build_app, settle_heap
 from bot.clock import utcnow
-from bot.config import ConfigError, Settings, load_settings
-from bot.demo import seed
-from bot.match_cli import run_match
-from bot.simulate import ADMIN as SIM_ADMIN
-from bot.simulate import simulate
-from conversations.chart import WeekBar, trend_png
-from conversations.digest import digest_message, to_json
-from conversations.digest_sweep import run_digest
-from conversations.engine import Engine
+from bot.config import ConfigError, Settings, json_schema, load_settings
 from storage.database import Database
 from storage.migrate import current_revision, upgrade
+from storage.simulation import single_process_database
+
+# Each command imports what it needs when it runs (the HTTP server and the platform SDKs
+# for `run`, the matching solver for `match`, …), so `chat` starts without them
+# (bench/startup.py measures it; tests/test_startup.py keeps it so).
 
 log = logging.getLogger("mentorbot")
 
@@ -59,6 +50,10 @@ def quiet_third_party_loggers() -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import build_app, settle_heap
+
     mode = (
         f"serving the local web chat at http://{settings.host}:{settings.port}/ "
         "(no Slack or Teams credentials configured)"
@@ -123,6 +118,8 @@ def parse_now(raw: str | None, settings: Settings) -> datetime:
 
 
 async def _sweep(settings: Settings, args: argparse.Namespace) -> int:
+    from conversations.engine import Engine
+
     now = parse_now(args.now, settings)
 
     async def work(db: Database) -> int:
@@ -138,6 +135,11 @@ async def _sweep(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    from conversations.digest.chart import WeekBar, trend_png
+    from conversations.digest.figures import to_json
+    from conversations.digest.messages import digest_message
+    from conversations.digest.sweep import run_digest
+
     now = parse_now(args.now, settings)
 
     async def work(db: Database) -> int:
@@ -165,13 +167,17 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.simulate import ADMIN as SIM_ADMIN
+    from bot.simulate import simulate
+    from conversations.engine import Engine
+
     if args.people < 2 or args.weeks < 1:
         raise ConfigError("simulate needs --people 2 or more and --weeks 1 or more.")
     policy = replace(settings.policy, admins=settings.policy.admins | {f"local:{SIM_ADMIN}"})
     with tempfile.TemporaryDirectory() as folder:
         url = args.database or f"sqlite:///{folder}/simulation.db"
         # The throwaway file is this process's alone: no driver thread needed.
-        db = Database(url, single_process=args.database is None)
+        db = Database(url) if args.database else single_process_database(url)
         try:
             await upgrade(db)
             began = time.monotonic()
@@ -188,6 +194,9 @@ async def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.local.console import Console
+    from conversations.engine import Engine
+
     async def work(db: Database) -> int:
         console = Console(Engine(db, settings.policy), args.as_user, utcnow)
         if args.line:
@@ -200,6 +209,9 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _demo(settings: Settings) -> int:
+    from bot.demo import seed
+    from conversations.engine import Engine
+
     async def work(db: Database) -> int:
         count = await seed(Engine(db, settings.policy), utcnow)
         print(f"Seeded {count} demo people into {db.describe()}.")
@@ -246,6 +258,8 @@ def parser() -> argparse.ArgumentParser:
     man.add_argument("--socket-mode", action="store_true", help="Slack: Socket Mode, no URL")
     man.add_argument("--app-id", help="Teams: the Microsoft App ID (default MICROSOFT_APP_ID)")
     man.add_argument("--out", help="Teams: where to write the zip (default mentorbot-teams.zip)")
+    conf = sub.add_parser("config", help="app.yaml for editors: `config schema` prints its schema")
+    conf.add_argument("action", choices=["schema"], help="schema: the JSON Schema of app.yaml")
     return p
 
 
@@ -253,6 +267,8 @@ def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
     """`manifest slack` prints the app manifest (YAML); `manifest teams` writes the app
     package to upload in Teams (Apps → Upload a custom app)."""
     if args.platform == "slack":
+        from adapters.slack import manifest as slack_manifest
+
         try:
             data = slack_manifest.manifest(
                 args.url, socket_mode=args.socket_mode, program_name=settings.policy.program_name
@@ -261,6 +277,8 @@ def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
             raise ConfigError(str(err)) from None
         print(slack_manifest.to_yaml(data), end="")
         return 0
+    from adapters.teams import manifest as teams_manifest
+
     app_id = args.app_id or os.environ.get("MICROSOFT_APP_ID")
     if not app_id:
         raise ConfigError("manifest teams needs --app-id (the bot's Microsoft App ID).")
@@ -285,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     if args.command != "run":
         logging.getLogger().setLevel(logging.WARNING)
+    if args.command == "config":  # needs no (valid) configuration: it helps write one
+        print(json.dumps(json_schema(), indent=2))
+        return 0
     try:
         settings = load_settings(args.config, port=getattr(args, "port", None))
         if args.command == "run":
@@ -294,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             return asyncio.run(_sweep(settings, args))
         if args.command == "match":
+            from bot.match_cli import run_match
+
             return asyncio.run(run_match(settings, args.dry_run, _with_db))
         if args.command == "digest":
             return asyncio.run(_digest(settings, args))

@@ -4,34 +4,45 @@ environment. Validated at start; an error names the bad key and the expected for
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, get_args
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
-from adapters.slack.webapi import SlackCredentials
+from adapters.slack.settings import SlackCredentials
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
-from bot.digest_config import parse_digest, parse_objective
-from bot.follow_config import follow_through
-from bot.matching_config import parse_matching
+from conversations.config_fields import (
+    Check,
+    OneOf,
+    Section,
+    Text,
+    TimeZone,
+    Whole,
+    problem,
+    suggestion,
+    written,
+)
+from conversations.digest.policy import DigestSection, ObjectiveSection
+from conversations.followthrough.policy import (
+    LapseSection,
+    MeetingsSection,
+    TermSection,
+    follow_through,
+)
+from conversations.matching.settings import MatchingSection
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
 
 CADENCES = ("weekly", "biweekly", "monthly")
 PRIVACY = ("named", "aggregate")
-TOP_KEYS = (
-    *("program", "timezone", "cadence", "mentor_capacity", "privacy", "admins"),
-    *("meetings", "term", "lapse"),
-    *("digest", "objective_target"),
-    "matching",
-)
-PROGRAM_KEYS = ("name", "slug", "objective")
 DEFAULT_PORT = 3978
+# These sections name an unknown key as program.`nmae`; the others as `meetings.agenda_led`.
+_PREFIXED_OUTSIDE = ("program", "digest", "objective_target")
 
 
 class ConfigError(ValueError):
@@ -58,75 +69,197 @@ class Settings:
         return not self.platforms_configured
 
 
-def _unknown(key: str, known: tuple[str, ...], where: str) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
-    return f"{where}`{key}` is not a setting.{hint} Known: {', '.join(known)}."
+def admin_problem(entry: Any) -> str | None:
+    """Why an admin entry (from app.yaml or MENTORBOT_ADMINS) is not one, if it is not."""
+    if isinstance(entry, str) and (
+        "@" in entry or entry.split(":", 1)[0] in ("slack", "teams", "local")
+    ):
+        return None
+    return f"admin {entry!r} must be slack:ID, teams:ID, local:NAME or an e-mail."
+
+
+class Admin(Check):
+    def check(self, value: Any) -> str:
+        wrong = admin_problem(value)
+        if wrong:
+            raise problem(wrong, whole=True)
+        return str(value)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": "^(slack|teams|local)(:|$)|@"}
+
+
+class ProgramSection(Section):
+    """Who the program is, and what it is for."""
+
+    name: Annotated[str, Text("text, e.g. name: Acme mentoring")] = Field(
+        "Mentoring program", description="The program's name, shown to participants."
+    )
+    slug: Annotated[
+        str,
+        Text(
+            "letters, digits and dashes, e.g. slug: default", lambda s: s.replace("-", "").isalnum()
+        ),
+    ] = Field("default", description="Letters, digits and dashes; names the program's data.")
+    objective: Annotated[str, Text(test=lambda s: True)] | None = Field(
+        None, description="What the program is for, shown to participants."
+    )
+
+
+class AppConfig(Section):
+    """The program's policy (app.yaml). Secrets never go here: they come from the
+    environment. Durations are written 45m, 24h, 3d or 2w."""
+
+    model_config = ConfigDict(title="mentorbot app.yaml")
+
+    program: ProgramSection = written({}, "Who the program is.")
+    timezone: Annotated[str, TimeZone()] = Field(
+        "UTC", description="The program's IANA time zone, for people whose profile gives none."
+    )
+    cadence: Annotated[str, OneOf(CADENCES)] = Field(
+        "biweekly", description="How often pairs are expected to meet."
+    )
+    mentor_capacity: Annotated[int, Whole(1, 10)] = Field(
+        2, description="How many mentees a mentor takes at once unless their profile says."
+    )
+    privacy: Annotated[str, OneOf(PRIVACY)] = Field(
+        "named", description="What the HR digest shows of lapsed pairs: named or aggregate."
+    )
+    admins: tuple[Annotated[str, Admin()], ...] = Field(
+        (),
+        description="Program admins: slack:U123, teams:<aadObjectId>, local:NAME or an e-mail "
+        "(MENTORBOT_ADMINS adds to them).",
+    )
+    meetings: MeetingsSection = written({}, MeetingsSection.__doc__)
+    term: TermSection = written({}, TermSection.__doc__)
+    lapse: LapseSection = written({}, LapseSection.__doc__)
+    digest: DigestSection = written({}, DigestSection.__doc__)
+    objective_target: ObjectiveSection | None = Field(None, description=ObjectiveSection.__doc__)
+    matching: MatchingSection = written({}, MatchingSection.__doc__)
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _a_list(cls, raw: Any) -> Any:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list | tuple):
+            raise problem(
+                "must be a list like [slack:U123, teams:<aadObjectId>, local:hana, hr@example.com]."
+            )
+        return raw
+
+    def policy(self, more_admins: Sequence[str]) -> Policy:
+        return Policy(
+            program_slug=self.program.slug,
+            program_name=self.program.name,
+            objective=self.program.objective,
+            default_timezone=self.timezone,
+            cadence=self.cadence,
+            admins=frozenset([*self.admins, *more_admins]),
+            mentor_capacity_default=self.mentor_capacity,
+            privacy=self.privacy,
+            follow=follow_through(self.meetings, self.term, self.lapse),
+            digest=self.digest.build(),
+            objective_target=self.objective_target.build() if self.objective_target else None,
+            matching=self.matching.build(),
+        )
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of app.yaml, for editors (`mentorbot config schema`); descriptions
+    are the models' docstrings on one line."""
+
+    def tidy(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: " ".join(value.split()) if key == "description" else tidy(value)
+                for key, value in node.items()
+            }
+        return [tidy(item) for item in node] if isinstance(node, list) else node
+
+    schema = tidy(AppConfig.model_json_schema())
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _section_in(kind: Any) -> type[Section] | None:
+    if isinstance(kind, type) and issubclass(kind, Section):
+        return kind
+    for arg in get_args(kind):
+        found = _section_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The section model at a key path (list positions skipped), if there is one."""
+    model: type[BaseModel] | None = AppConfig
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        found = model.model_fields.get(part)
+        model = _section_in(found.annotation) if found is not None else None
+    return model
+
+
+def _keys_at(loc: Sequence[str | int]) -> tuple[str, ...]:
+    model = _model_at(loc)
+    return tuple(model.model_fields) if model is not None else ()
+
+
+def _where(loc: Sequence[str | int]) -> str:
+    text = ""
+    for part in loc:
+        text += f" step {part + 1}" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One validation error as one line: the key path, then what is wrong and the form
+    expected; an unknown key with the known one it resembles."""
+    loc, kind, msg = tuple(error["loc"]), error["type"], error["msg"]
+    context = error.get("ctx") or {}
+    if kind == "setting_line":
+        return msg
+    # A problem inside a list entry reads "`lapse.ladder step 2`: after must be …".
+    cut = max((i + 1 for i, part in enumerate(loc) if isinstance(part, int)), default=0)
+    head, tail = loc[:cut], loc[cut:]
+    if kind == "extra_forbidden":
+        *parent, key = loc
+        known = _keys_at(parent)
+        text = f"is not a setting.{suggestion(str(key), known)} Known: {', '.join(known)}."
+        if head:
+            return f"`{_where(head)}`: `{key}` {text}"
+        if len(parent) == 1 and parent[0] in _PREFIXED_OUTSIDE:
+            return f"{parent[0]}.`{key}` {text}"
+        return f"`{_where(loc)}` {text}"
+    if kind == "setting":
+        if "step" in context:
+            return f"`{_where(loc)} step {context['step']}`: {msg}"
+        message = msg
+    elif kind == "missing":
+        model = _model_at(loc[:-1])
+        about = model.model_fields[str(loc[-1])].description if model is not None else None
+        message = f"is required ({about.rstrip('.')})." if about else "is required."
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        *most, last = _keys_at(loc) or ("settings",)
+        message = f"must be a mapping with {', '.join(most)}{' and ' if most else ''}{last}."
+    else:
+        message = f"{msg[:1].lower()}{msg[1:]} (got {error.get('input')!r})."
+    if head and tail:
+        return f"`{_where(head)}`: {' '.join(map(str, tail))} {message}"
+    return f"`{_where(loc)}` {message}"
 
 
 def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]) -> Policy:
-    for key in data:
-        if key not in TOP_KEYS:
-            problems.append(_unknown(str(key), TOP_KEYS, ""))
-    program = data.get("program") or {}
-    if not isinstance(program, dict):
-        problems.append("`program` must be a mapping with name, slug and objective.")
-        program = {}
-    for key in program:
-        if key not in PROGRAM_KEYS:
-            problems.append(_unknown(str(key), PROGRAM_KEYS, "program."))
-    name = program.get("name", "Mentoring program")
-    slug = program.get("slug", "default")
-    objective = program.get("objective")
-    if not isinstance(name, str) or not name.strip():
-        problems.append("`program.name` must be text, e.g. name: Acme mentoring.")
-    if not isinstance(slug, str) or not slug.replace("-", "").isalnum():
-        problems.append("`program.slug` must be letters, digits and dashes, e.g. slug: default.")
-    if objective is not None and not isinstance(objective, str):
-        problems.append("`program.objective` must be text.")
-    timezone = data.get("timezone", "UTC")
-    try:
-        ZoneInfo(str(timezone))
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(
-            f"`timezone` must be an IANA name such as Europe/Berlin (got {timezone!r})."
-        )
-    cadence = data.get("cadence", "biweekly")
-    if cadence not in CADENCES:
-        problems.append(f"`cadence` must be one of {', '.join(CADENCES)} (got {cadence!r}).")
-    capacity = data.get("mentor_capacity", 2)
-    if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 10:
-        problems.append(
-            f"`mentor_capacity` must be a whole number from 1 to 10 (got {capacity!r})."
-        )
-    privacy = data.get("privacy", "named")
-    if privacy not in PRIVACY:
-        problems.append(f"`privacy` must be one of {', '.join(PRIVACY)} (got {privacy!r}).")
-    admins = data.get("admins") or []
-    if not isinstance(admins, list) or not all(isinstance(a, str) for a in admins):
-        problems.append(
-            "`admins` must be a list like [slack:U123, teams:<aadObjectId>, local:hana, "
-            "hr@example.com]."
-        )
-        admins = []
     extra = [a.strip() for a in env.get("MENTORBOT_ADMINS", "").split(",") if a.strip()]
-    for entry in [*admins, *extra]:
-        if "@" not in entry and entry.split(":", 1)[0] not in ("slack", "teams", "local"):
-            problems.append(f"admin {entry!r} must be slack:ID, teams:ID, local:NAME or an e-mail.")
-    return Policy(
-        program_slug=str(slug),
-        program_name=str(name).strip() if isinstance(name, str) else "Mentoring program",
-        objective=objective if isinstance(objective, str) else None,
-        default_timezone=str(timezone),
-        cadence=str(cadence),
-        admins=frozenset([*admins, *extra]),
-        mentor_capacity_default=capacity if isinstance(capacity, int) else 2,
-        privacy=str(privacy),
-        follow=follow_through(data, problems),
-        digest=parse_digest(data.get("digest"), problems, _unknown),
-        objective_target=parse_objective(data.get("objective_target"), problems, _unknown),
-        matching=parse_matching(data.get("matching"), problems),
-    )
+    try:
+        app = AppConfig.model_validate(data)
+    except ValidationError as err:
+        problems.extend(_problem(e) for e in err.errors(include_url=False))
+        app = None
+    problems.extend(p for p in map(admin_problem, extra) if p)
+    return app.policy(extra) if app is not None else Policy()
 
 
 def _slack(env: Mapping[str, str], problems: list[str]) -> SlackCredentials | None:

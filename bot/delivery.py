@@ -20,12 +20,14 @@ is one short transaction wide (two under load: sends that finish while a record 
 being written go in the next one); it is retried on a database hiccup, a graceful stop
 finishes in-flight sends before exiting, and the row's idempotency key goes to the
 sender (`Recipient.key`) for platforms that can deduplicate or be checked.
+
+Time comes from one injected `Clock` (adapters/clock.py): the rows' wall time, the
+pacer's monotonic time and every wait, so tests run the worker on virtual time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -37,6 +39,7 @@ from typing import Any
 
 from adapters.delivery import Recipient, Sender, SendResult, pacing_for
 from bot import metrics
+from bot.clock import Clock, as_clock
 from bot.pacing import Pacer
 from conversations.messages import from_dict
 from storage import outbox, references
@@ -87,7 +90,7 @@ class DeliveryWorker:
         self,
         db: Database,
         senders: Mapping[str, Sender],
-        clock: Callable[[], datetime],
+        clock: Clock | Callable[[], datetime],
         *,
         idle_seconds: float = 5.0,
         batch: int = 50,
@@ -130,9 +133,26 @@ class DeliveryWorker:
         self._came_online.add((platform, tenant, user_id))
         self._wake.set()
 
-    @staticmethod
-    def _monotonic() -> float:
-        return asyncio.get_running_loop().time()
+    @property
+    def clock(self) -> Clock:
+        """Wall time for the rows, monotonic time for pacing, and every wait of the worker
+        (a bare now-function keeps the system's monotonic time and sleep: `as_clock`)."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock | Callable[[], datetime]) -> None:
+        self._clock = as_clock(clock)
+
+    @property
+    def sending(self) -> int:
+        """Sends under way now (from the start of the send until the row is settled)."""
+        return sum(self._in_flight.values())
+
+    def _monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    def _now(self) -> datetime:
+        return self._clock.now()
 
     async def _claim(self, limit: int) -> list[tuple[OutboxMessage, Found]]:
         """Claim due rows and find their recipients, in one short transaction."""
@@ -141,12 +161,12 @@ class DeliveryWorker:
             async with self.db.transaction() as session:
                 for platform, tenant, user_id in online:
                     await outbox.hasten(
-                        session, platform=platform, tenant=tenant, user_id=user_id, now=self.clock()
+                        session, platform=platform, tenant=tenant, user_id=user_id, now=self._now()
                     )
         async with self.db.transaction() as session:
             rows = await outbox.claim(
                 session,
-                now=self.clock(),
+                now=self._now(),
                 worker=self.name,
                 platforms=list(self.senders),
                 limit=limit,
@@ -186,7 +206,7 @@ class DeliveryWorker:
                         claimed = len([self._spawn(row, found) for row, found in rows])
                     except Exception:
                         log.exception("delivery claim failed; retrying shortly")
-                        await asyncio.sleep(1.0)
+                        await self._clock.sleep(1.0)
                         continue
                     if claimed == min(room, self.batch):
                         await asyncio.sleep(0)  # let the new tasks start, then claim more
@@ -211,9 +231,13 @@ class DeliveryWorker:
             log.exception("could not read the next due time; waiting the idle tick")
             due = None
         if due is not None:
-            timeout = min(timeout, max((due - self.clock()).total_seconds(), 0.05))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            timeout = min(timeout, max((due - self._now()).total_seconds(), 0.05))
+        tick = asyncio.ensure_future(self._clock.sleep(timeout))
+        tick.add_done_callback(lambda _: self._wake.set())  # the idle tick is a poke too
+        try:
+            await self._wake.wait()
+        finally:
+            tick.cancel()
 
     async def _drain(self) -> None:
         """At shutdown: rows still waiting for their pacing slot go back at once (another
@@ -256,9 +280,9 @@ class DeliveryWorker:
                 wait = platform.pacer.start(lane, recipient.tenant, self._monotonic())
                 if not wait:
                     break
-                await asyncio.sleep(wait)
+                await self._clock.sleep(wait)
             else:
-                await self._hand_back(row, self.clock() + timedelta(seconds=wait), "paced")
+                await self._hand_back(row, self._now() + timedelta(seconds=wait), "paced")
                 return
             started = True  # from here on the pacer counts this send as under way
             await platform.sends.acquire()
@@ -268,12 +292,12 @@ class DeliveryWorker:
                 platform.pacer.end(lane, recipient.tenant, self._monotonic())
             if acquired:
                 platform.sends.release()
-            await asyncio.shield(self._hand_back(row, self.clock(), "handed back at shutdown"))
+            await asyncio.shield(self._hand_back(row, self._now(), "handed back at shutdown"))
             raise
         try:
             if self._lease_left(row) < self.send_budget.total_seconds():
                 platform.pacer.end(lane, recipient.tenant, self._monotonic())
-                await self._hand_back(row, self.clock(), "lease too short to send safely")
+                await self._hand_back(row, self._now(), "lease too short to send safely")
                 return
             current = asyncio.current_task()
             if current is not None and current in self._in_flight:
@@ -289,7 +313,7 @@ class DeliveryWorker:
             platform.sends.release()
 
     def _lease_left(self, row: OutboxMessage) -> float:
-        return (row.claimed_until - self.clock()).total_seconds() if row.claimed_until else 0.0
+        return (row.claimed_until - self._now()).total_seconds() if row.claimed_until else 0.0
 
     async def _prepare(
         self, row: OutboxMessage, platform: _Platform, found: Found
@@ -328,9 +352,9 @@ class DeliveryWorker:
         )
         if slot - now > allowed:
             platform.pacer.hold(row.id, lane, slot)
-            await self._hand_back(row, self.clock() + timedelta(seconds=slot - now), "paced")
+            await self._hand_back(row, self._now() + timedelta(seconds=slot - now), "paced")
             return None
-        await asyncio.sleep(max(slot - self._monotonic(), 0.0))
+        await self._clock.sleep(slot - self._monotonic())
         return recipient, lane
 
     async def _send(self, sender: Sender, recipient: Recipient, row: OutboxMessage) -> SendResult:
@@ -362,7 +386,7 @@ class DeliveryWorker:
     async def _settle(
         self, row: OutboxMessage, result: SendResult, recipient: Recipient | None
     ) -> None:
-        now = self.clock()
+        now = self._now()
         if result.outcome == "delivered":
             metrics.delivery(row.platform or "", "delivered", kind=row.kind)
             await self._mark_sent(row)
@@ -446,15 +470,15 @@ class DeliveryWorker:
         for pause in (*MARK_SENT_RETRIES, None):
             try:
                 async with self.db.transaction() as session:
-                    marked = await outbox.mark_sent_many(session, ids, self.name, self.clock())
+                    marked = await outbox.mark_sent_many(session, ids, self.name, self._now())
                 for row_id in sorted(set(ids) - marked):
                     log.warning("outbox row %s was delivered after its lease ran out", row_id)
                 return
             except Exception:
-                if pause is None or (leases and self.clock() >= min(leases)):
+                if pause is None or (leases and self._now() >= min(leases)):
                     log.exception(
                         "could not record outbox rows %s as sent; they will be sent again", ids
                     )
                     return
                 log.warning("recording outbox rows as sent failed; retrying")
-                await asyncio.sleep(pause)
+                await self._clock.sleep(pause)

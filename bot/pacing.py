@@ -9,6 +9,9 @@ messages to different people go out at once while messages to one person are spa
 This is per process on purpose: it keeps one replica under the limits; with several
 replicas the platform's 429 + Retry-After is the backstop, which the worker honours.
 Losing this state (a restart) costs at most a few early sends, never a message.
+
+It never reads a clock: every time it is given is the worker's `Clock.monotonic()`
+(seconds), so on a test's virtual clock it paces in virtual time too.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from conversations.digest import digest_message
-from conversations.digest_sweep import run_digest
+from conversations.digest.messages import digest_message
+from conversations.digest.sweep import run_digest
 from conversations.engine import Engine
 from conversations.events import Action, Actor, Command, InboundEvent
 from conversations.messages import Message

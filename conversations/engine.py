@@ -1,9 +1,12 @@
 """The engine: `handle(event, now) -> replies`, and `sweep(now)` for proactive work.
 
-Each event is one database transaction: the speaker's identity and
-conversation reference are recorded, the command runs, and whatever it queued
-for other people commits with it. Any failure rolls everything back and the
-person gets a plain apology, never a stack trace.
+An event that writes is one database transaction: the speaker's identity and
+conversation reference are recorded, the command runs, and whatever it queued for
+other people commits with it. A command that only reads (`status` from someone
+already known, nothing of theirs changed) is answered outside any transaction from
+one read; should it write after all, it falls back to the transactional path. Any
+failure rolls everything back and the person gets a plain apology, never a stack
+trace.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations import agreement
 from conversations.commands import (
     admin,
     agenda,
@@ -32,9 +34,10 @@ from conversations.commands import (
     schedule,
     status,
 )
-from conversations.digest_sweep import sweep_digest
+from conversations.digest.sweep import sweep_digest
 from conversations.events import Actor, InboundEvent
-from conversations.followthrough import sweep_follow_through
+from conversations.followthrough import agreement
+from conversations.followthrough.sweep import sweep_follow_through
 from conversations.matching import schedule as match_schedule
 from conversations.matching.rounds import (
     Progress,
@@ -162,7 +165,7 @@ class Engine:
             log.exception("failed handling an event from %s", event.actor.platform)
             if not known:
                 self._cached_program = None
-        return [Message(APOLOGY, (Text(APOLOGY),))]
+        return [Message.of(Text(APOLOGY))]
 
     async def _handle(self, event: InboundEvent, now: datetime) -> list[Message]:
         if (

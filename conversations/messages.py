@@ -1,17 +1,26 @@
 """The neutral outbound message: a plain-text fallback plus optional blocks.
 
-Each adapter renders every block type; one it does not know falls back to the
-message text and never raises. Messages round-trip through JSON (`to_dict`,
-`from_dict`) because proactive ones wait in the outbox.
+Each adapter renders every block type: the renderers `match` on the block and end
+in `assert_never`, so a block type added here is a type error in each of them until
+it is rendered. Messages round-trip through JSON (`to_dict`, `from_dict`) because
+proactive ones wait in the outbox; `from_dict` is where data that does not read
+(an unknown block, an older shape) is upgraded or falls back to the plain text.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, assert_never, get_args, get_origin, get_type_hints
+
+from conversations.payload_versions import CURRENT_VERSION, upgrade
+
+log = logging.getLogger(__name__)
 
 ButtonStyle = Literal["default", "primary", "danger"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -116,13 +125,41 @@ _TYPES: dict[str, type[Any]] = {
     "form": Form,
     "file": File,
 }
-_NAMES = {cls: name for name, cls in _TYPES.items()}
+
+
+def block_type(block: Block) -> str:
+    """The block's `type` in JSON, which the web chat's renderer dispatches on. A block
+    type added to `Block` and not named here is a type error (mypy), not a silent gap."""
+    match block:
+        case Header():
+            return "header"
+        case Text():
+            return "text"
+        case Fields():
+            return "fields"
+        case Buttons():
+            return "buttons"
+        case Divider():
+            return "divider"
+        case Context():
+            return "context"
+        case Form():
+            return "form"
+        case File():
+            return "file"
+        case _:
+            assert_never(block)
 
 
 @dataclass(frozen=True)
 class Message:
     text: str
     blocks: tuple[Block, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, *blocks: Block) -> Message:
+        """A message whose plain-text fallback is what its Text blocks say (`fallback_text`)."""
+        return cls(fallback_text(blocks), blocks)
 
     def form(self) -> Form | None:
         return next((b for b in self.blocks if isinstance(b, Form)), None)
@@ -132,6 +169,13 @@ class Message:
 
     def buttons(self) -> list[Button]:
         return [btn for b in self.blocks if isinstance(b, Buttons) for btn in b.buttons]
+
+
+def fallback_text(blocks: Iterable[Block]) -> str:
+    """The plain text of `blocks` for a client that shows no blocks: the Text blocks, one
+    per line. Headers, context lines, buttons, forms and files are extras a text-only
+    reader can do without; a message whose fallback must say more writes its own text."""
+    return "\n".join(b.text for b in blocks if isinstance(b, Text))
 
 
 _FIELDS: dict[type[Any], tuple[str, ...] | None] = {}
@@ -157,29 +201,102 @@ def _plain(value: Any) -> Any:
 
 
 def to_dict(message: Message) -> dict[str, Any]:
-    """JSON-able form: {"text": …, "blocks": [{"type": "header", …}, …]}."""
+    """JSON-able form: {"version": 2, "text": …, "blocks": [{"type": "header", …}, …]}.
+
+    `version` is the shape's (conversations/payload_versions.py): a queued message may be
+    read back by a later release, which upgrades it before `from_dict`."""
     return {
+        "version": CURRENT_VERSION,
         "text": message.text,
-        "blocks": [{"type": _NAMES[type(b)], **_plain(b)} for b in message.blocks],
+        "blocks": [{"type": _type_name(b), **_plain(b)} for b in message.blocks],
     }
 
 
+_NAMES: dict[type[Any], str] = {}
+
+
+def _type_name(block: Block) -> str:
+    """`block_type`, looked up once per class (a dict lookup is ten times cheaper than
+    the match, and sweeps serialise tens of thousands of blocks)."""
+    try:
+        return _NAMES[type(block)]
+    except KeyError:
+        name = _NAMES[type(block)] = block_type(block)
+        return name
+
+
 def from_dict(data: dict[str, Any]) -> Message:
-    """Inverse of to_dict; blocks of an unknown type are dropped (the text still reads well)."""
+    """Inverse of to_dict, and the one place stored JSON becomes a message again: an older
+    payload is upgraded to the current shape first, and nothing here raises. A block that
+    does not read (an unknown type, a missing or ill-typed field) gives way to the
+    message's plain text, once, in its place; when no block reads, the message is its
+    text alone, which every surface shows."""
+    try:
+        current = upgrade(data) if isinstance(data, dict) else {}
+    except Exception:  # an upgrade step that met a shape it did not expect
+        log.exception("could not upgrade a stored message; sending what it says as text")
+        current = {"text": data.get("text")}
+    text = current.get("text")
+    text = text if isinstance(text, str) else "" if text is None else str(text)
+    raw_blocks = current.get("blocks")
     blocks: list[Block] = []
-    for raw in data.get("blocks", []):
-        kind = raw.get("type")
-        body = {k: v for k, v in raw.items() if k != "type"}
-        if kind == "fields":
-            blocks.append(Fields(tuple((str(a), str(b)) for a, b in body["items"])))
-        elif kind == "buttons":
-            blocks.append(Buttons(tuple(Button(**b) for b in body["buttons"])))
-        elif kind == "form":
+    fell_back = False
+    for raw in raw_blocks if isinstance(raw_blocks, list) else ():
+        block = _block(raw)
+        if block is not None:
+            blocks.append(block)
+        elif not fell_back:
+            blocks.append(Text(text))
+            fell_back = True
+    if fell_back and len(blocks) == 1:
+        blocks = []
+    return Message(text=text, blocks=tuple(blocks))
+
+
+def _block(raw: Any) -> Block | None:
+    """One block from its JSON, or None when it does not read."""
+    if not isinstance(raw, dict):
+        return None
+    kind = _TYPES.get(raw.get("type"))  # type: ignore[arg-type]
+    if kind is None:
+        return None
+    try:
+        if kind is Fields:
+            return Fields(tuple((str(a), str(b)) for a, b in raw["items"]))
+        if kind is Buttons:
+            return Buttons(tuple(_build(Button, b) for b in raw["buttons"]))
+        if kind is Form:
             inputs = tuple(
-                Input(**{**i, "options": tuple(Option(**o) for o in i.get("options", ()))})
-                for i in body["inputs"]
+                _build(
+                    Input, {**i, "options": tuple(_build(Option, o) for o in i.get("options", ()))}
+                )
+                for i in raw["inputs"]
             )
-            blocks.append(Form(**{**body, "inputs": inputs}))
-        elif kind in _TYPES:
-            blocks.append(_TYPES[kind](**body))
-    return Message(text=str(data.get("text", "")), blocks=tuple(blocks))
+            return _build(Form, {**raw, "inputs": inputs})
+        return _build(kind, raw)  # type: ignore[no-any-return]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _build(cls: type[T], raw: dict[str, Any]) -> T:
+    """`cls` from the keys of `raw` it has fields for (others are ignored, so a field a
+    later release added does not stop an earlier one reading the block); a string,
+    flag or choice field whose value is not one raises TypeError."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    values = {name: raw[name] for name in hints if name in raw}
+    for name, value in values.items():
+        hint = hints[name]
+        if get_origin(hint) is Literal:
+            ok = value in get_args(hint)
+        elif hint is str or hint is bool:
+            ok = isinstance(value, hint)
+        else:
+            ok = True
+        if not ok:
+            raise TypeError(f"{cls.__name__}.{name}: {value!r}")
+    return cls(**values)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from conversations.grammar import parse_mention
 from conversations.messages import Button, Buttons, Input, Message, Option, Text
+from conversations.partners import partner_of
 from conversations.turn import Refusal, Turn
 from storage.models import Pair
 from storage.pairs import pairs_with_partner_names
-
-
-def partner_of(pair: Pair, person_id: int) -> int:
-    return pair.mentor_id if pair.mentee_id == person_id else pair.mentee_id
+from storage.states import PairState
 
 
 def pair_input(pair: Pair, partner: str) -> Input:
@@ -64,7 +62,7 @@ async def _partner_named(
     wanted = name.casefold()
     hits: list[tuple[Pair, list[str]]] = []
     for pair in pairs:
-        words = (await turn.display_name(partner_of(pair, turn.person.id))).split()
+        words = (await turn.partner_name(pair)).split()
         folded = [w.casefold() for w in words]
         if not folded or (folded[0] != wanted and "".join(folded) != wanted):
             continue
@@ -79,7 +77,7 @@ async def choose_pair(
     args: tuple[str, ...],
     *,
     verb: str,
-    states: tuple[str, ...] = ("active",),
+    states: tuple[PairState, ...] = (PairState.ACTIVE,),
 ) -> tuple[Pair, list[str]]:
     """The speaker's pair the command is about, plus the remaining arguments.
 
@@ -131,4 +129,4 @@ async def choose_pair(
         [f"`with {await turn.mention_of(partner_of(p, turn.person.id))}`" for p in pairs]
     )
     text = f"You have several pairs; which one? Add {mentions} to `/mentor {verb}`."
-    raise Refusal(Message(text, (Text(text), Buttons(tuple(buttons[:5])))))
+    raise Refusal(Message.of(Text(text), Buttons(tuple(buttons[:5]))))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conversations.digest_policy import DigestSchedule, ObjectiveTarget
-from conversations.follow_policy import FollowThrough
+from conversations.digest.policy import DigestSchedule, ObjectiveTarget
+from conversations.followthrough.policy import FollowThrough
 from conversations.matching.settings import MatchingPolicy
 
 

@@ -15,6 +15,7 @@ from conversations.events import Action, Command
 from conversations.grammar import ParsedLine, parse_line
 from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
 from conversations.turn import Refusal, Turn
+from storage.states import ProfileStatus
 
 Handler = Callable[[Turn, ParsedLine], Awaitable[list[Message]]]
 FormHandler = Callable[[Turn, dict[str, str]], Awaitable[list[Message]]]
@@ -116,10 +117,10 @@ class Router:
         else:
             text = f"I don't know the command “{shown}”. Type `/mentor help` to see every command."
             buttons = Buttons((Button("All commands", value="help", style="primary"),))
-        return Message(text, (Text(text), buttons))
+        return Message.of(Text(text), buttons)
 
     def overview(self, turn: Turn) -> Message:
-        joined = turn.profile is not None and turn.profile.status != "draft"
+        joined = turn.profile is not None and turn.profile.status != ProfileStatus.DRAFT
         text = (
             "Hi! I'm the mentoring bot. "
             + (
@@ -138,7 +139,7 @@ class Router:
                 Button("Help", value="help"),
             )
         )
-        return Message(text, (Text(text), Buttons(buttons)))
+        return Message.of(Text(text), Buttons(buttons))
 
     def help(self, turn: Turn, topic: str) -> Message:
         if topic:
@@ -149,7 +150,7 @@ class Router:
                 text = (
                     f"There is no command “{topic[:40]}”.{hint} Type `/mentor help` for the list."
                 )
-                return Message(text, (Text(text),))
+                return Message.of(Text(text))
             lines = [f"/mentor {spec.usage}", spec.summary]
             if spec.details:
                 lines.append(spec.details)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.events import Actor
 from conversations.grammar import Mention
 from conversations.messages import Message, to_dict
+from conversations.partners import Paired, partner_of
 from conversations.policy import Policy
+from storage import audit as audit_log
 from storage import outbox, people
 from storage.models import Identity, Pair, Person, Profile, Program
 from storage.pairs import pairs_of
@@ -101,6 +104,16 @@ class Turn:
             await self.prefetch_names([person_id])
         return self._names.get(person_id, "someone who left")
 
+    async def partner_name(self, pair: Paired) -> str:
+        """The name of the speaker's partner in `pair`."""
+        return await self.display_name(partner_of(pair, self.person.id))
+
+    async def audit(self, action: str, **details: Any) -> None:
+        """Record in the audit log that the speaker did `action` now (never a note's text)."""
+        await audit_log.record(
+            self.session, actor_id=self.person.id, action=action, now=self.now, details=details
+        )
+
     def know_names(self, names: dict[int, str]) -> None:
         """Names read along with something else; display_name then answers from memory."""
         self._names.update(names)
@@ -136,14 +149,13 @@ async def enqueue_for_person(
     """Queue `message` for the person's most recently seen identity; False if already queued.
 
     `platform`: that identity's platform when the caller has it already (a
-    `storage.followthrough.Recipient` carries it), which saves looking it up.
+    `storage.people.Recipient` carries it), which saves looking it up.
     """
     if platform is None:
         identities = await people.identities_of(session, person_id)
         if not identities:
             return False
-        epoch = datetime.min.replace(tzinfo=now.tzinfo)
-        platform = max(identities, key=lambda i: (i.last_seen_at or epoch, i.id)).platform
+        platform = max(identities, key=lambda i: people.seen_rank(i.last_seen_at, i.id)).platform
     return await outbox.enqueue(
         session,
         key=key,

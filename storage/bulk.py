@@ -1,11 +1,12 @@
-"""Bulk inserts that cost one statement, not one per row: proposals, outbox rows."""
+"""Bulk writes that cost one statement, not one per row: inserts (proposals, outbox rows)
+and the sweep's updates of pairs and meetings. The only place that writes bulk SQL."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table, text, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
@@ -67,6 +68,41 @@ async def insert_many(
         )
         found += result.scalars()
     return found
+
+
+async def update_many(
+    session: AsyncSession, model: type[Any], rows: Sequence[Any], columns: Sequence[str]
+) -> None:
+    """Write `columns` of many rows (objects with an `id` and those attributes) to the
+    mapped class `model`'s table, by id.
+
+    On PostgreSQL one statement, one round trip, one cached plan: the values go as
+    arrays, a column each, typed and bound like `insert_many`'s, unnested into a join.
+    On SQLite the ORM's bulk UPDATE by primary key, an executemany (in process: no
+    round trips to save).
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        await session.execute(
+            update(model), [{"id": r.id, **{n: getattr(r, n) for n in columns}} for r in rows]
+        )
+        return
+    table: Table = model.__table__
+    names = ["id", *columns]
+    kinds = {n: table.c[n].type for n in names}
+    arrays = ", ".join(f"CAST(:{n} AS {kinds[n].compile(dialect)}[])" for n in names)
+    sets = ", ".join(f"{n} = v.{n}" for n in columns)
+    # `t.id = ANY(:id)` as well as the join: it gives the planner an index condition
+    # on the table, so it probes the primary key instead of hashing every row.
+    sql = (
+        f"UPDATE {table.name} AS t SET {sets} "
+        f"FROM unnest({arrays}) AS v({', '.join(names)}) "
+        f"WHERE t.id = v.id AND t.id = ANY(CAST(:id AS {kinds['id'].compile(dialect)}[]))"
+    )
+    params = {n: _bound([getattr(r, n) for r in rows], kinds[n], dialect) for n in names}
+    await session.execute(text(sql), params)
 
 
 def _bound(values: list[Any], kind: TypeEngine[Any], dialect: Dialect) -> list[Any]:

@@ -8,7 +8,7 @@ console and the scheduler can share one file.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage import inline_sqlite
 from storage.reader import Reader
 
 DEFAULT_URL = "sqlite:///mentorbot.db"
@@ -70,17 +69,16 @@ class Database:
         *,
         echo: bool = False,
         pool_size: int = 10,
-        single_process: bool = False,
+        async_creator: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
-        """`single_process`: a SQLite file no other process touches (the simulation's
-        throwaway one) runs its statements on the event loop's thread (storage/inline_sqlite.py).
-        """
+        """`async_creator`: for SQLite, the driver connection factory to use instead of
+        aiosqlite's (storage/simulation/inline_sqlite.py for the simulation's file)."""
         self.url = async_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-        elif single_process and self.url.database not in (None, "", ":memory:"):
-            kwargs.update(async_creator=inline_sqlite.creator(self.url.database))
+        elif async_creator is not None:
+            kwargs.update(async_creator=async_creator)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

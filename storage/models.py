@@ -31,7 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import UTCDateTime
+from storage.states import LapseOutcome, MeetingStatus, OutboxStatus, PairState, ProfileStatus
+from storage.types import StrEnumType, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -41,12 +42,8 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-# Values of the string-typed state columns; kept here so every layer names them alike.
+# Values of the role column; the state columns' values are the enums of storage/states.py.
 ROLES = ("mentee", "mentor", "both")
-PROFILE_STATUSES = ("draft", "active", "paused", "left")
-PAIR_STATES = ("proposed", "active", "paused", "completed", "ended")
-MEETING_STATUSES = ("scheduled", "held", "skipped", "cancelled")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "dead", "superseded")
 
 
 class Base(DeclarativeBase):
@@ -119,7 +116,9 @@ class Profile(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     role: Mapped[str | None] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(10), default="draft")
+    status: Mapped[ProfileStatus] = mapped_column(
+        StrEnumType(ProfileStatus, 10), default=ProfileStatus.DRAFT
+    )
     offers: Mapped[list[str]] = mapped_column(default=list)
     wants: Mapped[list[str]] = mapped_column(default=list)
     goals: Mapped[str | None] = mapped_column(Text)
@@ -159,7 +158,7 @@ class Pair(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     mentee_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     mentor_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    state: Mapped[str] = mapped_column(String(10), default="proposed")
+    state: Mapped[PairState] = mapped_column(StrEnumType(PairState, 10), default=PairState.PROPOSED)
     score: Mapped[float | None] = mapped_column(Float)
     reasons: Mapped[list[str]] = mapped_column(default=list)
     proposed_at: Mapped[datetime]
@@ -218,7 +217,9 @@ class Meeting(Base):
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
     scheduled_at: Mapped[datetime]
     duration_minutes: Mapped[int] = mapped_column(Integer, default=45)
-    status: Mapped[str] = mapped_column(String(10), default="scheduled")
+    status: Mapped[MeetingStatus] = mapped_column(
+        StrEnumType(MeetingStatus, 10), default=MeetingStatus.SCHEDULED
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     held_at: Mapped[datetime | None]
@@ -241,8 +242,8 @@ Index(
     "ix_meetings_pair_held",
     Meeting.pair_id,
     Meeting.scheduled_at,
-    postgresql_where=Meeting.status == "held",
-    sqlite_where=Meeting.status == "held",
+    postgresql_where=Meeting.status == MeetingStatus.HELD,
+    sqlite_where=Meeting.status == MeetingStatus.HELD,
 )
 
 
@@ -320,7 +321,7 @@ class Lapse(Base):
     step: Mapped[int] = mapped_column(Integer, default=1)
     at_risk_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
-    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[LapseOutcome | None] = mapped_column(StrEnumType(LapseOutcome, 20))
 
 
 class PairReview(Base):
@@ -357,7 +358,9 @@ class OutboxMessage(Base):
     platform: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[OutboxStatus] = mapped_column(
+        StrEnumType(OutboxStatus, 10), default=OutboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]

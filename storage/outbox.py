@@ -13,14 +13,17 @@ the platform.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bulk import insert_many
 from storage.models import Identity, OutboxMessage
+from storage.states import OutboxStatus
 
 LEASE_EXPIRED = "lease expired mid-send; the earlier attempt's outcome is unknown"
 
@@ -68,12 +71,74 @@ def _enqueue_statement(insert: Any) -> Any:
     )
     return (
         insert(OutboxMessage)
-        .values(status="pending", attempts=0, **{name: bindparam(name) for name in columns})
+        .values(
+            status=OutboxStatus.PENDING, attempts=0, **{name: bindparam(name) for name in columns}
+        )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
 
 
 _ENQUEUE = {False: _enqueue_statement(sqlite.insert), True: _enqueue_statement(postgresql.insert)}
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    key: str
+    kind: str
+    person_id: int
+    platform: str
+    payload: dict[str, Any]
+
+
+async def enqueue_many(session: AsyncSession, rows: Sequence[Outgoing], now: datetime) -> set[str]:
+    """Queue many messages in one statement; returns the keys that were new.
+
+    Same contract as `enqueue` (a duplicate key does nothing), for sweeps
+    that queue hundreds of messages at once.
+    """
+    values = [
+        {
+            "idempotency_key": r.key,
+            "kind": r.kind,
+            "payload": r.payload,
+            "person_id": r.person_id,
+            "platform": r.platform,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    return set(
+        await insert_many(
+            session,
+            _OUTBOX,
+            values,
+            skip_duplicate="idempotency_key",
+            returning="idempotency_key",
+        )
+    )
+
+
+async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue many outbox rows given as column values (all with the same keys), in one
+    statement; a duplicate idempotency key is skipped. For a matching round's thousands
+    of messages, where the new keys are not needed."""
+    await insert_many(session, _OUTBOX, rows, skip_duplicate="idempotency_key")
+
+
+async def queued_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of these outbox keys were queued already (cheap: the key is unique)."""
+    if not keys:
+        return set()
+    rows = await session.scalars(
+        select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(list(keys)))
+    )
+    return set(rows)
 
 
 async def claim(
@@ -87,8 +152,8 @@ async def claim(
 ) -> list[OutboxMessage]:
     """Take up to `limit` due rows for the given platforms; commit promptly after."""
     due = or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until <= now),
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until <= now),
     )
     candidates = (
         select(OutboxMessage.id)
@@ -101,12 +166,13 @@ async def claim(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(candidates))
         .values(
-            status="sending",
+            status=OutboxStatus.SENDING,
             claimed_until=now + lease,
             claimed_by=worker,
             attempts=OutboxMessage.attempts + 1,
             last_error=case(
-                (OutboxMessage.status == "sending", LEASE_EXPIRED), else_=OutboxMessage.last_error
+                (OutboxMessage.status == OutboxStatus.SENDING, LEASE_EXPIRED),
+                else_=OutboxMessage.last_error,
             ),
         )
         .returning(OutboxMessage)
@@ -123,8 +189,11 @@ async def supersede(session: AsyncSession, keys: Sequence[str], why: str) -> int
         return 0
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.idempotency_key.in_(list(keys)), OutboxMessage.status == "pending")
-        .values(status="superseded", last_error=why)
+        .where(
+            OutboxMessage.idempotency_key.in_(list(keys)),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.SUPERSEDED, last_error=why)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -136,10 +205,10 @@ async def mark_sent(session: AsyncSession, message_id: int, worker: str, now: da
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
-            OutboxMessage.status == "sending",
+            OutboxMessage.status == OutboxStatus.SENDING,
             OutboxMessage.claimed_by == worker,
         )
-        .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
+        .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None, last_error=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -152,10 +221,10 @@ async def mark_sent_many(
         update(OutboxMessage)
         .where(
             OutboxMessage.id.in_(list(message_ids)),
-            OutboxMessage.status == "sending",
+            OutboxMessage.status == OutboxStatus.SENDING,
             OutboxMessage.claimed_by == worker,
         )
-        .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
+        .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None, last_error=None)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     )
@@ -174,7 +243,7 @@ async def release(
 ) -> None:
     """Hand a claimed row back for a later attempt (or give up on it: `dead`)."""
     values: dict[str, Any] = {
-        "status": "dead" if dead else "pending",
+        "status": OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
         "next_attempt_at": retry_at,
         "claimed_until": None,
         "claimed_by": None,
@@ -199,7 +268,7 @@ async def hasten(
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.platform == platform,
             OutboxMessage.person_id.in_(person.scalar_subquery()),
             OutboxMessage.next_attempt_at > now,
@@ -213,10 +282,10 @@ async def hasten(
 async def next_due(session: AsyncSession, *, platforms: Sequence[str]) -> datetime | None:
     """When the earliest waiting row for these platforms becomes claimable (None: none wait)."""
     pending = select(func.min(OutboxMessage.next_attempt_at)).where(
-        OutboxMessage.status == "pending", OutboxMessage.platform.in_(list(platforms))
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.platform.in_(list(platforms))
     )
     leased = select(func.min(OutboxMessage.claimed_until)).where(
-        OutboxMessage.status == "sending", OutboxMessage.platform.in_(list(platforms))
+        OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.platform.in_(list(platforms))
     )
     times = [t for t in (await session.scalar(pending), await session.scalar(leased)) if t]
     return min(times) if times else None

@@ -3,18 +3,37 @@
 An identity is found by (platform, tenant, user id); a new one becomes a new
 person unless the platform gave an e-mail that an existing person already
 has, which is how a Slack account and a Teams account become one person.
+
+Where a proactive message to a person goes is decided here once (`MOST_RECENT_FIRST`,
+`seen_rank`): to their most recently seen identity.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Integer, Select, any_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.ids import among_batches
 from storage.models import ConversationReference, Identity, Pair, Person, Profile
+from storage.states import ProfileStatus
+
+# The one rule for which of a person's identities proactive messages go to: the most
+# recently seen; one never seen (NULL: known only from a mention) after every seen one;
+# between equals, the newest identity. `MOST_RECENT_FIRST` orders SQL by it, `seen_rank`
+# orders rows already read by it (the greatest rank is the one).
+MOST_RECENT_FIRST = (Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def seen_rank(last_seen_at: datetime | None, identity_id: int) -> tuple[bool, datetime, int]:
+    """`MOST_RECENT_FIRST` as a sort key for rows in hand: the first is the greatest."""
+    return (last_seen_at is not None, last_seen_at or _NEVER, identity_id)
 
 
 @dataclass(frozen=True)
@@ -236,7 +255,7 @@ async def get_or_create_profile(
         profile = Profile(
             person_id=person_id,
             program_id=program_id,
-            status="draft",
+            status=ProfileStatus.DRAFT,
             offers=[],
             wants=[],
             languages=[],
@@ -254,7 +273,7 @@ async def profiles_paused_until(
     rows = await session.scalars(
         select(Profile).where(
             Profile.program_id == program_id,
-            Profile.status == "paused",
+            Profile.status == ProfileStatus.PAUSED,
             Profile.paused_until.is_not(None),
             Profile.paused_until <= now,
         )
@@ -269,3 +288,135 @@ async def count_profiles_by_status(session: AsyncSession, program_id: int) -> di
         .group_by(Profile.status)
     )
     return {status: count for status, count in rows.all()}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a proactive message needs about its reader: name, zone and where to send it."""
+
+    person_id: int
+    name: str
+    timezone: str | None
+    platform: str | None
+    away: bool = False  # paused or left the program: no reminders for now
+
+
+async def recipients(
+    session: AsyncSession, person_ids: Sequence[int], program_id: int
+) -> dict[int, Recipient]:
+    """Names, time zones (profile, else platform) and the most recently seen platform."""
+    ids = list(set(person_ids))
+    if not ids:
+        return {}
+    # Three keyed look-ups rather than one join: given a few thousand ids, PostgreSQL's
+    # planner prefers hashing the whole profiles table to probing its index per person.
+    read_people, read_profiles, read_identities = _RECIPIENT_READS[session.get_bind().dialect.name]
+    people = await session.execute(read_people, {"ids": ids})
+    profiles = await session.execute(read_profiles, {"ids": ids, "program_id": program_id})
+    settings = {person_id: (tz, status) for person_id, tz, status in profiles.all()}
+    identities = await session.execute(read_identities, {"ids": ids})
+    best: dict[int, tuple[str | None, str | None]] = {}
+    for person_id, platform, tz in identities.all():
+        best.setdefault(person_id, (platform, tz))  # the most recently seen comes first
+    result = {}
+    for person_id, name in people.all():
+        found_platform, identity_tz = best.get(person_id, (None, None))
+        profile_tz, status = settings.get(person_id, (None, None))
+        result[person_id] = Recipient(
+            person_id,
+            name,
+            profile_tz or identity_tz,
+            found_platform,
+            status in (ProfileStatus.PAUSED, ProfileStatus.LEFT),
+        )
+    return result
+
+
+def _recipient_reads(dialect: str) -> tuple[Any, Any, Any]:
+    """`recipients`' three reads, built once per dialect: a meeting's confirmation runs them
+    for one person on every `schedule`, and building them cost more than running them."""
+
+    def ids_in(column: Any) -> Any:  # as `among`, with the ids bound at execution
+        if dialect == "postgresql":
+            return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+        return column.in_(bindparam("ids", expanding=True))
+
+    people = select(Person.id, Person.display_name).where(ids_in(Person.id))
+    profiles = select(Profile.person_id, Profile.timezone, Profile.status).where(
+        ids_in(Profile.person_id), Profile.program_id == bindparam("program_id")
+    )
+    identities = (
+        select(Identity.person_id, Identity.platform, Identity.timezone)
+        .where(ids_in(Identity.person_id))
+        .order_by(Identity.person_id, *MOST_RECENT_FIRST)
+    )
+    return people, profiles, identities
+
+
+_RECIPIENT_READS = {name: _recipient_reads(name) for name in ("sqlite", "postgresql")}
+
+
+async def last_seen_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
+    """Each person's most recently seen platform (where a proactive message goes), for the
+    thousands of people a matching round messages."""
+    found: dict[int, tuple[tuple[bool, datetime, int], str]] = {}
+    for condition in among_batches(session, Identity.person_id, person_ids):
+        rows = await session.execute(
+            select(Identity.person_id, Identity.last_seen_at, Identity.id, Identity.platform).where(
+                condition
+            )
+        )
+        for person, seen, identity_id, platform in rows.all():
+            rank = seen_rank(seen, identity_id)
+            current = found.get(person)
+            if current is None or rank > current[0]:
+                found[person] = (rank, platform)
+    return {person: value[1] for person, value in found.items()}
+
+
+async def display_names_many(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
+    """`display_names` for thousands of ids (a matching round's pool), in batches."""
+    found: dict[int, str] = {}
+    for condition in among_batches(session, Person.id, person_ids):
+        rows = await session.execute(select(Person.id, Person.display_name).where(condition))
+        found.update({pid: name for pid, name in rows.all()})
+    return found
+
+
+async def set_match_priority(
+    session: AsyncSession, program_id: int, person_ids: Sequence[int], since: datetime | None
+) -> None:
+    """Mark people as waiting with priority since `since` (kept if already set), or clear
+    it (`since` None). Only rows that change are written (a round touches thousands)."""
+    column = Profile.match_priority_since
+    changes = column.is_not(None) if since is None else column.is_(None)
+    for condition in among_batches(session, Profile.person_id, person_ids):
+        await session.execute(
+            update(Profile)
+            .where(Profile.program_id == program_id, condition, changes)
+            .values(match_priority_since=since)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def local_admins(
+    session: AsyncSession, user_ids: Sequence[str], emails: Sequence[str]
+) -> list[int]:
+    """People with a local-chat identity named in `user_ids`, or whose e-mail is listed."""
+    if not user_ids and not emails:
+        return []
+    rows = await session.scalars(
+        select(Identity.person_id)
+        .join(Person, Person.id == Identity.person_id)
+        .where(
+            Identity.platform == "local",
+            Person.forgotten_at.is_(None),
+            or_(
+                func.lower(Identity.user_id).in_([u.lower() for u in user_ids]),
+                func.lower(Person.email).in_([e.lower() for e in emails]),
+            ),
+        )
+        .distinct()
+        .order_by(Identity.person_id)
+    )
+    return list(rows)

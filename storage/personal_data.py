@@ -32,6 +32,7 @@ from storage.models import (
     Profile,
     Program,
 )
+from storage.states import LapseOutcome, MeetingStatus, PairState, ProfileStatus
 
 FORGOTTEN_NAME = "Former participant"
 
@@ -188,7 +189,7 @@ async def open_pairs_of(session: AsyncSession, person_id: int) -> list[Pair]:
     rows = await session.scalars(
         select(Pair).where(
             or_(Pair.mentee_id == person_id, Pair.mentor_id == person_id),
-            Pair.state.in_(("proposed", "active", "paused")),
+            Pair.state.in_((PairState.PROPOSED, PairState.ACTIVE, PairState.PAUSED)),
         )
     )
     return list(rows)
@@ -196,17 +197,17 @@ async def open_pairs_of(session: AsyncSession, person_id: int) -> list[Pair]:
 
 async def end_pair(session: AsyncSession, pair: Pair, reason: str, now: datetime) -> None:
     """End an open pair now: cancel its scheduled meetings and close its open lapse."""
-    pair.state, pair.ended_at, pair.end_reason = "ended", now, reason
+    pair.state, pair.ended_at, pair.end_reason = PairState.ENDED, now, reason
     pair.next_meeting_at = pair.due_at = None
     await session.execute(
         update(Meeting)
-        .where(Meeting.pair_id == pair.id, Meeting.status == "scheduled")
-        .values(status="cancelled")
+        .where(Meeting.pair_id == pair.id, Meeting.status == MeetingStatus.SCHEDULED)
+        .values(status=MeetingStatus.CANCELLED)
     )
     await session.execute(
         update(Lapse)
         .where(Lapse.pair_id == pair.id, Lapse.closed_at.is_(None))
-        .values(closed_at=now, outcome="ended")
+        .values(closed_at=now, outcome=LapseOutcome.ENDED)
     )
 
 
@@ -231,7 +232,7 @@ async def erase(session: AsyncSession, person_id: int, now: datetime) -> None:
         update(Profile)
         .where(Profile.person_id == person_id)
         .values(
-            status="left",
+            status=ProfileStatus.LEFT,
             offers=[],
             wants=[],
             goals=None,

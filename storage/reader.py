@@ -1,18 +1,17 @@
 """Reads on the hot path, straight on the async driver: one driver call per statement.
 
-Through an ORM session a one-statement read costs ~0.25–0.5 ms of CPU before the
-database does any work (session and transaction bookkeeping, greenlet switches,
-BEGIN/COMMIT round trips, and four aiosqlite thread hops per statement); the
-driver call alone costs ~25 µs (bench/slack_layers.py). A `Reader` runs a Core
-select compiled once per dialect by SQLAlchemy (`Query`) on connections of its
-own, in autocommit: one round trip on PostgreSQL (asyncpg keeps the prepared
-statement per connection), and on SQLite a plain `sqlite3` call on the event
-loop's own thread. That is on purpose: an indexed read of a few rows takes
-5–20 µs, while handing it to aiosqlite's worker thread and back costs more than
-that on an idle machine and, on a busy one, milliseconds (the woken thread and
-the loop contend for the GIL and the CPU; bench/slack_layers.py showed 3 ms per
-hop on 2 shared cores). In WAL mode a reader never waits for a writer, so the
-call cannot block the loop for longer than the read itself. Rows pass through
+Through an ORM session a one-statement read costs many times what the driver
+call alone costs (session and transaction bookkeeping, greenlet switches,
+BEGIN/COMMIT round trips, and four aiosqlite thread hops per statement). A
+`Reader` runs a Core select compiled once per dialect by SQLAlchemy (`Query`) on
+connections of its own, in autocommit: one round trip on PostgreSQL (asyncpg
+keeps the prepared statement per connection), and on SQLite a plain `sqlite3`
+call on the event loop's own thread. That is on purpose: an indexed read of a few
+rows costs less than handing it to aiosqlite's worker thread and back, and on a
+busy machine far less (the woken thread and the loop contend for the GIL and the
+CPU). In WAL mode a reader never waits for a writer, so the call cannot block the
+loop for longer than the read itself. The measurements behind this are in
+docs/decisions/0002-fast-read-path.md. Rows pass through
 SQLAlchemy's own result processors, so values come back typed exactly as the
 ORM hands them (aware UTC datetimes, decoded JSON).
 
@@ -27,12 +26,15 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
+from sqlalchemy.types import TypeEngine
+
+if TYPE_CHECKING:  # the driver loads when a PostgreSQL pool opens, not on SQLite
+    import asyncpg
 
 Row = tuple[Any, ...]
 # URL query options SQLAlchemy's asyncpg dialect takes for itself, not asyncpg's.
@@ -66,7 +68,7 @@ class Query:
         OIDs; None on SQLite), as SQLAlchemy does from a cursor description."""
         columns = self._statement.selected_columns
         processors = [
-            column.type._cached_result_processor(self._dialect, code)
+            _result_processor(column.type, self._dialect, code)
             for column, code in zip(columns, codes, strict=True)
         ]
         self._processors = [(i, p) for i, p in enumerate(processors) if p is not None]
@@ -84,6 +86,22 @@ class Query:
         for i, process in self._processors:
             row[i] = process(row[i])
         return tuple(row)
+
+
+# (column type, dialect, driver type code) → its result processor, as SQLAlchemy keeps
+# per dialect for its own results: a type's processor is picked once, not per query.
+_PROCESSORS: dict[tuple[TypeEngine[Any], Dialect, Any], Callable[[Any], Any] | None] = {}
+
+
+def _result_processor(
+    kind: TypeEngine[Any], dialect: Dialect, code: Any
+) -> Callable[[Any], Any] | None:
+    """The function that turns the driver's value of a `kind` column into what the ORM
+    hands out (None: the value is right as it is), through public API only."""
+    key = (kind, dialect, code)
+    if key not in _PROCESSORS:
+        _PROCESSORS[key] = kind.dialect_impl(dialect).result_processor(dialect, code)
+    return _PROCESSORS[key]
 
 
 class Reader:
@@ -137,6 +155,8 @@ class Reader:
         return connection
 
     async def _open_pool(self) -> asyncpg.Pool:
+        import asyncpg
+
         async with self._opening:
             if self._pool is None:
                 _, kwargs = self.dialect.create_connect_args(self.engine.url)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ConversationReference, Identity
+from storage.people import MOST_RECENT_FIRST
 
 
 async def save_reference(
@@ -46,7 +47,7 @@ async def reachable_identity(
             select(Identity, ConversationReference.reference)
             .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
             .where(Identity.person_id == person_id, Identity.platform == platform)
-            .order_by(Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+            .order_by(*MOST_RECENT_FIRST)
             .limit(1)
         )
     ).first()
@@ -64,7 +65,7 @@ async def reachable_identities(
         select(Identity, ConversationReference.reference)
         .outerjoin(ConversationReference, ConversationReference.identity_id == Identity.id)
         .where(Identity.person_id.in_(set(person_ids)), Identity.platform == platform)
-        .order_by(Identity.person_id, Identity.last_seen_at.desc().nulls_last(), Identity.id.desc())
+        .order_by(Identity.person_id, *MOST_RECENT_FIRST)
     )
     found: dict[int, tuple[Identity, dict[str, Any] | None]] = {}
     for identity, reference in rows.all():

@@ -8,10 +8,9 @@ changes the speaker must use `load_speaker` in its transaction instead.
 `SpeakerBatches` gathers the reads that turns ask for in one pass of the event
 loop into one statement (`user_id = ANY(…)`: one prepared statement for any
 number). On PostgreSQL every statement is a round trip that wakes a server
-process, and on a busy machine that wake-up costs more CPU than the query:
-under bench/slack_load.py's 50 clients PostgreSQL spent ~130 µs per request
-with one read each, 23-60 µs batched. On SQLite a read is a plain call with no
-round trip, so each is made at once.
+process, and on a busy machine that wake-up costs more CPU than the query
+(measured in docs/decisions/0002-fast-read-path.md). On SQLite a read is a
+plain call with no round trip, so each is made at once.
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from conversations.agreement import begin_agreement
+from conversations.followthrough.agreement import begin_agreement
 from conversations.messages import Message, from_dict
-from storage import followthrough as store
 from storage import people
 from storage.models import OutboxMessage, Pair, Program
+from storage.pairs import create_active_pair
 from tests.harness import Chat
 
 
@@ -36,7 +36,7 @@ async def make_pair(
     async with chat.engine.db.transaction() as session:
         program = await session.get(Program, chat.engine.program_id)
         assert program is not None
-        pair = await store.create_active_pair(
+        pair = await create_active_pair(
             session,
             program_id=program.id,
             mentee_id=mentee_id,

@@ -17,9 +17,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from adapters.local.hub import LocalHub
@@ -27,7 +29,8 @@ from bot.app import ENGINE_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
 
 playwright_api = pytest.importorskip("playwright.async_api")
-Page = playwright_api.Page
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
 expect = playwright_api.expect
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,6 +60,7 @@ PROFILE_FIELDS = (
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.asyncio(loop_scope="module"),  # the loop the one Chromium is driven from
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason=f"{CHROMIUM} not found; install Debian's chromium to run the browser tests",
@@ -102,7 +106,7 @@ class Server:
         await self.app[WORKER_KEY].run_once()  # the background worker may beat us to it
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
     config = tmp_path / "app.yaml"
     config.write_text("program:\n  name: Mentoring program\n  slug: default\ntimezone: UTC\n")
@@ -123,31 +127,39 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         await runner.cleanup()
 
 
-@pytest.fixture
-async def page(server: Server) -> AsyncIterator[Page]:
-    """A fresh headless Chromium page; fails the test if the page logs any error."""
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless Chromium for all these tests (starting one costs seconds)."""
     async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = await browser.new_context(
-                viewport={"width": 1000, "height": 900}, timezone_id="UTC"
-            )
-            context.set_default_timeout(TIMEOUT_MS)
-            pg = await context.new_page()
-            errors: list[str] = []
-            pg.on("pageerror", lambda err: errors.append(f"uncaught: {err}"))
-            pg.on(
-                "console",
-                lambda msg: (
-                    errors.append(f"{msg.text} at {msg.location.get('url')}")
-                    if msg.type == "error"
-                    else None
-                ),
-            )
-            yield pg
-            assert errors == [], f"the page logged errors: {errors}"
+            yield chromium
         finally:
-            await browser.close()
+            await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(server: Server, browser: Browser) -> AsyncIterator[Page]:
+    """A fresh page in a fresh context (no cookies or storage from another test); fails
+    the test if the page logs any error."""
+    context = await browser.new_context(viewport={"width": 1000, "height": 900}, timezone_id="UTC")
+    try:
+        context.set_default_timeout(TIMEOUT_MS)
+        pg = await context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda err: errors.append(f"uncaught: {err}"))
+        pg.on(
+            "console",
+            lambda msg: (
+                errors.append(f"{msg.text} at {msg.location.get('url')}")
+                if msg.type == "error"
+                else None
+            ),
+        )
+        yield pg
+        assert errors == [], f"the page logged errors: {errors}"
+    finally:
+        await context.close()
 
 
 async def open_chat(page: Page, server: Server, user: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from conversations.chart import DUE, HELD, WeekBar, trend_png
+from conversations.digest.chart import DUE, HELD, WeekBar, trend_png
 
 
 def decode(png: bytes) -> tuple[int, int, bytes]:

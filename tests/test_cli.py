@@ -1,7 +1,16 @@
-"""The `mentorbot` command line as an operator uses it: real processes, real databases."""
+"""The `mentorbot` command line as an operator uses it, on real databases.
+
+Commands run in this process through `bot.cli.main(argv)` (with their own environment,
+working directory, stdin and output, as a process would have), which spares each one
+a Python start-up; `test_run_serves_and_stops_cleanly_on_sigterm` runs the real
+program as an OS process, the smoke test of the whole.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import signal
 import socket
@@ -9,26 +18,58 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
+from bot.cli import main
 from storage.database import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def mentorbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env={**os.environ, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def _main(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exit_:  # argparse refusing the arguments
+        return exit_.code if isinstance(exit_.code, int) else 1
 
 
-def test_chat_one_shot_persists_across_processes(db: Database, db_url: str, tmp_path: Path) -> None:
+def mentorbot(
+    *args: str, env: Mapping[str, str | None], cwd: Path, input: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`mentorbot ARGS` with `env` over this process's environment (None unsets a
+    variable), in `cwd`, reading `input`; its exit code, stdout and stderr. It runs on
+    a thread of its own, so its `asyncio.run` works from async tests too."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    root = logging.getLogger()
+    saved_level = root.level
+    try:
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        os.chdir(cwd)
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            mock.patch.object(sys, "stdin", io.StringIO(input)),
+            ThreadPoolExecutor(1) as pool,
+        ):
+            code = pool.submit(_main, list(args)).result(timeout=60)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        root.setLevel(saved_level)
+    return subprocess.CompletedProcess(["mentorbot", *args], code, out.getvalue(), err.getvalue())
+
+
+def test_chat_one_shot_persists_across_runs(db: Database, db_url: str, tmp_path: Path) -> None:
     env = {"DATABASE_URL": db_url, "MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
     joined = mentorbot("chat", "--as", "alice", "/mentor join mentee", env=env, cwd=tmp_path)
     assert joined.returncode == 0, joined.stderr
@@ -39,31 +80,15 @@ def test_chat_one_shot_persists_across_processes(db: Database, db_url: str, tmp_
 
 def test_interactive_chat_numbers_buttons(db: Database, db_url: str, tmp_path: Path) -> None:
     env = {"DATABASE_URL": db_url, "MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--as", "bob"],
-        input="join mentor\n2\n",
-        env={**os.environ, **env},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = mentorbot("chat", "--as", "bob", env=env, cwd=tmp_path, input="join mentor\n2\n")
     assert result.returncode == 0, result.stderr
     assert "joined as a mentor" in result.stdout
     assert "Mentor" in result.stdout.split("joined as a mentor", 1)[1]  # [2] My status ran
 
 
 def test_default_database_is_a_sqlite_file_in_the_working_directory(tmp_path: Path) -> None:
-    env = {"MENTORBOT_CONFIG": str(ROOT / "app.yaml")}
-    env_clean = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "migrate"],
-        env={**env_clean, **env},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {"MENTORBOT_CONFIG": str(ROOT / "app.yaml"), "DATABASE_URL": None}
+    result = mentorbot("migrate", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "mentorbot.db").exists() and "migrated from empty" in result.stdout
     again = mentorbot("migrate", env=env, cwd=tmp_path)

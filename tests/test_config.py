@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
+from conversations.policy import Policy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,3 +131,36 @@ def test_matching_section_is_validated_key_by_key(tmp_path: Path) -> None:
     assert "`matching.weigths` is not a setting. Did you mean `weights`?" in message
     assert "`matching.weights.language` must be a number from 0 to 100 (got -1)" in message
     assert "`matching.rounds` must be one of off, weekly, biweekly, monthly" in message
+
+
+def test_an_empty_file_means_the_products_defaults(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "{}\n"), env={}).policy == Policy()
+    empty_sections = "program:\nmeetings:\nterm:\nlapse:\ndigest:\nmatching:\nadmins:\n"
+    assert load_settings(write(tmp_path, empty_sections), env={}).policy == Policy()
+
+
+def test_wrong_shapes_name_the_keys_expected(tmp_path: Path) -> None:
+    text = "program: 3\ndigest: 5\nmatching: {weights: 3}\nobjective_target: {share: 30%}\n"
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, text), env={})
+    message = str(err.value)
+    assert "`program` must be a mapping with name, slug and objective." in message
+    assert "`digest` must be a mapping with day, time, timezone, slack_channel and" in message
+    assert "`matching.weights` must be a mapping with topics, goals," in message
+    assert "`objective_target.departments` is required (The department names, e.g." in message
+    assert "objective_target.`share`" not in message
+
+
+def test_digest_and_objective_problems_are_named(tmp_path: Path) -> None:
+    text = (
+        "digest: {day: mondy, time: '25:00', chanel: C1}\n"
+        "objective_target: {departments: [], share: 150%}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, text), env={})
+    message = str(err.value)
+    assert "`digest.day` must be a weekday such as monday (got 'mondy'). Did you mean" in message
+    assert '`digest.time` must be HH:MM on a 24-hour clock, e.g. "09:00" (got' in message
+    assert "digest.`chanel` is not a setting." in message
+    assert "`objective_target.departments` must list department names" in message
+    assert "`objective_target.share` must be a share of mentees above 0" in message

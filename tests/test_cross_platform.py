@@ -22,11 +22,12 @@ from sqlalchemy import select
 
 from bot.app import ENGINE_KEY, SLACK_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
-from conversations.agreement import begin_agreement
 from conversations.engine import Engine
-from storage import followthrough, people
+from conversations.followthrough.agreement import begin_agreement
+from storage import people
 from storage.database import Database
 from storage.models import Identity, OutboxMessage, Program
+from storage.pairs import create_active_pair
 from tests.doubles.bot_connector import (
     TENANT,
     BotConnector,
@@ -203,7 +204,7 @@ async def pair_up(world: World) -> int:
     async with world.engine.db.transaction() as session:
         program = await session.get(Program, world.engine.program_id)
         assert program is not None
-        pair = await followthrough.create_active_pair(
+        pair = await create_active_pair(
             session, program_id=program.id, mentee_id=mentee, mentor_id=mentor, now=now
         )
         await begin_agreement(session, world.engine.policy, program, pair, now)

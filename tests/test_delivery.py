@@ -32,6 +32,7 @@ from conversations.messages import Message
 from storage import outbox, references
 from storage.models import OutboxMessage
 from tests.doubles.recording_platform import RecordingPlatform
+from tests.harness import VirtualClock
 from tests.procs.deliver import HttpSender
 from tests.test_delivery_reliability import pauses_that_have_ended
 
@@ -256,15 +257,16 @@ async def test_real_failures_end_dead_after_max_attempts_and_are_logged(
     await pauses_that_have_ended(engine, 1)
     await engine.sweep(utcnow())
     platform.script = (429,) + (500,) * 100
-    now = [utcnow()]
-    worker = DeliveryWorker(engine.db, {"local": HttpSender(http, platform.url, 4)}, lambda: now[0])
+    clock = VirtualClock(utcnow())  # the pacing between the attempts takes no real time
+    worker = DeliveryWorker(engine.db, {"local": HttpSender(http, platform.url, 4)}, clock)
+    clock.busy = lambda: worker.sending
     for _ in range(MAX_ATTEMPTS + 1):
         assert await worker.run_once() == 1
         (row,) = await rows_of(engine)
         if row.status == "dead":
             break
         assert row.status == "pending"
-        now[0] = row.next_attempt_at + timedelta(seconds=1)
+        clock.advance_to(row.next_attempt_at + timedelta(seconds=1))
     assert row.status == "dead" and row.attempts == MAX_ATTEMPTS
     assert [r.status for r in platform.requests].count(500) == MAX_ATTEMPTS
     assert "giving up on outbox row" in caplog.text

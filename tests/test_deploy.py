@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 KUBE = ROOT / "deploy" / "kubernetes"
 KUBERNETES_VERSION = "1.37.0"
+pytestmark = pytest.mark.timeout(300)  # external tools, slow on a busy machine
 
 
 def tool(name: str) -> str:

@@ -31,6 +31,8 @@ from tests.test_deploy import dockerfile, healthcheck_command
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "mentorbot-ci"
+# Building the wheel and (where this checkout is private) installing its dependencies.
+pytestmark = pytest.mark.timeout(1200)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,8 @@ def base_python() -> str:
     """An interpreter of this Python version that any user may run (the image's is
     /usr/local/bin/python; this one may live under /root, which others cannot enter)."""
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (sys._base_executable, f"/usr/bin/python{version}"):
+    base = str(getattr(sys, "_base_executable", sys.executable))
+    for candidate in (base, f"/usr/bin/python{version}"):
         if Path(candidate).exists() and others_may_enter(Path(candidate)):
             return str(Path(candidate).resolve())
     pytest.skip(f"no Python {version} that other users can run (e.g. Debian's python{version})")
@@ -128,9 +131,9 @@ def run_as_the_image_does(top: Path, user: pwd.struct_passwd) -> None:
     ours = Path(sysconfig.get_paths()["purelib"])
     if others_may_enter(ours):
         (Path(purelib) / "deps.pth").write_text(f"{ours}\n")
-        install = ["--no-deps", "--no-index", wheel]
+        install = ["--no-deps", "--no-index", str(wheel)]
     else:  # this checkout is private to root: install the dependencies too, as the image does
-        install = [wheel]
+        install = [str(wheel)]
     subprocess.run([python, "-m", "pip", "install", "-q", *install], check=True, timeout=900)
     for tree in (top, venv):
         for path in [tree, *tree.rglob("*")]:

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from conversations.digest import Digest, compute_digest, digest_message, to_json
-from conversations.digest_policy import DigestSchedule, ObjectiveTarget
-from conversations.digest_sweep import last_slot
+from conversations.digest.figures import Digest, compute_digest, to_json
+from conversations.digest.messages import digest_message
+from conversations.digest.policy import DigestSchedule, ObjectiveTarget
+from conversations.digest.sweep import last_slot
 from conversations.engine import Engine
 from conversations.messages import File, from_dict
 from conversations.policy import Policy

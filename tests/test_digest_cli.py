@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from conversations.digest import BASE_KEYS
+from conversations.digest.figures import BASE_KEYS
 from storage.database import Database
 from tests.test_cli import ROOT, mentorbot
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import delete, insert
 
-from conversations.digest import Digest, compute_digest, digest_message
-from conversations.digest_policy import ObjectiveTarget
+from conversations.digest.figures import Digest, compute_digest
+from conversations.digest.messages import digest_message
+from conversations.digest.policy import ObjectiveTarget
 from conversations.policy import Policy
 from storage.database import Database
 from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile, Program

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from conversations.follow_policy import DEFAULT_LADDER, FollowThrough
+from conversations.followthrough.policy import DEFAULT_LADDER, FollowThrough
 
 
 def load(tmp_path: Path, text: str) -> FollowThrough:
@@ -78,3 +78,16 @@ def test_bad_values_say_the_expected_form(tmp_path: Path) -> None:
     assert "`meetings.mentor_agenda` must be when_set or a lead time" in text
     assert "`term.months` must be a whole number from 1 to 24" in text
     assert "step 2`: after must be later than the step before it" in text
+
+
+def test_ladder_steps_are_named_by_their_position(tmp_path: Path) -> None:
+    text = problems(
+        tmp_path,
+        "meetings: {length: 5m}\nlapse:\n  ladder:\n    - {after: 0d, step: nudge_mentee}\n"
+        "    - {aftr: 4d, step: nudge_both}\n    - 7\n",
+    )
+    assert "`meetings.length` must be between 10m and 4h." in text
+    assert "`lapse.ladder step 2`: `aftr` is not a setting. Did you mean `after`?" in text
+    assert "`lapse.ladder step 2`: after is required" in text
+    assert "`lapse.ladder step 3` must be a mapping with after and step." in text
+    assert "`lapse.ladder` must be a list like" in problems(tmp_path, "lapse: {ladder: []}\n")

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conversations.dates import DateError, parse_datetime, parse_time
-from conversations.followthrough import plan, suggest_next
-from conversations.ics import Invite, escape_text, fold, read_fields, to_ics, unfold
+from conversations.followthrough.ics import Invite, escape_text, fold, read_fields, to_ics, unfold
+from conversations.followthrough.plan import plan, suggest_next
 from conversations.messages import File, Message, Text, from_dict, to_dict
 from conversations.policy import Policy
 from storage.models import Meeting, Pair

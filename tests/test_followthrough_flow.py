@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from conversations.agreement import begin_agreement
 from conversations.engine import Engine
-from conversations.ics import read_fields
+from conversations.followthrough.agreement import begin_agreement
+from conversations.followthrough.ics import read_fields
 from conversations.messages import to_dict
 from conversations.policy import Policy
-from storage import followthrough as store
-from storage import people
+from storage import pairs, people, reports
 from storage.database import Database
 from storage.models import Lapse, OutboxMessage, Program
+from storage.pairs import create_active_pair
 from tests.followthrough_kit import agree_both, get_pair, inbox, keys, make_pair, person_id
 from tests.harness import Chat
 
@@ -389,10 +389,9 @@ async def test_a_lapsed_pair_that_meets_again_recovers_and_the_ladder_resets(cha
     async with chat.engine.db.transaction() as session:
         [lapse] = list(await session.scalars(select(Lapse)))
         assert (lapse.outcome, lapse.step, lapse.closed_at) == ("recovered", 2, chat.now)
-        counts = await store.lapse_counts(
-            session, pair.program_id, START, START + timedelta(days=60)
-        )
-        assert counts == {"lapsed": 1, "recovered": 1, "at_risk": 0}
+        # The digest's figures for the week to now: one lapse begun, one recovery, none at risk.
+        (week,) = await reports.lapses(session, pair.program_id, [chat.now])
+        assert (week.begun, week.recovered, week.at_risk) == (1, 1, 0)
     # The silence clock restarts at the meeting: the next lapse is a new cycle, 17 days on.
     met_at = chat.now
     chat.now = met_at + timedelta(days=17) - timedelta(minutes=1)
@@ -474,7 +473,7 @@ async def test_renewal_near_the_term_end_and_completion_invites_the_mentee_to_me
     assert pair.term_end is not None
     await chat.say("alice", "met")  # keep the ladder quiet for the test's focus
     async with chat.engine.db.transaction() as session:
-        row = await store.get_pair(session, pair_id)
+        row = await pairs.get_pair(session, pair_id)
         assert row is not None
         row.lapse_step = 99  # past the end of the ladder
         row.due_at = chat.now
@@ -612,7 +611,7 @@ async def test_a_partner_is_named_by_display_name_even_where_no_mention_reaches(
         theo.user_id = "T-on-another-platform"  # not findable as a Slack name any more
         mia = ids["mia park"]
         assert mia is not None
-        pair = await store.create_active_pair(
+        pair = await create_active_pair(
             session,
             program_id=program.id,
             mentee_id=mia.person_id,

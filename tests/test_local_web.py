@@ -85,6 +85,7 @@ async def test_bad_requests_get_400_with_a_reason(served: tuple[str, web.Applica
     async with aiohttp.ClientSession() as session:
         async with session.post(url + "/local/api/messages", data=b"{not json") as r:
             assert r.status == 400 and "JSON" in (await r.json())["error"]
+        body: object
         for body in (
             [],
             {"user": "bad name!", "text": "status"},

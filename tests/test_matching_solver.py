@@ -66,7 +66,7 @@ def pools(draw: st.DrawFn) -> tuple[Pool, np.ndarray, np.ndarray]:
     for mentee in mentees:
         if draw(st.booleans()):
             managers[mentee.person_id] = draw(st.sampled_from([x.person_id for x in mentors]))
-    if mentors and draw(st.booleans()):
+    if bool(mentors) and draw(st.booleans()):
         managers[mentors[0].person_id] = mentors[-1].person_id
     forbidden = {
         (a, b)

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage import matching as store
 from storage.database import Database
 from storage.models import OutboxMessage, Person
+from storage.outbox import enqueue_rows
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -36,9 +36,9 @@ async def test_enqueue_many_round_trips_and_skips_taken_keys(db: Database) -> No
         await session.flush()
         pid = person.id
         payload = {"text": "Hi Ana — «ça va»?", "blocks": [{"type": "text", "n": [1, None]}]}
-        await store.enqueue_many(session, [row("a", pid, payload), row("b", pid, {"x": 1})])
+        await enqueue_rows(session, [row("a", pid, payload), row("b", pid, {"x": 1})])
     async with db.transaction() as session:
-        await store.enqueue_many(
+        await enqueue_rows(
             session,
             [row("b", pid, {"x": 2}), row("c", pid, {"x": 3}), row("c", pid, {"x": 4})],
         )

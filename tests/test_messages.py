@@ -15,6 +15,7 @@ from conversations.messages import (
     Message,
     Option,
     Text,
+    fallback_text,
     from_dict,
     to_dict,
 )
@@ -56,3 +57,16 @@ def test_console_rendering_numbers_buttons_and_shows_forms() -> None:
     assert "TITLE" in text and "[3] Go  [4] Stop" in text
     assert "Goals (goals): a\nb  ← too long" in text
     assert [b.value for b in buttons] == ["status", ""]
+
+
+def test_fallback_text_is_what_the_text_blocks_say() -> None:
+    blocks = (
+        Header("Meeting"),
+        Text("Your meeting is on Tue."),
+        Buttons((Button("Yes"),)),
+        Text("Bring your agenda."),
+        Context("Only you see this."),
+    )
+    assert fallback_text(blocks) == "Your meeting is on Tue.\nBring your agenda."
+    assert Message.of(*blocks) == Message(fallback_text(blocks), blocks)
+    assert Message.of(Text("Hi")) == Message("Hi", (Text("Hi"),))

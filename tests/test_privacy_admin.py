@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import quiet_third_party_loggers
-from conversations.digest import compute_digest, digest_message, to_json
+from conversations.digest.figures import compute_digest, to_json
+from conversations.digest.messages import digest_message
 from conversations.messages import File, Message, from_dict
 from storage.database import Database
 from storage.models import (

@@ -32,6 +32,7 @@ from tests.doubles.rate_limited_slack import SlackDouble
 from tests.harness import Chat
 
 REPLICAS = 3
+pytestmark = pytest.mark.timeout(300)  # real delivery paced at one post a second
 
 
 def postgres_only(db: Database) -> None:

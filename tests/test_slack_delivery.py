@@ -4,11 +4,12 @@ DMs, channel posts, rate limits, server and connection errors, permanent failure
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from adapters.delivery import Recipient, SendResult
 from adapters.slack.sender import SlackSender
 from adapters.slack.webapi import make_client
 from bot.delivery import DeliveryWorker
@@ -17,14 +18,7 @@ from storage import outbox, people
 from storage.database import Database
 from storage.models import OutboxMessage
 from tests.doubles.slack_api import TEAM_ID, SlackApi
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.harness import VirtualClock
 
 
 @pytest.fixture
@@ -34,13 +28,15 @@ async def api() -> AsyncIterator[SlackApi]:
         yield double
 
 
-def worker_for(db: Database, url: str, clock: Clock) -> DeliveryWorker:
+def worker_for(db: Database, url: str, clock: VirtualClock) -> DeliveryWorker:
     sender = SlackSender(make_client("xoxb-test", url))
-    return DeliveryWorker(db, {"slack": sender}, clock)
+    worker = DeliveryWorker(db, {"slack": sender}, clock)
+    clock.busy = lambda: worker.sending  # a send takes no virtual time
+    return worker
 
 
 async def queue(
-    db: Database, clock: Clock, user_id: str, key: str, text: str, channel: str | None = None
+    db: Database, clock: VirtualClock, user_id: str, key: str, text: str, channel: str | None = None
 ) -> None:
     async with db.transaction() as session:
         person_id = None
@@ -49,7 +45,7 @@ async def queue(
                 session,
                 people.IdentityKey("slack", TEAM_ID, user_id),
                 display_name=user_id,
-                now=clock.now,
+                now=clock.now(),
             )
             person_id = identity.person_id
         message = Message(text, (Text(text),))
@@ -58,7 +54,7 @@ async def queue(
             key=key,
             kind="test",
             payload=to_dict(message),
-            now=clock.now,
+            now=clock.now(),
             person_id=person_id,
             platform="slack",
             channel=channel,
@@ -73,7 +69,7 @@ async def rows(db: Database) -> list[OutboxMessage]:
 async def test_a_dm_opens_the_conversation_once_and_posts_blocks(
     db: Database, api: SlackApi
 ) -> None:
-    clock = Clock()
+    clock = VirtualClock()  # pacing and Retry-After waits take no real time
     await queue(db, clock, "U1", "k1", "Your agenda for *today*")
     await queue(db, clock, "U1", "k2", "A second note")
     worker = worker_for(db, api.url + "api/", clock)
@@ -88,21 +84,31 @@ async def test_a_dm_opens_the_conversation_once_and_posts_blocks(
 
 
 async def test_a_429_storm_delivers_every_message_exactly_once(db: Database, api: SlackApi) -> None:
-    clock = Clock()
+    clock = VirtualClock()
     texts = [f"nudge {n} for U{n % 5}" for n in range(20)]
     for n, text in enumerate(texts):
         await queue(db, clock, f"U{n % 5}", f"storm-{n}", text)
     api.fail("chat.postMessage", status=429, retry_after=30, times=35)
-    worker = worker_for(db, api.url + "api", clock)
+    answered: dict[str, datetime] = {}  # outbox key → when Slack last answered its send
+
+    class AnswerTimes(SlackSender):
+        async def send(self, recipient: Recipient, message: Message) -> SendResult:
+            result = await super().send(recipient, message)
+            answered[recipient.key] = clock.now()
+            return result
+
+    sender = AnswerTimes(make_client("xoxb-test", api.url + "api"))
+    worker = DeliveryWorker(db, {"slack": sender}, clock)
+    clock.busy = lambda: worker.sending
     await worker.run_once()
     waiting = [r for r in await rows(db) if r.status == "pending"]
     assert waiting, "the storm made some messages wait"
     for row in waiting:  # Retry-After honoured (plus up to 10% jitter), never sooner
-        wait = row.next_attempt_at - clock.now
+        wait = row.next_attempt_at - answered[row.idempotency_key]
         assert timedelta(seconds=30) <= wait <= timedelta(seconds=33.05)
         assert "rate limited" in (row.last_error or "")
     for _ in range(40):
-        clock.now += timedelta(seconds=31)
+        clock.advance(31)
         await worker.run_once()
         if all(r.status == "sent" for r in await rows(db)):
             break
@@ -114,7 +120,7 @@ async def test_a_429_storm_delivers_every_message_exactly_once(db: Database, api
 async def test_server_errors_are_retried_in_place_once_then_by_the_worker(
     db: Database, api: SlackApi
 ) -> None:
-    clock = Clock()
+    clock = VirtualClock()
     await queue(db, clock, "U1", "k1", "one")
     api.fail("chat.postMessage", status=500, times=1)
     worker = worker_for(db, api.url + "api/", clock)
@@ -126,21 +132,21 @@ async def test_server_errors_are_retried_in_place_once_then_by_the_worker(
     await worker.run_once()
     [row] = [r for r in await rows(db) if r.idempotency_key == "k2"]
     assert row.status == "pending" and "server error" in (row.last_error or "")
-    assert row.next_attempt_at > clock.now  # the worker's backoff (with jitter)
-    clock.now = row.next_attempt_at
+    assert row.next_attempt_at > clock.now()  # the worker's backoff (with jitter)
+    clock.advance_to(row.next_attempt_at)
     await worker.run_once()
     assert api.posted_texts() == ["one", "two"]
 
 
 async def test_connection_errors_keep_the_message_queued(db: Database, api: SlackApi) -> None:
-    clock = Clock()
+    clock = VirtualClock()
     await queue(db, clock, "U1", "k1", "hello")
     worker = worker_for(db, "http://127.0.0.1:9/api/", clock)  # nothing listens there
     await worker.run_once()
     [row] = await rows(db)
     assert row.status == "pending" and "connection" in (row.last_error or "")
     worker = worker_for(db, api.url + "api/", clock)
-    clock.now += timedelta(minutes=1)
+    clock.advance(minutes=1)
     await worker.run_once()
     assert api.posted_texts() == ["hello"]
 
@@ -156,7 +162,7 @@ async def test_connection_errors_keep_the_message_queued(db: Database, api: Slac
 async def test_permanent_errors_fail_the_message(
     db: Database, api: SlackApi, method: str, error: str
 ) -> None:
-    clock = Clock()
+    clock = VirtualClock()
     await queue(db, clock, "U1", "k1", "hello")
     api.fail(method, error=error)
     await worker_for(db, api.url + "api/", clock).run_once()
@@ -165,7 +171,7 @@ async def test_permanent_errors_fail_the_message(
 
 
 async def test_refused_blocks_are_sent_again_as_text(db: Database, api: SlackApi) -> None:
-    clock = Clock()
+    clock = VirtualClock()
     await queue(db, clock, "U1", "k1", "hello")
     api.fail("chat.postMessage", error="invalid_blocks")
     await worker_for(db, api.url + "api/", clock).run_once()
@@ -176,7 +182,7 @@ async def test_refused_blocks_are_sent_again_as_text(db: Database, api: SlackApi
 
 
 async def test_channel_posts_for_digests(db: Database, api: SlackApi) -> None:
-    clock = Clock()
+    clock = VirtualClock()
     await queue(db, clock, "", "digest-1", "Weekly digest", channel="C0HR")
     await worker_for(db, api.url + "api/", clock).run_once()
     [post] = api.called("chat.postMessage")

@@ -21,10 +21,11 @@ from sqlalchemy import func, select
 from adapters.slack.listeners import SlackBot
 from bot.app import DB_KEY, ENGINE_KEY, SLACK_KEY, WORKER_KEY, build_app
 from bot.config import load_settings
-from conversations.ics import read_fields
-from storage import followthrough, people
+from conversations.followthrough.ics import read_fields
+from storage import people
 from storage.database import Database
 from storage.models import Identity, OutboxMessage, Profile
+from storage.pairs import create_active_pair
 from tests.doubles.slack_api import (
     Signed,
     SlackApi,
@@ -350,7 +351,7 @@ async def _active_pair(bot: Bot, mentee: str, mentor: str) -> None:
             ids.append(identity.person_id)
         program_id = bot.app[ENGINE_KEY].program_id
         assert program_id is not None
-        await followthrough.create_active_pair(
+        await create_active_pair(
             session,
             program_id=program_id,
             mentee_id=ids[0],

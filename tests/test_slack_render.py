@@ -221,7 +221,7 @@ def test_modal_limits_and_values_too_long_to_show_are_kept() -> None:
     assert "3500 characters" in block["hint"]["text"]
     assert json.loads(modal["private_metadata"]) == {"form_id": "profile", "keep": ["goals"]}
     # submitted empty: left out (unchanged); submitted with text: taken
-    payload = {
+    payload: dict[str, Any] = {
         "type": "view_submission",
         "team": {"id": "T1"},
         "user": {"id": "U1", "username": "alice"},

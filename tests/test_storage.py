@@ -17,6 +17,8 @@ from storage import inbound, outbox, people, programs, references
 from storage.database import Database, async_url
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import Base, OutboxMessage, Pair, Program
+from storage.simulation import single_process_database
+from storage.states import PairState, ProfileStatus
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -93,7 +95,7 @@ async def test_profiles_are_unique_per_person_and_program(db: Database) -> None:
         first = await people.get_or_create_profile(s, ident.person_id, program.id, NOW)
         second = await people.get_or_create_profile(s, ident.person_id, program.id, NOW)
         assert first.id == second.id
-        first.status, first.paused_until = "paused", NOW
+        first.status, first.paused_until = ProfileStatus.PAUSED, NOW
         assert await people.count_profiles_by_status(s, program.id) == {"paused": 1}
         assert [p.id for p in await people.profiles_paused_until(s, program.id, NOW)] == [first.id]
         assert await people.profiles_paused_until(s, program.id, NOW - timedelta(seconds=1)) == []
@@ -126,7 +128,7 @@ async def test_pairs_hold_their_agreement_and_state(db: Database) -> None:
 
         pairs = await pairs_of(s, a.person_id, program.id)
         assert [(p.state, p.reasons) for p in pairs] == [("active", ["you both like python"])]
-        assert await pairs_of(s, a.person_id, program.id, states=["ended"]) == []
+        assert await pairs_of(s, a.person_id, program.id, states=[PairState.ENDED]) == []
 
 
 async def _person(db: Database, user: str) -> int:
@@ -285,7 +287,7 @@ async def test_a_single_process_sqlite_file_commits_rolls_back_and_reports_confl
 ) -> None:
     """The simulation's driver (statements on the event loop's thread) keeps the contract
     the engine relies on: migrations, commit, rollback, IntegrityError, rowcount, datetimes."""
-    db = Database(f"sqlite:///{tmp_path}/one.db", single_process=True)
+    db = single_process_database(f"sqlite:///{tmp_path}/one.db")
     try:
         await upgrade(db)
         assert await current_revision(db) == head_revision()

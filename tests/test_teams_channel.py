@@ -16,7 +16,7 @@ from sqlalchemy import select
 from adapters.teams.channel import channel_activity, pick_reference
 from bot.app import ENGINE_KEY, WORKER_KEY
 from bot.delivery import UNREACHABLE_RETRY
-from conversations.digest_sweep import run_digest
+from conversations.digest.sweep import run_digest
 from conversations.messages import Context, File, Header, Message
 from storage.database import Database
 from storage.models import ConversationReference

@@ -1,8 +1,8 @@
 """The console: `mentorbot chat --as NAME [LINE]`, one shot for scripts or interactive.
 
-Messages render as text; buttons are numbered and typing the number clicks
-them; a form is shown with its fields and the `profile set`-style command
-that fills it in.
+Messages render as text, each block type by its own arm (a new one is a type
+error until it has one); buttons are numbered and typing the number clicks them;
+a form is shown with its fields and the `profile set`-style command that fills it in.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from typing import assert_never
 
 from adapters.local.translate import to_actor
 from conversations.engine import Engine
@@ -35,33 +36,34 @@ def to_text(message: Message, first_number: int = 1) -> tuple[str, list[Button]]
     lines: list[str] = []
     buttons: list[Button] = []
     for block in message.blocks:
-        if isinstance(block, Header):
-            lines.append(block.text.upper())
-        elif isinstance(block, Text):
-            lines.append(block.text)
-        elif isinstance(block, Context):
-            lines.append(f"  ({block.text})")
-        elif isinstance(block, Divider):
-            lines.append("-" * 40)
-        elif isinstance(block, Fields):
-            width = max((len(label) for label, _ in block.items), default=0)
-            lines.extend(f"  {label.ljust(width)}  {value}" for label, value in block.items)
-        elif isinstance(block, Buttons):
-            labels = []
-            for button in block.buttons:
-                buttons.append(button)
-                labels.append(f"[{first_number + len(buttons) - 1}] {button.label}")
-            lines.append("  ".join(labels))
-        elif isinstance(block, Form):
-            lines.append(f"{block.title}:")
-            for field in block.inputs:
-                error = f"  ← {field.error}" if field.error else ""
-                lines.append(f"  {field.label} ({field.name}): {field.value or '—'}{error}")
-            lines.append(f"  Fill it in with: {block.form_id} set {block.inputs[0].name}=… …")
-        elif isinstance(block, File):
-            lines.append(f"  (attached: {block.filename})")
-        else:
-            lines.append(message.text)
+        match block:
+            case Header():
+                lines.append(block.text.upper())
+            case Text():
+                lines.append(block.text)
+            case Context():
+                lines.append(f"  ({block.text})")
+            case Divider():
+                lines.append("-" * 40)
+            case Fields():
+                width = max((len(label) for label, _ in block.items), default=0)
+                lines.extend(f"  {label.ljust(width)}  {value}" for label, value in block.items)
+            case Buttons():
+                labels = []
+                for button in block.buttons:
+                    buttons.append(button)
+                    labels.append(f"[{first_number + len(buttons) - 1}] {button.label}")
+                lines.append("  ".join(labels))
+            case Form():
+                lines.append(f"{block.title}:")
+                for field in block.inputs:
+                    error = f"  ← {field.error}" if field.error else ""
+                    lines.append(f"  {field.label} ({field.name}): {field.value or '—'}{error}")
+                lines.append(f"  Fill it in with: {block.form_id} set {block.inputs[0].name}=… …")
+            case File():
+                lines.append(f"  (attached: {block.filename})")
+            case _:
+                assert_never(block)
     return "\n".join(lines), buttons
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any
+from typing import Any, assert_never
 
 from conversations.messages import (
     Block,
@@ -39,7 +39,6 @@ MAX_HEADER = 150
 MAX_BUTTON_LABEL = 75
 MAX_VALUE = 2000  # button value
 MAX_BUTTONS = 25  # elements in one actions block
-MAX_CONTEXT_ELEMENTS = 10
 MAX_TITLE = 24  # modal title, submit and close labels
 MAX_INPUT_VALUE = 3000  # plain_text_input initial_value and max_length
 MAX_PLACEHOLDER = 150
@@ -200,25 +199,30 @@ def _form_summary(form: Form) -> list[dict[str, Any]]:
     return blocks
 
 
-def block_kit(block: Block, message_text: str = "") -> list[dict[str, Any]]:
-    """One neutral block as Block Kit blocks (several when a limit forces a split)."""
-    if isinstance(block, Header):
-        return [{"type": "header", "text": _plain(block.text, MAX_HEADER)}]
-    if isinstance(block, Text):
-        return _text_blocks(block.text)
-    if isinstance(block, Fields):
-        return _field_blocks(block.items)
-    if isinstance(block, Buttons):
-        return _button_blocks(block.buttons)
-    if isinstance(block, Divider):
-        return [{"type": "divider"}]
-    if isinstance(block, Context):
-        return [_context(block.text)]
-    if isinstance(block, Form):
-        return _form_summary(block)
-    if isinstance(block, File):
-        return [_file_line(block)]
-    return _text_blocks(message_text)  # a block type this renderer does not know yet
+def block_kit(block: Block) -> list[dict[str, Any]]:
+    """One neutral block as Block Kit blocks (several when a limit forces a split).
+
+    Every block type has its arm: a new one is a type error here until it is rendered
+    (data that does not read as a block never gets this far: messages.from_dict)."""
+    match block:
+        case Header():
+            return [{"type": "header", "text": _plain(block.text, MAX_HEADER)}]
+        case Text():
+            return _text_blocks(block.text)
+        case Fields():
+            return _field_blocks(block.items)
+        case Buttons():
+            return _button_blocks(block.buttons)
+        case Divider():
+            return [{"type": "divider"}]
+        case Context():
+            return [_context(block.text)]
+        case Form():
+            return _form_summary(block)
+        case File():
+            return [_file_line(block)]
+        case _:
+            assert_never(block)
 
 
 def to_blocks(message: Message) -> list[dict[str, Any]]:
@@ -231,7 +235,7 @@ def to_blocks(message: Message) -> list[dict[str, Any]]:
         return _text_blocks(message.text)
     blocks: list[dict[str, Any]] = []
     for block in message.blocks:
-        blocks.extend(block_kit(block, message.text))
+        blocks.extend(block_kit(block))
     return blocks
 
 

@@ -18,7 +18,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from adapters.slack.listeners import SlackBot
-from adapters.slack.webapi import SlackCredentials, make_client
+from adapters.slack.settings import SlackCredentials
+from adapters.slack.webapi import make_client
 from conversations.engine import Engine
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
@@ -27,17 +26,6 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 DEFAULT_API_URL = "https://slack.com/api/"
-
-
-@dataclass(frozen=True)
-class SlackCredentials:
-    """From the environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP mode),
-    SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL (another Web API base)."""
-
-    bot_token: str
-    signing_secret: str | None = None
-    app_token: str | None = None
-    api_url: str | None = None
 
 
 # Errors that retrying cannot fix: the person or channel is gone, or the bot may not post.

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from adapters.teams.render_adaptive_card import to_activity
+from conversations import reach
+from conversations.engine import Engine
 from conversations.messages import Block, Context, File, Message
-from storage import references
-from storage.database import Database
 
 # Teams refuses bot messages over about 28 KB (newer docs say more and exclude base64
 # images, but older tenants and clients still enforce it): stay under it.
@@ -57,15 +57,14 @@ def pick_reference(
 
 
 class ChannelReferences:
-    """Finds the reference to post into a channel from, in the database."""
+    """Finds the reference to post into a channel from, among those the engine stored."""
 
-    def __init__(self, db: Database, tenant: str = "") -> None:
-        self.db = db
+    def __init__(self, engine: Engine, tenant: str = "") -> None:
+        self.engine = engine
         self.tenant = tenant
 
     async def __call__(self, channel: str) -> dict[str, Any] | None:
-        async with self.db.transaction() as session:
-            found = await references.recent_references(session, "teams", self.tenant or None)
+        found = await reach.recent_references(self.engine.db, "teams", self.tenant or None)
         return pick_reference(found, channel, self.tenant)
 
 

@@ -26,7 +26,6 @@ from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
-from sqlalchemy.exc import IntegrityError
 
 from adapters.teams.auth import AuthError
 from adapters.teams.connector import BotAuthentication
@@ -48,10 +47,10 @@ from adapters.teams.translate import (
     to_event,
     to_reference,
 )
+from conversations import reach
 from conversations.engine import Engine
 from conversations.events import Actor, InboundEvent
-from conversations.messages import Message, to_dict
-from storage import outbox, people, references
+from conversations.messages import Message
 
 log = logging.getLogger(__name__)
 # msrest warns about every channelData field botbuilder's models do not list (teamsTeamId…).
@@ -190,23 +189,8 @@ class TeamsEndpoint:
     async def _queue(self, event: InboundEvent, replies: list[Message]) -> None:
         """Replies the connector would not take go to the outbox, so none is lost; the
         delivery worker sends them to the person's chat once Teams takes messages again."""
-        key = people.IdentityKey(event.actor.platform, event.actor.tenant, event.actor.user_id)
         turn = event.event_id or uuid.uuid4().hex
-        async with self.engine.db.transaction() as session:
-            identity = await people.find_identity(session, key)
-            if identity is None:
-                return
-            now = self.clock()
-            for index, reply in enumerate(replies):
-                await outbox.enqueue(
-                    session,
-                    key=f"teams-reply:{turn}:{index}",
-                    kind="reply",
-                    payload=to_dict(reply),
-                    now=now,
-                    person_id=identity.person_id,
-                    platform=event.actor.platform,
-                )
+        await reach.queue_replies(self.engine.db, event.actor, turn, replies, self.clock())
 
     async def _reply(self, context: TurnContext, message: Message) -> None:
         """Send one reply, paced and retried like proactive messages, but briefly: Teams
@@ -255,37 +239,10 @@ class TeamsEndpoint:
         """Record people named in a message, with the roster's e-mail, before the engine
         meets them as mentions: a Teams account is then created as the same person as a
         Slack (or local) account with that e-mail, not as a stranger."""
-        async with self.engine.db.transaction() as session:
-            for actor in named:
-                key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
-                if await people.find_identity(session, key) is None:
-                    await people.upsert_identity(
-                        session,
-                        key,
-                        display_name=actor.display_name,
-                        email=actor.email,
-                        now=self.clock(),
-                        seen=False,
-                    )
+        await reach.introduce(self.engine.db, named, self.clock())
 
     async def _remember(self, actor: Actor, reference: dict[str, Any]) -> None:
-        key = people.IdentityKey(actor.platform, actor.tenant, actor.user_id)
-        for _ in range(2):  # a first message racing this one may create the identity first
-            try:
-                async with self.engine.db.transaction() as session:
-                    now = self.clock()
-                    identity = await people.upsert_identity(
-                        session,
-                        key,
-                        display_name=actor.display_name,
-                        email=actor.email,
-                        timezone=actor.timezone,
-                        now=now,
-                    )
-                    await references.save_reference(session, identity.id, reference, now)
-                return
-            except IntegrityError:
-                continue
+        await reach.remember(self.engine.db, actor, reference, self.clock())
 
     def _became_reachable(self, actor: Actor) -> None:
         """Tell the delivery worker once per process: this person's queued messages can go."""

@@ -4,8 +4,9 @@ Pure functions over plain dicts. Buttons become Action.Submit whose data carries
 the neutral action under "mentorbot"; a form becomes Input.* elements whose ids
 are the field names (Teams merges their values into the submitted data), with
 its submit button carrying the form id. An error on an input is shown under it,
-and the input keeps the value the person typed. A block this renderer does not
-know becomes the message's plain text; nothing here raises.
+and the input keeps the value the person typed. Every block type has its arm (a new
+one is a type error until it does); a block that fails to render becomes the
+message's plain text, so nothing here raises.
 
 A File block is a line on the card; the file itself rides beside the card as a
 FileConsentCard (files.py says why), in personal chats only; with `inline_images`
@@ -17,7 +18,7 @@ from __future__ import annotations
 import base64
 import itertools
 import re
-from typing import Any
+from typing import Any, assert_never
 
 from adapters.teams.files import consent_attachment, describe
 from conversations.messages import (
@@ -158,27 +159,33 @@ def _inline_image(file: File) -> dict[str, Any]:
     }
 
 
-def _block(
-    block: Block, fallback: str, files: bool = True, inline_images: bool = False
-) -> list[dict[str, Any]]:
-    if isinstance(block, Header):
-        return [_text(block.text, size="Large", weight="Bolder")]
-    if isinstance(block, Text):
-        return [_text(block.text)]
-    if isinstance(block, Context):
-        return [_text(block.text, isSubtle=True, size="Small")]
-    if isinstance(block, Fields):
-        facts = [{"title": label, "value": to_card_markdown(value)} for label, value in block.items]
-        return [{"type": "FactSet", "facts": facts}]
-    if isinstance(block, Buttons):
-        return [{"type": "ActionSet", "actions": [button_action(b) for b in block.buttons]}]
-    if isinstance(block, Form):
-        return _form(block)
-    if isinstance(block, File) and inline_images and block.mime.startswith("image/"):
-        return [_inline_image(block)]
-    if isinstance(block, File):
-        return [_text(_file_line(block, files), isSubtle=True, size="Small")]
-    return [_text(fallback)]
+def _block(block: Block, files: bool = True, inline_images: bool = False) -> list[dict[str, Any]]:
+    """One block's card elements. Every block type has its arm: a new one is a type error
+    here until it is rendered."""
+    match block:
+        case Header():
+            return [_text(block.text, size="Large", weight="Bolder")]
+        case Text():
+            return [_text(block.text)]
+        case Context():
+            return [_text(block.text, isSubtle=True, size="Small")]
+        case Fields():
+            facts = [
+                {"title": label, "value": to_card_markdown(value)} for label, value in block.items
+            ]
+            return [{"type": "FactSet", "facts": facts}]
+        case Buttons():
+            return [{"type": "ActionSet", "actions": [button_action(b) for b in block.buttons]}]
+        case Divider():
+            return []  # to_adaptive_card puts a separator on the next element instead
+        case Form():
+            return _form(block)
+        case File() if inline_images and block.mime.startswith("image/"):
+            return [_inline_image(block)]
+        case File():
+            return [_text(_file_line(block, files), isSubtle=True, size="Small")]
+        case _:
+            assert_never(block)
 
 
 def to_adaptive_card(
@@ -194,7 +201,7 @@ def to_adaptive_card(
             separate = bool(body)
             continue
         try:
-            elements = _block(block, message.text, files, inline_images)
+            elements = _block(block, files, inline_images)
         except Exception:  # a malformed block still leaves a readable card
             elements = [_text(message.text)]
         if separate and elements:

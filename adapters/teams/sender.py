@@ -16,10 +16,8 @@ in the channel, from a stored reference of that team or tenant (channel.py).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +31,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import HttpOperationError
 
+from adapters.clock import Clock, SystemClock
 from adapters.delivery import Recipient, SendResult
 from adapters.teams.channel import LEFT_OUT, channel_activity, without_images
 from adapters.teams.connector import TokenUnavailable
@@ -83,20 +82,21 @@ def classify(err: BaseException) -> SendResult:
 class Pacer:
     """At most one send per `interval` seconds to each conversation."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, clock: Clock | None = None) -> None:
         self.interval = interval
+        self.clock = clock or SystemClock()
         self._next: dict[str, float] = {}
 
     async def wait(self, conversation: str) -> None:
         if self.interval <= 0:
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         slot = max(self._next.get(conversation, now), now)
         self._next[conversation] = slot + self.interval
         if len(self._next) > 10_000:  # forget conversations long idle
             self._next = {k: v for k, v in self._next.items() if v > now}
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self.clock.sleep(slot - now)
 
 
 class TeamsSender:
@@ -111,13 +111,15 @@ class TeamsSender:
         base_delay: float = 1.0,
         pace_seconds: float = 1 / 7,
         channel_reference: ChannelReferenceLookup | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.adapter = adapter
         self.channel_reference = channel_reference
         self.app_id = app_id
         self.attempts = attempts
         self.base_delay = base_delay
-        self.pacer = Pacer(pace_seconds)
+        self.clock = clock or SystemClock()  # pacing and in-place retry waits
+        self.pacer = Pacer(pace_seconds, self.clock)
         self.max_inline_wait = base_delay * 2.0**attempts
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -173,7 +175,7 @@ class TeamsSender:
                     return result
                 wait = self.backoff(attempt, result.retry_after)
                 if attempt + 1 < self.attempts and wait <= self.max_inline_wait:
-                    await asyncio.sleep(wait)
+                    await self.clock.sleep(wait)
                     continue
                 return SendResult("retry", result.detail, retry_after=wait)
         return result

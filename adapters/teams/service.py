@@ -29,7 +29,7 @@ class TeamsService:
             settings.app_id,
             base_delay=settings.retry_base_seconds,
             pace_seconds=settings.pace_seconds,
-            channel_reference=ChannelReferences(engine.db, settings.tenant_id),
+            channel_reference=ChannelReferences(engine, settings.tenant_id),
         )
         self.endpoint = TeamsEndpoint(engine, self.adapter, self.auth, self.sender, clock)
 

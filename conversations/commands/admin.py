@@ -14,17 +14,18 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.commands.admin_match import admin_match
-from conversations.digest import compute_digest, digest_message
+from conversations.digest.figures import compute_digest
+from conversations.digest.messages import digest_message
 from conversations.grammar import ParsedLine, parse_mention
 from conversations.matching.activation import activate_pair
 from conversations.messages import Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit, metrics, people
-from storage import followthrough as store
+from storage import people, reports
 from storage.models import Pair, Program
-from storage.pairs import pairs_of
+from storage.pairs import create_active_pair, pairs_of
+from storage.states import PairState, ProfileStatus
 
 USAGE = (
     "admin match [--dry-run] | admin stats | admin pair @mentee @mentor | admin export | "
@@ -50,7 +51,7 @@ async def pair_people(
     reasons: tuple[str, ...] = ("paired by the program team",),
 ) -> Pair:
     """Create an active pair and start it the way an accepted proposal starts."""
-    pair = await store.create_active_pair(
+    pair = await create_active_pair(
         session,
         program_id=program.id,
         mentee_id=mentee_id,
@@ -64,11 +65,11 @@ async def pair_people(
 
 async def _stats(turn: Turn) -> list[Message]:
     now, pid = turn.now, turn.program.id
-    await audit.record(turn.session, actor_id=turn.person.id, action="admin.stats", now=now)
-    (who,) = await metrics.participants(turn.session, pid, [now])
-    states = await metrics.pairs_by_state(turn.session, pid, now)
-    window = await metrics.meetings(turn.session, pid, now - timedelta(days=7), now)
-    (lapses,) = await metrics.lapses(turn.session, pid, [now])
+    await turn.audit("admin.stats")
+    (who,) = await reports.participants(turn.session, pid, [now])
+    states = await reports.pairs_by_state(turn.session, pid, now)
+    window = await reports.meetings(turn.session, pid, now - timedelta(days=7), now)
+    (lapses,) = await reports.lapses(turn.session, pid, [now])
     rows = (
         (
             "Participants",
@@ -78,8 +79,11 @@ async def _stats(turn: Turn) -> list[Message]:
         ),
         (
             "Pairs",
-            ", ".join(f"{states.get(s, 0)} {s}" for s in ("active", "paused", "proposed"))
-            + f"; {states.get('completed', 0) + states.get('ended', 0)} finished",
+            ", ".join(
+                f"{states.get(s, 0)} {s}"
+                for s in (PairState.ACTIVE, PairState.PAUSED, PairState.PROPOSED)
+            )
+            + f"; {states.get(PairState.COMPLETED, 0) + states.get(PairState.ENDED, 0)} finished",
         ),
         ("Meetings, last 7 days", f"{window.held} held of {window.due} due"),
         ("Lapsed pairs", f"{sum(lapses.by_step.values())}, {lapses.at_risk} at risk"),
@@ -123,7 +127,7 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
         (mentor_id, mentor, MENTOR_ROLES, "mentor"),
     ):
         profile = await people.get_profile(turn.session, person_id, turn.program.id)
-        if profile is None or profile.status not in ("active", "paused"):
+        if profile is None or profile.status not in (ProfileStatus.ACTIVE, ProfileStatus.PAUSED):
             raise Refusal(
                 f"{name} has not joined the program, so I can't pair them. They can join with "
                 f"`/mentor join {word}`."
@@ -139,18 +143,12 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
     pair = await pair_people(
         turn.session, turn.policy, turn.program, mentee_id, mentor_id, turn.now
     )
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="admin.pair",
-        now=turn.now,
-        details={"pair": pair.id, "mentee": mentee_id, "mentor": mentor_id},
-    )
+    await turn.audit("admin.pair", pair=pair.id, mentee=mentee_id, mentor=mentor_id)
     text = (
         f"Paired {mentee} (mentee) with {mentor} (mentor). Both have been sent the mentoring "
         "agreement to confirm."
     )
-    return [Message(text, (Text(text),))]
+    return [Message.of(Text(text))]
 
 
 def _when(moment: datetime | None) -> str:
@@ -158,7 +156,7 @@ def _when(moment: datetime | None) -> str:
 
 
 async def _export(turn: Turn) -> list[Message]:
-    rows = await metrics.pair_rows(turn.session, turn.program.id)
+    rows = await reports.pair_rows(turn.session, turn.program.id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -192,24 +190,18 @@ async def _export(turn: Turn) -> list[Message]:
                 _when(r.next_meeting_at),
             ]
         )
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="admin.export",
-        now=turn.now,
-        details={"pairs": len(rows)},
-    )
+    await turn.audit("admin.export", pairs=len(rows))
     text = (
         f"Export of {len(rows)} pair(s): states, meeting counts and dates (UTC). "
         "No notes and no individual ratings are included."
     )
     filename = f"{turn.program.slug}-pairs-{turn.now:%Y%m%d}.csv"
-    return [Message(text, (Text(text), File(filename, "text/csv", out.getvalue())))]
+    return [Message.of(Text(text), File(filename, "text/csv", out.getvalue()))]
 
 
 async def _digest(turn: Turn) -> list[Message]:
     digest = await compute_digest(turn.session, turn.program, turn.policy, turn.now)
-    await audit.record(turn.session, actor_id=turn.person.id, action="admin.digest", now=turn.now)
+    await turn.audit("admin.digest")
     preview = digest_message(digest)
     note = "Preview of this week's digest as of now (not posted)."
     return [Message(f"{note}\n{preview.text}", (Context(note), *preview.blocks))]
@@ -218,13 +210,7 @@ async def _digest(turn: Turn) -> list[Message]:
 async def admin(turn: Turn, line: ParsedLine) -> list[Message]:
     word = line.args[0].lower() if line.args else ""
     if not is_admin(turn):
-        await audit.record(
-            turn.session,
-            actor_id=turn.person.id,
-            action="admin.refused",
-            now=turn.now,
-            details={"command": word[:20]},
-        )
+        await turn.audit("admin.refused", command=word[:20])
         raise Refusal(
             "Sorry, `admin` commands are for the program team. If you think you should have "
             "access, ask them to add you to the admins in the bot's configuration."
@@ -233,25 +219,13 @@ async def admin(turn: Turn, line: ParsedLine) -> list[Message]:
         return await _run(turn, word, line)
     except Refusal as refusal:
         # An admin's attempt that did nothing is an admin action too: the log says why.
-        await audit.record(
-            turn.session,
-            actor_id=turn.person.id,
-            action="admin.failed",
-            now=turn.now,
-            details={"command": word[:20], "reason": str(refusal)[:200]},
-        )
+        await turn.audit("admin.failed", command=word[:20], reason=str(refusal)[:200])
         raise
 
 
 async def _run(turn: Turn, word: str, line: ParsedLine) -> list[Message]:
     if word == "match":
-        await audit.record(
-            turn.session,
-            actor_id=turn.person.id,
-            action="admin.match",
-            now=turn.now,
-            details={"args": " ".join(line.args[1:])[:100]},
-        )
+        await turn.audit("admin.match", args=" ".join(line.args[1:])[:100])
         return await admin_match(turn, line)
     if word == "stats":
         return await _stats(turn)

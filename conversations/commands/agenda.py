@@ -7,14 +7,14 @@ as it is set (or, when app.yaml sets `mentor_agenda_lead`, that long before).
 from __future__ import annotations
 
 from conversations.dates import format_moment
-from conversations.followthrough import mentor_agenda
+from conversations.followthrough.meetings import zone_of
+from conversations.followthrough.messages import mentor_agenda
 from conversations.grammar import ParsedLine
-from conversations.meetings import zone_of
 from conversations.messages import Button, Buttons, Form, Input, Message, Text
-from conversations.pair_context import choose_pair, pair_input, partner_of
+from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import followthrough as store
+from storage.meetings import agenda_items, clear_agenda, scheduled_meeting
 from storage.models import AgendaItem, Pair
 
 MAX_ITEM = 500
@@ -39,8 +39,8 @@ def agenda_form(pair: Pair, partner: str, items: list[str]) -> Form:
 
 
 async def _show(turn: Turn, pair: Pair, intro: str = "") -> list[Message]:
-    items = (await store.agenda_items(turn.session, [pair.id])).get(pair.id, [])
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    items = (await agenda_items(turn.session, [pair.id])).get(pair.id, [])
+    partner = await turn.partner_name(pair)
     if items:
         body = "\n".join(f"{i}. {t}" for i, t in enumerate(items, 1))
         text = f"{intro}Agenda with {partner}:\n{body}".strip()
@@ -52,17 +52,17 @@ async def _show(turn: Turn, pair: Pair, intro: str = "") -> list[Message]:
             Button("Clear it", value=f"agenda clear pair:{pair.id}"),
         )
     )
-    return [Message(text, (Text(text), buttons))]
+    return [Message.of(Text(text), buttons)]
 
 
 async def _share(turn: Turn, pair: Pair, last_item_id: int) -> None:
     """The mentee set or changed the agenda: the mentor gets it now, unless timed in app.yaml."""
     if turn.person.id != pair.mentee_id or turn.policy.follow.mentor_agenda_lead is not None:
         return
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is None:
         return
-    items = (await store.agenda_items(turn.session, [pair.id])).get(pair.id, [])
+    items = (await agenda_items(turn.session, [pair.id])).get(pair.id, [])
     meeting.mentor_briefed_at = turn.now
     mentor_tz = await zone_of(turn, pair.mentor_id)
     mentee = await turn.display_name(pair.mentee_id)
@@ -80,8 +80,8 @@ async def _add(turn: Turn, pair: Pair, texts: list[str]) -> int:
     last = 0
     for text in texts:
         item = AgendaItem(pair_id=pair.id, author_id=turn.person.id, text=text, created_at=turn.now)
-        store.add(turn.session, item)
-        await store.flush(turn.session)
+        turn.session.add(item)
+        await turn.session.flush()
         last = item.id
     return last
 
@@ -92,14 +92,14 @@ async def agenda(turn: Turn, line: ParsedLine) -> list[Message]:
     if not word:
         return await _show(turn, pair)
     if word in ("edit", "form"):
-        items = (await store.agenda_items(turn.session, [pair.id])).get(pair.id, [])
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
-        meeting = await store.scheduled_meeting(turn.session, pair.id)
+        items = (await agenda_items(turn.session, [pair.id])).get(pair.id, [])
+        partner = await turn.partner_name(pair)
+        meeting = await scheduled_meeting(turn.session, pair.id)
         when = f" on {format_moment(meeting.scheduled_at, turn.timezone)}" if meeting else ""
         text = f"What do you want to cover with {partner}{when}?"
-        return [Message(text, (Text(text), agenda_form(pair, partner, items)))]
+        return [Message.of(Text(text), agenda_form(pair, partner, items))]
     if word == "clear":
-        count = await store.clear_agenda(turn.session, pair.id, turn.now)
+        count = await clear_agenda(turn.session, pair.id, turn.now)
         return await _show(turn, pair, f"Cleared {count} point(s). ")
     if word == "add":
         text = " ".join(rest[1:]).strip()
@@ -123,7 +123,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     pair, _ = await choose_pair(turn, (f"pair:{fields.get('pair', '')}",), verb="agenda")
     lines = [ln.strip(" •-\t") for ln in fields.get("items", "").splitlines()]
     lines = [ln[:MAX_ITEM] for ln in lines if ln]
-    await store.clear_agenda(turn.session, pair.id, turn.now)
+    await clear_agenda(turn.session, pair.id, turn.now)
     last = await _add(turn, pair, lines)
     if lines:
         await _share(turn, pair, last)

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conversations.followthrough import refresh_due, suggest_next, suggestion_phrase
+from conversations.followthrough.meetings import ask_for_date, parse_when, set_meeting
+from conversations.followthrough.plan import refresh_due, suggest_next, suggestion_phrase
 from conversations.grammar import ParsedLine
-from conversations.meetings import ask_for_date, parse_when, set_meeting
 from conversations.messages import Block, Context, Form, Input, Message, Option, Text
-from conversations.pair_context import choose_pair, pair_input, partner_of
+from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit
-from storage import followthrough as store
+from storage.commitments import open_commitments
+from storage.lapses import close_lapse
+from storage.meetings import clear_agenda, feedback_of, last_held_meeting, scheduled_meeting
 from storage.models import Commitment, Meeting, MeetingFeedback, Pair, PrivateNote
+from storage.states import LapseOutcome, MeetingStatus
 
 # A scheduled meeting this close ahead counts as the one being reported (people log early).
 EARLY = timedelta(hours=12)
@@ -30,48 +32,44 @@ MAX_TEXT = 2000
 
 async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> bool:
     """Record the meeting as held; True when this ended a lapse (a recovery)."""
-    meeting.status, meeting.held_at = "held", at
+    meeting.status, meeting.held_at = MeetingStatus.HELD, at
     if pair.last_meeting_at is None or at > pair.last_meeting_at:
         pair.last_meeting_at = at
         pair.silent_since = at
     pair.next_meeting_at = None
     recovered = pair.lapse_step > 0
     if recovered:
-        await store.close_lapse(turn.session, pair.id, "recovered", turn.now)
-        await audit.record(
-            turn.session,
-            actor_id=turn.person.id,
-            action="lapse.recovered",
-            now=turn.now,
-            details={"pair": pair.id, "cycle": pair.lapse_cycle, "step": pair.lapse_step},
+        await close_lapse(turn.session, pair.id, LapseOutcome.RECOVERED, turn.now)
+        await turn.audit(
+            "lapse.recovered", pair=pair.id, cycle=pair.lapse_cycle, step=pair.lapse_step
         )
         pair.lapse_cycle += 1
     pair.lapse_step, pair.at_risk_since = 0, None
     refresh_due(pair, None, turn.policy)
     # Last: its read flushes the meeting and the pair once, with every change above.
-    await store.clear_agenda(turn.session, pair.id, turn.now, meeting.id)
+    await clear_agenda(turn.session, pair.id, turn.now, meeting.id)
     return recovered
 
 
 async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
     """The meeting a `met` is about, and whether it was already counted as held (then the
     speaker has no feedback on it yet)."""
-    scheduled = await store.scheduled_meeting(turn.session, pair.id)
+    scheduled = await scheduled_meeting(turn.session, pair.id)
     if scheduled is not None and scheduled.scheduled_at <= turn.now + EARLY:
         return scheduled, False
-    last = await store.last_held_meeting(turn.session, pair.id)
+    last = await last_held_meeting(turn.session, pair.id)
     if (
         last is not None
         and last.held_at is not None
         and turn.now - last.held_at <= RECENT
-        and await store.feedback_of(turn.session, last.id, turn.person.id) is None
+        and await feedback_of(turn.session, last.id, turn.person.id) is None
     ):
         return last, True
     adhoc = Meeting(
         pair_id=pair.id,
         scheduled_at=turn.now,
         duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
-        status="scheduled",
+        status=MeetingStatus.SCHEDULED,
         created_by_id=turn.person.id,
         created_at=turn.now,
         sequence=0,
@@ -80,8 +78,8 @@ async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
         mentor_briefed_at=turn.now,
         checkin_sent_at=turn.now,
     )
-    store.add(turn.session, adhoc)
-    await store.flush(turn.session)
+    turn.session.add(adhoc)
+    await turn.session.flush()
     return adhoc, False
 
 
@@ -90,12 +88,12 @@ async def _feedback(
 ) -> MeetingFeedback:
     """The speaker's feedback row on the meeting, created if missing; `none_yet` when the
     caller has just seen there is none."""
-    row = None if none_yet else await store.feedback_of(turn.session, meeting.id, turn.person.id)
+    row = None if none_yet else await feedback_of(turn.session, meeting.id, turn.person.id)
     if row is None:
         row = MeetingFeedback(
             meeting_id=meeting.id, person_id=turn.person.id, met=met, created_at=turn.now
         )
-        store.add(turn.session, row)
+        turn.session.add(row)
     row.met = met
     return row
 
@@ -139,7 +137,7 @@ def checkin_form(pair: Pair, partner: str, suggestion: str, values: dict[str, st
 
 async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="met")
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     meeting, already = await _meeting_reported(turn, pair)
     recovered = False
     if not already:
@@ -148,8 +146,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     await _feedback(turn, meeting, True, none_yet=already)
     notes = " ".join(rest).strip()
     if notes:
-        store.add(
-            turn.session,
+        turn.session.add(
             PrivateNote(
                 owner_id=turn.person.id,
                 pair_id=pair.id,
@@ -158,13 +155,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
                 created_at=turn.now,
             ),
         )
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.met",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id},
-    )
+    await turn.audit("meeting.met", pair=pair.id, meeting=meeting.id)
     suggestion = suggestion_phrase(
         suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
     )
@@ -174,25 +165,19 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     if notes:
         text += " Your note is saved privately: only you can read it."
     text += " A few quick questions, and the next date:"
-    return [Message(text, (Text(text), checkin_form(pair, partner, suggestion, {})))]
+    return [Message.of(Text(text), checkin_form(pair, partner, suggestion, {}))]
 
 
 async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, _ = await choose_pair(turn, line.args, verb="skip")
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is None:
         raise Refusal("There is no scheduled meeting to skip. `/mentor schedule WHEN` sets one.")
-    meeting.status = "skipped"
+    meeting.status = MeetingStatus.SKIPPED
     await _feedback(turn, meeting, False)
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.skip",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id},
-    )
+    await turn.audit("meeting.skip", pair=pair.id, meeting=meeting.id)
     return [
         await ask_for_date(turn, pair, "No problem, skipped this time. When can you meet next?")
     ]
@@ -201,7 +186,7 @@ async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
 async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     pair, _ = await choose_pair(turn, (f"pair:{fields.get('pair', '')}",), verb="met")
     saved: list[str] = []
-    last = await store.last_held_meeting(turn.session, pair.id)
+    last = await last_held_meeting(turn.session, pair.id)
     rating = fields.get("rating", "").strip()
     if rating:
         if rating not in {"1", "2", "3", "4", "5"}:
@@ -211,8 +196,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
             saved.append(f"rating {rating}/5")
     note = fields.get("note", "").strip()
     if note:
-        store.add(
-            turn.session,
+        turn.session.add(
             PrivateNote(
                 owner_id=turn.person.id,
                 pair_id=pair.id,
@@ -224,8 +208,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         saved.append("your private note")
     commitment = fields.get("commitment", "").strip()
     if commitment:
-        store.add(
-            turn.session,
+        turn.session.add(
             Commitment(
                 pair_id=pair.id,
                 person_id=turn.person.id,
@@ -238,29 +221,29 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     phrase = fields.get("next", "").strip()
     if not phrase:
         text = f"{summary} Pick the next date when you know it: `/mentor schedule WHEN`."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     try:
         moment = parse_when(turn, phrase)
     except Refusal as refusal:
         error = refusal.message.text
         text = f"{summary} {error}"
         values = {"next": phrase, "error": error}
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         form = checkin_form(pair, partner, phrase, values)
         only_date = Form(form.form_id, form.title, (form.inputs[0], form.inputs[-1]), "Save")
-        return [Message(text, (Text(text), only_date))]
+        return [Message.of(Text(text), only_date)]
     try:
         scheduled = await set_meeting(turn, pair, moment)
     except Refusal as refusal:  # e.g. after the term's end: what was saved stays saved, and said
         scheduled = [refusal.message]
-    return [Message(summary, (Text(summary),)), *scheduled]
+    return [Message.of(Text(summary)), *scheduled]
 
 
 async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="commit")
     mine = [
         c
-        for c in (await store.open_commitments(turn.session, [pair.id])).get(pair.id, [])
+        for c in (await open_commitments(turn.session, [pair.id])).get(pair.id, [])
         if c.person_id == turn.person.id
     ]
     if rest and rest[0].lower() == "done":
@@ -273,7 +256,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
         done = mine[int(rest[1]) - 1]
         done.done_at = turn.now
         text = f"Done: {done.text}. Well done!"
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     text_in = " ".join(rest).strip()
     if text_in:
         if len(text_in) > MAX_TEXT:
@@ -281,7 +264,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
         item = Commitment(
             pair_id=pair.id, person_id=turn.person.id, text=text_in, created_at=turn.now
         )
-        store.add(turn.session, item)
+        turn.session.add(item)
         mine.append(item)
         head = "Noted. It will be on your next agenda prompt."
     else:
@@ -291,7 +274,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
     blocks: list[Block] = [Text(text)]
     if mine:
         blocks.append(Context("Tick one off with `/mentor commit done NUMBER`."))
-    return [Message(text, tuple(blocks))]
+    return [Message.of(*blocks)]
 
 
 MET = CommandSpec(

@@ -12,8 +12,10 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Block, Button, Buttons, Context, Divider, Header, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Turn
-from storage.home import open_commitments, upcoming_meetings
+from storage.commitments import open_commitments_of
+from storage.meetings import upcoming_meetings
 from storage.pairs import pairs_of
+from storage.states import ProfileStatus
 
 
 def _at(turn: Turn, moment: datetime) -> str:
@@ -24,11 +26,11 @@ def _at(turn: Turn, moment: datetime) -> str:
 async def home(turn: Turn, line: ParsedLine) -> list[Message]:
     title = turn.program.name
     profile = turn.profile
-    if profile is None or profile.status in ("draft", "left"):
+    if profile is None or profile.status in (ProfileStatus.DRAFT, ProfileStatus.LEFT):
         intro = (
             "You're not in the mentoring program yet. Join as a mentee to be mentored, as a "
             "mentor to give your time and experience, or both."
-            if profile is None or profile.status == "draft"
+            if profile is None or profile.status == ProfileStatus.DRAFT
             else "You left the program; your profile is kept. Come back any time."
         )
         blocks: tuple[Block, ...] = (Header(title), Text(intro), JOIN_BUTTONS)
@@ -40,7 +42,9 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
     await turn.prefetch_names(list(others.values()))
     lines = [title]
     out: list[Block] = [Header(title)]
-    state = {"active": "Active", "paused": "Paused"}.get(profile.status, profile.status)
+    state = {ProfileStatus.ACTIVE: "Active", ProfileStatus.PAUSED: "Paused"}.get(
+        profile.status, profile.status
+    )
     role = {"mentee": "mentee", "mentor": "mentor", "both": "mentee and mentor"}.get(
         profile.role or "mentee", "member"
     )
@@ -74,7 +78,7 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
     lines.append(section.replace("*", ""))
     out.append(Text(section))
 
-    commitments = await open_commitments(turn.session, turn.person.id, pair_ids)
+    commitments = await open_commitments_of(turn.session, turn.person.id, pair_ids)
     if commitments:
         section = "*Your open commitments*\n" + "\n".join(f"• {c.text}" for c in commitments)
         lines.append(section.replace("*", ""))
@@ -84,7 +88,7 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
         Button("My status", value="status", style="primary"),
         Button("Edit my profile", value="profile"),
     ]
-    if profile.status == "paused":
+    if profile.status == ProfileStatus.PAUSED:
         buttons.append(Button("Resume", value="resume"))
     else:
         buttons.append(Button("Pause", value="pause"))

@@ -6,7 +6,7 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit
+from storage.states import ProfileStatus
 
 ROLE_WORDS = {
     "mentee": "mentee",
@@ -32,7 +32,7 @@ def _choose_role(understood: str) -> Message:
         f"{understood}Join with `/mentor join mentee` (to be mentored), `/mentor join mentor` "
         "(to mentor others) or `/mentor join both`."
     )
-    return Message(text, (Text(text), JOIN_BUTTONS))
+    return Message.of(Text(text), JOIN_BUTTONS)
 
 
 async def join(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -45,17 +45,17 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
         raise Refusal(_choose_role(f"I understood `join` but not “{shown}”. "))
     profile = await turn.ensure_profile()
     before_role, before_status = profile.role, profile.status
-    if before_role == role and before_status in ("active", "paused"):
+    if before_role == role and before_status in (ProfileStatus.ACTIVE, ProfileStatus.PAUSED):
         extra = (
             " You're paused at the moment; `/mentor resume` brings you back."
-            if (before_status == "paused")
+            if (before_status == ProfileStatus.PAUSED)
             else ""
         )
         text = f"You're already in the program as {ROLE_PHRASE[role]}.{extra}"
-        return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
+        return [Message.of(Text(text), Buttons((Button("My status", value="status"),)))]
     profile.role = role
-    if before_status in ("draft", "left"):
-        profile.status = "active"
+    if before_status in (ProfileStatus.DRAFT, ProfileStatus.LEFT):
+        profile.status = ProfileStatus.ACTIVE
         profile.paused_until = None
         profile.joined_at = turn.now
         profile.left_at = None
@@ -64,16 +64,10 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
     if profile.timezone is None and turn.identity.timezone:
         profile.timezone = turn.identity.timezone
     profile.updated_at = turn.now
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="join",
-        now=turn.now,
-        details={"role": role, "was": before_role},
-    )
-    if before_role and before_role != role and before_status != "left":
+    await turn.audit("join", role=role, was=before_role)
+    if before_role and before_role != role and before_status != ProfileStatus.LEFT:
         headline = f"Done: you're now {ROLE_PHRASE[role]} in {turn.program.name}."
-    elif before_status == "left":
+    elif before_status == ProfileStatus.LEFT:
         headline = f"Welcome back to {turn.program.name}, as {ROLE_PHRASE[role]}."
     else:
         headline = f"Welcome to {turn.program.name}! You've joined as {ROLE_PHRASE[role]}."

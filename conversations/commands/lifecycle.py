@@ -14,18 +14,21 @@ from conversations.dates import (
     start_of_day,
     today_in,
 )
-from conversations.followthrough import refresh_due
+from conversations.followthrough.plan import refresh_due
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Form, Input, Message, Option, Text
-from conversations.pair_context import choose_pair, pair_input, partner_of, take_target
+from conversations.pair_context import choose_pair, pair_input, take_target
+from conversations.partners import partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Turn, enqueue_for_person
-from storage import audit
-from storage import followthrough as store
+from storage.lapses import close_lapse
+from storage.meetings import scheduled_meeting
 from storage.models import Pair
+from storage.pairs import save_review
+from storage.states import LapseOutcome, MeetingStatus, PairState
 
 MAX_PAUSE_DAYS = 183
-OPEN = ("active", "paused")
+OPEN = (PairState.ACTIVE, PairState.PAUSED)
 
 
 def names_a_pair(args: tuple[str, ...]) -> bool:
@@ -49,35 +52,29 @@ async def _notify(turn: Turn, pair: Pair, key: str, kind: str, text: str, *butto
     other = partner_of(pair, turn.person.id)
     blocks = (Text(text), Buttons(buttons)) if buttons else (Text(text),)
     await enqueue_for_person(
-        turn.session, other, f"{key}:{other}", kind, Message(text, blocks), turn.now
+        turn.session, other, f"{key}:{other}", kind, Message.of(*blocks), turn.now
     )
 
 
 async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     try:
         day = parse_date(phrase, turn.now, turn.timezone)
     except DateError as err:
         text = f"I couldn't read the date: {err}. Use e.g. {DATE_FORMS}."
-        return [Message(text, (Text(text), _pause_form(pair, partner, text)))]
+        return [Message.of(Text(text), _pause_form(pair, partner, text))]
     today = today_in(turn.now, turn.timezone)
     if not today < day <= today + timedelta(days=MAX_PAUSE_DAYS):
         text = f"Pick a date after today and within {MAX_PAUSE_DAYS} days."
-        return [Message(text, (Text(text), _pause_form(pair, partner, text)))]
+        return [Message.of(Text(text), _pause_form(pair, partner, text))]
     until = start_of_day(day, turn.timezone)
-    pair.state, pair.paused_until = "paused", until
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    pair.state, pair.paused_until = PairState.PAUSED, until
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is not None and meeting.scheduled_at < until:
-        meeting.status = "cancelled"
+        meeting.status = MeetingStatus.CANCELLED
         pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.pause",
-        now=turn.now,
-        details={"pair": pair.id, "until": until.isoformat()},
-    )
+    await turn.audit("pair.pause", pair=pair.id, until=until.isoformat())
     me = await turn.display_name(turn.person.id)
     await _notify(
         turn,
@@ -91,9 +88,7 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
         "`/mentor resume with @…` ends it earlier."
     )
     return [
-        Message(
-            text, (Text(text), Buttons((Button("Resume now", value=f"resume pair:{pair.id}"),)))
-        )
+        Message.of(Text(text), Buttons((Button("Resume now", value=f"resume pair:{pair.id}"),)))
     ]
 
 
@@ -104,9 +99,9 @@ async def pause_pair(turn: Turn, line: ParsedLine) -> list[Message]:
     elif rest and rest[0].lower() == "for":
         rest = ["in", *rest[1:]]
     if not rest:
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         text = f"Until when shall I pause your meetings with {partner}?"
-        return [Message(text, (Text(text), _pause_form(pair, partner)))]
+        return [Message.of(Text(text), _pause_form(pair, partner))]
     return await _pause_until(turn, pair, " ".join(rest))
 
 
@@ -119,19 +114,13 @@ async def submit_pause(turn: Turn, fields: dict[str, str]) -> list[Message]:
 
 async def resume_pair(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, _ = await choose_pair(turn, line.args, verb="resume", states=OPEN)
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
-    if pair.state != "paused":
+    partner = await turn.partner_name(pair)
+    if pair.state != PairState.PAUSED:
         text = f"Your pairing with {partner} isn't paused."
-        return [Message(text, (Text(text),))]
-    pair.state, pair.paused_until, pair.silent_since = "active", None, turn.now
+        return [Message.of(Text(text))]
+    pair.state, pair.paused_until, pair.silent_since = PairState.ACTIVE, None, turn.now
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.resume",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await turn.audit("pair.resume", pair=pair.id)
     me = await turn.display_name(turn.person.id)
     schedule = Button("Schedule", value=f"schedule pair:{pair.id}", style="primary")
     await _notify(
@@ -143,7 +132,7 @@ async def resume_pair(turn: Turn, line: ParsedLine) -> list[Message]:
         schedule,
     )
     text = f"Resumed your meetings with {partner}. Pick a date for the next one?"
-    return [Message(text, (Text(text), Buttons((schedule,))))]
+    return [Message.of(Text(text), Buttons((schedule,)))]
 
 
 def _end_form(pair: Pair, partner: str, rematch: bool, ending: bool) -> Form:
@@ -183,11 +172,9 @@ def _end_form(pair: Pair, partner: str, rematch: bool, ending: bool) -> Form:
 
 
 async def end(turn: Turn, line: ParsedLine) -> list[Message]:
-    pair, rest = await choose_pair(
-        turn, line.args, verb="end", states=("active", "paused", "completed")
-    )
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
-    ending = pair.state != "completed"
+    pair, rest = await choose_pair(turn, line.args, verb="end", states=(*OPEN, PairState.COMPLETED))
+    partner = await turn.partner_name(pair)
+    ending = pair.state != PairState.COMPLETED
     rematch = any(w.lower() == "rematch" for w in rest)
     text = (
         f"Ending your mentoring with {partner}. A short review first (all optional); it helps "
@@ -195,7 +182,7 @@ async def end(turn: Turn, line: ParsedLine) -> list[Message]:
         if ending
         else f"How was your mentoring with {partner}? All optional; your partner doesn't see it."
     )
-    return [Message(text, (Text(text), _end_form(pair, partner, rematch, ending)))]
+    return [Message.of(Text(text), _end_form(pair, partner, rematch, ending))]
 
 
 async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
@@ -203,13 +190,13 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
         turn,
         (f"pair:{fields.get('pair', '')}",),
         verb="end",
-        states=("active", "paused", "completed"),
+        states=(*OPEN, PairState.COMPLETED),
     )
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     rating = fields.get("rating", "").strip()
     goals = fields.get("goals", "").strip()
     keep = fields.get("keep_in_touch", "").strip()
-    await store.save_review(
+    await save_review(
         turn.session,
         pair_id=pair.id,
         person_id=turn.person.id,
@@ -218,24 +205,19 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
         keep_in_touch={"yes": True, "no": False}.get(keep),
         now=turn.now,
     )
-    if pair.state == "completed":
+    if pair.state == PairState.COMPLETED:
         text = "Thank you for the feedback!"
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     rematch = fields.get("rematch", "") == "yes"
-    pair.state, pair.ended_at = "ended", turn.now
+    pair.state, pair.ended_at = PairState.ENDED, turn.now
     pair.end_reason = "rematch" if rematch else "ended"
     pair.next_meeting_at, pair.due_at = None, None
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is not None:
-        meeting.status = "cancelled"
-    await store.close_lapse(turn.session, pair.id, "rematch" if rematch else "ended", turn.now)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.end",
-        now=turn.now,
-        details={"pair": pair.id, "rematch": rematch},
-    )
+        meeting.status = MeetingStatus.CANCELLED
+    outcome = LapseOutcome.REMATCH if rematch else LapseOutcome.ENDED
+    await close_lapse(turn.session, pair.id, outcome, turn.now)
+    await turn.audit("pair.end", pair=pair.id, rematch=rematch)
     me = await turn.display_name(turn.person.id)
     await _notify(
         turn,
@@ -249,23 +231,17 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
     text = f"Your mentoring with {partner} has ended. Thank you!"
     if rematch:
         text += " You're back in the pool for the next matching round."
-    return [Message(text, (Text(text),))]
+    return [Message.of(Text(text))]
 
 
 async def renew(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, _ = await choose_pair(turn, line.args, verb="renew", states=OPEN)
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     base = pair.term_end or today_in(turn.now, turn.timezone)
     pair.term_end = add_months(base, turn.policy.follow.term_months)
     pair.renewal_asked_at = None
-    refresh_due(pair, await store.scheduled_meeting(turn.session, pair.id), turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.renew",
-        now=turn.now,
-        details={"pair": pair.id, "term_end": pair.term_end.isoformat()},
-    )
+    refresh_due(pair, await scheduled_meeting(turn.session, pair.id), turn.policy)
+    await turn.audit("pair.renew", pair=pair.id, term_end=pair.term_end.isoformat())
     me = await turn.display_name(turn.person.id)
     until = f"{pair.term_end:%a %d %b %Y}"
     await _notify(
@@ -276,7 +252,7 @@ async def renew(turn: Turn, line: ParsedLine) -> list[Message]:
         f"{me} renewed your mentoring for another term, until {until}.",
     )
     text = f"Renewed your mentoring with {partner} until {until}."
-    return [Message(text, (Text(text),))]
+    return [Message.of(Text(text))]
 
 
 END = CommandSpec(

@@ -14,14 +14,14 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, File, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, personal_data
+from storage import personal_data
 
 CONFIRM_WORDS = ("confirm", "yes")
 
 
 async def export_data(turn: Turn, line: ParsedLine) -> list[Message]:
     data = await personal_data.export(turn.session, turn.person.id)
-    await audit.record(turn.session, actor_id=turn.person.id, action="privacy.export", now=turn.now)
+    await turn.audit("privacy.export")
     content = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
     counts = (
         f"{len(data['pairs'])} pairing(s), {len(data['meetings'])} meeting(s), "
@@ -32,7 +32,7 @@ async def export_data(turn: Turn, line: ParsedLine) -> list[Message]:
         "included because they are yours; your partners' notes and ratings are not."
     )
     filename = f"mentorbot-my-data-{turn.now:%Y%m%d}.json"
-    return [Message(text, (Text(text), File(filename, "application/json", content)))]
+    return [Message.of(Text(text), File(filename, "application/json", content))]
 
 
 async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -63,7 +63,7 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
                 Button("Export my data first", value="export-data"),
             )
         )
-        return [Message(text, (Text(text), buttons))]
+        return [Message.of(Text(text), buttons)]
     me = await turn.display_name(turn.person.id)
     for pair in pairs:
         partner = pair.mentor_id if pair.mentee_id == turn.person.id else pair.mentee_id
@@ -76,24 +76,18 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
             partner,
             f"partner-left:{pair.id}:{partner}",
             "partner-left",
-            Message(note, (Text(note),)),
+            Message.of(Text(note)),
             turn.now,
         )
         await personal_data.end_pair(turn.session, pair, "a participant left the program", turn.now)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="privacy.forget",
-        now=turn.now,
-        details={"pairs_ended": len(pairs)},
-    )
+    await turn.audit("privacy.forget", pairs_ended=len(pairs))
     await personal_data.erase(turn.session, turn.person.id, turn.now)
     text = (
         "Done: I have erased your personal data and notes"
         + (f" and ended {len(pairs)} pairing(s); your partners were told" if pairs else "")
         + ". Only anonymous counts remain. If you write to me again, you start afresh."
     )
-    return [Message(text, (Text(text), Context("Thank you for taking part.")))]
+    return [Message.of(Text(text), Context("Thank you for taking part."))]
 
 
 EXPORT = CommandSpec(

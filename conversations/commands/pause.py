@@ -12,14 +12,15 @@ from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
+from storage import people
+from storage.states import ProfileStatus
 
 MAX_PAUSE_DAYS = 366
 
 
 def _require_member(turn: Turn, verb: str) -> None:
     profile = turn.profile
-    if profile is None or profile.status in ("draft", "left"):
+    if profile is None or profile.status in (ProfileStatus.DRAFT, ProfileStatus.LEFT):
         raise Refusal(
             f"You're not in the program, so there is nothing to {verb}. "
             "Join with `/mentor join mentee|mentor|both`."
@@ -59,16 +60,10 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
         if day > today + timedelta(days=MAX_PAUSE_DAYS):
             raise Refusal("A pause can last at most a year; `/mentor leave` if you need longer.")
         until = start_of_day(day, turn.timezone)
-    profile.status = "paused"
+    profile.status = ProfileStatus.PAUSED
     profile.paused_until = until
     profile.updated_at = turn.now
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pause",
-        now=turn.now,
-        details={"until": until.isoformat() if until else None},
-    )
+    await turn.audit("pause", until=until.isoformat() if until else None)
     if until:
         text = (
             f"Paused until {when(turn, until)}. No matching and no reminders until then; "
@@ -77,13 +72,10 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
     else:
         text = "Paused. No matching and no reminders until you type `/mentor resume`."
     return [
-        Message(
-            text,
-            (
-                Text(text),
-                Buttons((Button("Resume now", value="resume"),)),
-                Context("Your profile and pairs are kept while you're paused."),
-            ),
+        Message.of(
+            Text(text),
+            Buttons((Button("Resume now", value="resume"),)),
+            Context("Your profile and pairs are kept while you're paused."),
         )
     ]
 
@@ -94,18 +86,18 @@ async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
     _require_member(turn, "resume")
     profile = turn.profile
     assert profile is not None
-    if profile.status != "paused":
+    if profile.status != ProfileStatus.PAUSED:
         text = (
             "You're not paused, so there is nothing to resume. "
             "`/mentor status` shows where you are."
         )
-        return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
-    profile.status = "active"
+        return [Message.of(Text(text), Buttons((Button("My status", value="status"),)))]
+    profile.status = ProfileStatus.ACTIVE
     profile.paused_until = None
     profile.updated_at = turn.now
-    await audit.record(turn.session, actor_id=turn.person.id, action="resume", now=turn.now)
+    await turn.audit("resume")
     text = "Welcome back! You're active again: in the pool for matching, with reminders on."
-    return [Message(text, (Text(text), Buttons((Button("My status", value="status"),))))]
+    return [Message.of(Text(text), Buttons((Button("My status", value="status"),)))]
 
 
 PAUSE = CommandSpec(
@@ -140,14 +132,14 @@ async def sweep_pauses(ctx: SweepContext) -> list[DueItem]:
     for profile in await people.profiles_paused_until(ctx.session, ctx.program.id, ctx.now):
         assert profile.paused_until is not None
         key = f"pause-ended:{profile.id}:{profile.paused_until.isoformat()}"
-        profile.status = "active"
+        profile.status = ProfileStatus.ACTIVE
         profile.paused_until = None
         profile.updated_at = ctx.now
         text = (
             "Your pause is over: you're active again in "
             f"{ctx.program.name}, back in the pool for matching with reminders on."
         )
-        message = Message(text, (Text(text), Buttons((Button("My status", value="status"),))))
+        message = Message.of(Text(text), Buttons((Button("My status", value="status"),)))
         queued = await enqueue_for_person(
             ctx.session, profile.person_id, key, "pause-ended", message, ctx.now
         )

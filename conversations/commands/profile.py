@@ -24,8 +24,8 @@ from conversations.messages import (
 from conversations.profile_fields import FIELDS, FieldError, Value, parse_field
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
-from storage import audit
 from storage.models import Profile
+from storage.states import ProfileStatus
 
 FORM_ID = "profile"
 SET_FORM = "profile set key=value …"
@@ -138,13 +138,7 @@ async def _set(turn: Turn, line: ParsedLine) -> list[Message]:
     profile = await turn.ensure_profile()
     if saved:
         profile.updated_at = turn.now
-        await audit.record(
-            turn.session,
-            actor_id=turn.person.id,
-            action="profile.set",
-            now=turn.now,
-            details={"keys": [k for k, _ in pairs if k in FIELDS]},
-        )
+        await turn.audit("profile.set", keys=[k for k, _ in pairs if k in FIELDS])
     return [_set_reply(saved, problems)]
 
 
@@ -211,19 +205,13 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     for key, value in parsed.items():
         setattr(profile, key, value)
     profile.updated_at = turn.now
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="profile.form",
-        now=turn.now,
-        details={"keys": sorted(typed)},
-    )
+    await turn.audit("profile.form", keys=sorted(typed))
     saved = [
         (FIELDS[k].label, await current_value(turn, profile, k, for_display=True) or "—")
         for k in typed
     ]
     reply = _set_reply(saved, [])
-    if profile.status == "draft":
+    if profile.status == ProfileStatus.DRAFT:
         hint = "Your profile is saved. Join with `/mentor join mentee|mentor|both` to be matched."
         reply = Message(reply.text + "\n" + hint, (*reply.blocks, Context(hint)))
     return [reply]

@@ -13,13 +13,16 @@ from conversations.grammar import ParsedLine, parse_mention
 from conversations.matching.activation import activate_pair
 from conversations.matching.messages import simple
 from conversations.messages import Button, Message
+from conversations.partners import partner_of
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
-from storage.matching import expired_proposals, set_priority
+from storage import people
 from storage.models import Pair
 from storage.pairs import pairs_of
+from storage.people import set_match_priority
+from storage.proposals import expired_proposals
+from storage.states import PairState, ProfileStatus
 
 
 def _mine_to_answer(pair: Pair, person_id: int) -> bool:
@@ -30,7 +33,7 @@ def _mine_to_answer(pair: Pair, person_id: int) -> bool:
 
 async def _pick(turn: Turn, line: ParsedLine, verb: str) -> tuple[Pair, list[str]]:
     """The proposal the speaker means, and the words left over (a decline's reason)."""
-    proposed = await pairs_of(turn.session, turn.person.id, turn.program.id, ("proposed",))
+    proposed = await pairs_of(turn.session, turn.person.id, turn.program.id, (PairState.PROPOSED,))
     open_ = [p for p in proposed if _mine_to_answer(p, turn.person.id)]
     words = list(line.args)
     if words and words[0].startswith("#") and words[0][1:].isdigit():
@@ -87,13 +90,7 @@ async def accept(turn: Turn, line: ParsedLine) -> list[Message]:
         pair.mentee_accepted_at = turn.now
     else:
         pair.mentor_accepted_at = turn.now
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="proposal.accept",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await turn.audit("proposal.accept", pair=pair.id)
     name = await turn.display_name(other)
     if pair.mentee_accepted_at and pair.mentor_accepted_at:
         await activate_pair(turn.session, turn.policy, turn.program, pair, turn.now)
@@ -116,20 +113,14 @@ async def decline(turn: Turn, line: ParsedLine) -> list[Message]:
     reason = " ".join(words).strip()[:500] or None
     as_mentee = pair.mentee_id == turn.person.id
     other = pair.mentor_id if as_mentee else pair.mentee_id
-    pair.state = "ended"
+    pair.state = PairState.ENDED
     pair.ended_at = turn.now
     pair.proposal_expires_at = None
     pair.end_reason = f"declined by {'mentee' if as_mentee else 'mentor'}" + (
         f": {reason}" if reason else ""
     )
-    await set_priority(turn.session, turn.program.id, [other], turn.now)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="proposal.decline",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await set_match_priority(turn.session, turn.program.id, [other], turn.now)
+    await turn.audit("proposal.decline", pair=pair.id)
     me = await turn.display_name(turn.person.id)
     text = (
         f"{me} can't take up this match, so it won't go ahead. "
@@ -187,15 +178,15 @@ async def sweep_proposals(ctx: SweepContext) -> list[DueItem]:
             if answered is None
         ]
         waited = [p for p in (pair.mentee_id, pair.mentor_id) if p not in silent]
-        pair.state = "ended"
+        pair.state = PairState.ENDED
         pair.ended_at = ctx.now
         pair.end_reason = "expired without an answer"
         names = await people.display_names(ctx.session, [pair.mentee_id, pair.mentor_id])
         for person in silent:
-            other = pair.mentor_id if person == pair.mentee_id else pair.mentee_id
+            other = partner_of(pair, person)
             profile = await people.get_profile(ctx.session, person, ctx.program.id)
-            if profile is not None and profile.status == "active":
-                profile.status = "paused"
+            if profile is not None and profile.status == ProfileStatus.ACTIVE:
+                profile.status = ProfileStatus.PAUSED
                 profile.paused_until = None
                 profile.updated_at = ctx.now
             text = (
@@ -218,9 +209,9 @@ async def sweep_proposals(ctx: SweepContext) -> list[DueItem]:
             )
             items.append(DueItem(key, "proposal-expired", person, text, queued))
         if waited:
-            await set_priority(ctx.session, ctx.program.id, waited, ctx.now)
+            await set_match_priority(ctx.session, ctx.program.id, waited, ctx.now)
         for person in waited:
-            other = pair.mentor_id if person == pair.mentee_id else pair.mentee_id
+            other = partner_of(pair, person)
             text = (
                 f"{names.get(other, 'Your match')} didn't answer in time, so that match won't "
                 "go ahead. You're back in the pool with priority for the next round."

@@ -15,10 +15,11 @@ from conversations.matching.pool import reporting_lines
 from conversations.messages import Button, Message
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
-from storage.matching import load_pool, pair_between
+from storage import people
 from storage.models import Pair
-from storage.pairs import OPEN_STATES
+from storage.pairs import OPEN_STATES, pair_between
+from storage.proposals import load_pool
+from storage.states import PairState, ProfileStatus
 
 
 async def request(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -26,7 +27,11 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
     if mention is None:
         raise Refusal("Whom would you like as a mentor? Use `/mentor request @person`.")
     profile = turn.profile
-    if profile is None or profile.status != "active" or profile.role not in ("mentee", "both"):
+    if (
+        profile is None
+        or profile.status != ProfileStatus.ACTIVE
+        or profile.role not in ("mentee", "both")
+    ):
         raise Refusal(
             "Only an active mentee can request a mentor. Join with `/mentor join mentee` "
             "(or `resume` if you're paused)."
@@ -37,7 +42,11 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
     if mentor_id == turn.person.id:
         raise Refusal("You can't be your own mentor. Name someone else: `/mentor request @person`.")
     mentor = await people.get_profile(turn.session, mentor_id, turn.program.id)
-    if mentor is None or mentor.status != "active" or mentor.role not in ("mentor", "both"):
+    if (
+        mentor is None
+        or mentor.status != ProfileStatus.ACTIVE
+        or mentor.role not in ("mentor", "both")
+    ):
         raise Refusal(f"{label} isn't an active mentor in the program, so I can't ask them.")
     if await pair_between(turn.session, turn.program.id, turn.person.id, mentor_id, OPEN_STATES):
         raise Refusal(f"You and {label} already have a pair or a proposal open.")
@@ -60,7 +69,7 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
         program_id=turn.program.id,
         mentee_id=turn.person.id,
         mentor_id=mentor_id,
-        state="proposed",
+        state=PairState.PROPOSED,
         reasons=["asked for by the mentee"],
         proposed_at=turn.now,
         proposal_expires_at=expires,
@@ -70,13 +79,7 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
     )
     turn.session.add(pair)
     await turn.session.flush()
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="pair.request",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
+    await turn.audit("pair.request", pair=pair.id)
     me = await turn.display_name(turn.person.id)
     wants = ", ".join(profile.wants[:3])
     await enqueue_for_person(

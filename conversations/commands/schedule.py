@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from conversations.grammar import ParsedLine
-from conversations.meetings import (
+from conversations.followthrough.meetings import (
     ask_for_date,
     cancel_meeting,
     parse_when,
     schedule_form,
     set_meeting,
 )
+from conversations.grammar import ParsedLine
 from conversations.messages import Message, Text
-from conversations.pair_context import choose_pair, partner_of
+from conversations.pair_context import choose_pair
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 
@@ -33,9 +33,9 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     try:
         moment = parse_when(turn, phrase)
     except Refusal as refusal:
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         text = refusal.message.text
-        return [Message(text, (Text(text), schedule_form(pair, partner, phrase, text)))]
+        return [Message.of(Text(text), schedule_form(pair, partner, phrase, text))]
     return await set_meeting(turn, pair, moment)
 
 

@@ -10,11 +10,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.agreement import begin_agreement
+from conversations.followthrough.agreement import begin_agreement
 from conversations.policy import Policy
 from storage import audit
-from storage.matching import set_priority
 from storage.models import Pair, Program
+from storage.people import set_match_priority
+from storage.states import PairState
 
 
 async def activate_pair(
@@ -22,10 +23,10 @@ async def activate_pair(
 ) -> None:
     """→ active: stamp it, clear both people's waiting priority, and start the agreement
     (which tells both and starts the follow-through clock)."""
-    pair.state = "active"
+    pair.state = PairState.ACTIVE
     pair.activated_at = now
     pair.proposal_expires_at = None
-    await set_priority(session, program.id, [pair.mentee_id, pair.mentor_id], None)
+    await set_match_priority(session, program.id, [pair.mentee_id, pair.mentor_id], None)
     await audit.record(
         session, actor_id=None, action="pair.activated", now=now, details={"pair": pair.id}
     )

@@ -54,14 +54,11 @@ def unmatched_message(reason: str) -> Message:
         f"No match for you in this round: {reason}. You stay in the pool with priority for "
         "the next round. Adding to your profile (`/mentor profile`) can widen the choice."
     )
-    return Message(
-        text,
-        (Text(text), Buttons((Button("Edit my profile", value="profile"),))),
-    )
+    return Message.of(Text(text), Buttons((Button("Edit my profile", value="profile"),)))
 
 
 def simple(text: str, *buttons: Button) -> Message:
     blocks: tuple[Text | Buttons, ...] = (Text(text),)
     if buttons:
         blocks = (*blocks, Buttons(tuple(buttons)))
-    return Message(text, blocks)
+    return Message.of(*blocks)

@@ -1,6 +1,6 @@
 """Who can be matched this round, as plain data: the solver's input.
 
-storage/matching.py loads it in bulk; tests and the benchmark build it directly.
+storage/proposals.py loads it in bulk; tests and the benchmark build it directly.
 `forbidden` holds the (mentee, mentor) person-id pairs the hard constraints rule out
 pair by pair (reporting line, pairs that ended or are already open); capacities and
 limits are already net of open pairs.
@@ -45,8 +45,6 @@ class Pool:
     mentees: list[Mentee]
     mentors: list[Mentor]
     forbidden: set[tuple[int, int]] = field(default_factory=set)
-    # Why a pair is forbidden, for telling an unmatched person the truth.
-    forbidden_why: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def reporting_lines(

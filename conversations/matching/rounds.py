@@ -11,21 +11,23 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.matching.messages import expiry_text, proposal_message, unmatched_message
 from conversations.matching.pool import Mentee, Mentor, Pool, reporting_lines
-from conversations.matching.reasons import pair_reasons
-from conversations.matching.scoring import SCALE, Scorer
-from conversations.matching.solve import Solution, solve
 from conversations.messages import to_dict
 from conversations.policy import Policy
 from conversations.timings import timed
-from storage import matching as store
 from storage.models import Program
+from storage.outbox import enqueue_rows
+from storage.people import display_names_many, last_seen_platforms, set_match_priority
+from storage.proposals import PoolRows, claim_round, finish_round, insert_proposals, load_pool
+from storage.states import OutboxStatus, PairState
+
+if TYPE_CHECKING:  # numpy, SciPy and OR-Tools load when a round runs, not with the engine
+    from conversations.matching.solve import Solution
 
 # (phase, done, total); scoring, solving and pricing report from the solver's thread.
 Progress = Callable[[str, int, int], None]
@@ -66,7 +68,7 @@ def no_progress(phase: str, done: int, total: int) -> None:
     return None
 
 
-def build_pool(rows: store.PoolRows, policy: Policy) -> Pool:
+def build_pool(rows: PoolRows, policy: Policy) -> Pool:
     """The solver's input: who may be matched, net of open pairs, and who may not meet whom."""
     limit = policy.matching.mentee_max_mentors
     mentees: list[Mentee] = []
@@ -110,19 +112,13 @@ def build_pool(rows: store.PoolRows, policy: Policy) -> Pool:
                 )
     mentor_ids = {m.person_id for m in mentors}
     forbidden: set[tuple[int, int]] = set()
-    why: dict[tuple[int, int], str] = {}
     lines = reporting_lines(rows.managers, [m.person_id for m in mentees])
     for mentee_id, above in lines.items():
         for boss in above & mentor_ids:
             forbidden.add((mentee_id, boss))
-            why[(mentee_id, boss)] = "reporting line"
-    for pair in rows.past_pairs:
-        forbidden.add(pair)
-        why.setdefault(pair, "past pair")
-    for pair in rows.open_pairs:
-        forbidden.add(pair)
-        why.setdefault(pair, "already paired")
-    return Pool(mentees, mentors, forbidden, why)
+    forbidden |= rows.past_pairs
+    forbidden |= rows.open_pairs
+    return Pool(mentees, mentors, forbidden)
 
 
 async def run_round(
@@ -134,7 +130,7 @@ async def run_round(
     dry_run: bool = False,
     progress: Progress = no_progress,
 ) -> RoundResult:
-    pool = build_pool(await store.load_pool(session, program.id), policy)
+    pool = build_pool(await load_pool(session, program.id), policy)
     progress("loading", 1, 1)
     everyone = [m.person_id for m in pool.mentees] + [m.person_id for m in pool.mentors]
     loop = asyncio.get_running_loop()
@@ -143,10 +139,14 @@ async def run_round(
         # meanwhile the session reads who everyone is and where they can be reached.
         solving = loop.run_in_executor(None, _solve_pool, pool, policy, now, progress, workers)
         try:
-            known = await store.names(session, everyone)
-            platforms = {} if dry_run else await store.reachable_platforms(session, everyone)
+            known = await display_names_many(session, everyone)
+            platforms = {} if dry_run else await last_seen_platforms(session, everyone)
         finally:
             solution = await solving
+    # Loaded by the solve's thread by now, so the event loop never waits for numpy & co.
+    from conversations.matching.reasons import pair_reasons
+    from conversations.matching.scoring import SCALE
+
     proposals = [
         Proposal(
             pool.mentees[i].person_id,
@@ -176,6 +176,11 @@ def _solve_pool(
     pool: Pool, policy: Policy, now: datetime, progress: Progress, workers: Executor
 ) -> Solution:
     """Score and solve the pool (blocking: run off the event loop)."""
+    import numpy as np
+
+    from conversations.matching.scoring import SCALE, Scorer
+    from conversations.matching.solve import solve
+
     settings = policy.matching
     scorer = Scorer(pool, settings.weights, now, policy.default_timezone)
     mentee_bonus = np.array(
@@ -240,14 +245,14 @@ async def _store(
     """Store the proposals and priorities, and queue the messages (to `platforms`, each
     person's reachable platform)."""
     expires = now + timedelta(days=policy.matching.proposal_days)
-    ids = await store.insert_proposals(
+    ids = await insert_proposals(
         session,
         [
             {
                 "program_id": program.id,
                 "mentee_id": p.mentee_id,
                 "mentor_id": p.mentor_id,
-                "state": "proposed",
+                "state": PairState.PROPOSED,
                 "score": p.score,
                 "reasons": p.reasons,
                 "proposed_at": now,
@@ -264,8 +269,8 @@ async def _store(
         for p, pair_id in zip(proposals, ids, strict=True)
     ]
     matched = [p.mentee_id for p in stored] + [p.mentor_id for p in stored]
-    await store.set_priority(session, program.id, matched, None)
-    await store.set_priority(session, program.id, list(unmatched), now)
+    await set_match_priority(session, program.id, matched, None)
+    await set_match_priority(session, program.id, list(unmatched), now)
     progress("storing", 2, 4)
     due = expiry_text(expires, policy.default_timezone)
     outbox: list[dict[str, Any]] = []
@@ -279,7 +284,7 @@ async def _store(
                     "platform": platforms[person],
                     "kind": kind,
                     "payload": payload,
-                    "status": "pending",
+                    "status": OutboxStatus.PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
@@ -306,7 +311,7 @@ async def _store(
             payloads[reason] = to_dict(unmatched_message(reason))
         queue(person, f"unmatched:{person}:{stamp}", "unmatched", payloads[reason])
     progress("storing", 3, 4)
-    await store.enqueue_many(session, outbox)
+    await enqueue_rows(session, outbox)
     progress("storing", 4, 4)
     return stored
 
@@ -322,12 +327,12 @@ async def run_recorded_round(
     progress: Progress = no_progress,
 ) -> RoundResult | None:
     """Claim the round's slot, run it and record its figures; None if the slot was taken."""
-    round_id = await store.claim_round(session, program.id, slot, now, started_by)
+    round_id = await claim_round(session, program.id, slot, now, started_by)
     if round_id is None:
         return None
     with timed("match_round"):
         result = await run_round(session, policy, program, now, progress=progress)
-    await store.finish_round(
+    await finish_round(
         session,
         round_id,
         proposed=len(result.proposals),

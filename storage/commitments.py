@@ -1,36 +1,33 @@
-"""Reads for a person's overview (the App Home): upcoming meetings and open commitments."""
+"""Commitments: what a partner said they would do before the next meeting."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Commitment, Meeting
-
-
-async def upcoming_meetings(
-    session: AsyncSession, pair_ids: Sequence[int], now: datetime, limit: int = 5
-) -> list[Meeting]:
-    """Scheduled meetings of these pairs from `now` on, soonest first."""
-    if not pair_ids:
-        return []
-    rows = await session.scalars(
-        select(Meeting)
-        .where(
-            Meeting.pair_id.in_(list(pair_ids)),
-            Meeting.status == "scheduled",
-            Meeting.scheduled_at >= now,
-        )
-        .order_by(Meeting.scheduled_at, Meeting.id)
-        .limit(limit)
-    )
-    return list(rows)
+from storage.ids import among
+from storage.models import Commitment
 
 
 async def open_commitments(
+    session: AsyncSession, pair_ids: Sequence[int]
+) -> dict[int, list[Commitment]]:
+    if not pair_ids:
+        return {}
+    rows = await session.scalars(
+        select(Commitment)
+        .where(among(session, Commitment.pair_id, pair_ids), Commitment.done_at.is_(None))
+        .order_by(Commitment.id)
+    )
+    result: dict[int, list[Commitment]] = {}
+    for row in rows:
+        result.setdefault(row.pair_id, []).append(row)
+    return result
+
+
+async def open_commitments_of(
     session: AsyncSession, person_id: int, pair_ids: Sequence[int], limit: int = 10
 ) -> list[Commitment]:
     """The person's commitments in these pairs not yet done, oldest first."""

@@ -13,61 +13,31 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.dates import add_months, today_in
-from conversations.follow_policy import CADENCE_DAYS, CADENCE_WORDS
-from conversations.followthrough import refresh_due
+from conversations.followthrough.messages import agreement_message, agreement_terms
+from conversations.followthrough.plan import refresh_due
+from conversations.followthrough.policy import CADENCE_DAYS, CADENCE_WORDS
 from conversations.grammar import ParsedLine
 from conversations.messages import (
     Button,
     Buttons,
-    Context,
     Fields,
     Form,
-    Header,
     Input,
     Message,
     Option,
     Text,
 )
-from conversations.pair_context import choose_pair, pair_input, partner_of
+from conversations.pair_context import choose_pair, pair_input
+from conversations.partners import partner_of
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, people
-from storage import followthrough as store
+from storage import people
+from storage.meetings import scheduled_meeting
 from storage.models import Pair, Program
+from storage.people import recipients
 
-CONFIDENTIALITY = "What we say stays between us; HR sees only whether meetings happen."
 TERMS = (3, 6, 9, 12)
-
-
-def _terms(pair: Pair) -> tuple[tuple[str, str], ...]:
-    return (
-        ("Goals", pair.goals or "(none yet: add them with Change terms)"),
-        ("We meet", CADENCE_WORDS.get(pair.cadence or "", pair.cadence or "")),
-        ("Until", f"{pair.term_end:%a %d %b %Y}" if pair.term_end else "open-ended"),
-        ("Confidentiality", CONFIDENTIALITY),
-    )
-
-
-def agreement_message(pair: Pair, partner: str, intro: str) -> Message:
-    terms = _terms(pair)
-    text = "\n".join([intro, *(f"  {label}: {value}" for label, value in terms)])
-    text += "\nAgree with `/mentor agreement agree`, or change the terms."
-    return Message(
-        text,
-        (
-            Header(f"Mentoring agreement with {partner}"),
-            Text(intro),
-            Fields(terms),
-            Buttons(
-                (
-                    Button("I agree", value=f"agreement agree pair:{pair.id}", style="primary"),
-                    Button("Change terms", value=f"agreement edit pair:{pair.id}"),
-                )
-            ),
-            Context("Both of you confirm; a change is sent to the other person to confirm."),
-        ),
-    )
 
 
 async def begin_agreement(
@@ -90,7 +60,7 @@ async def begin_agreement(
     pair.agreement_reminded_at = None
     refresh_due(pair, None, policy)
     # Names and each one's platform in one go, for the two messages below.
-    found = await store.recipients(session, [pair.mentee_id, pair.mentor_id], program.id)
+    found = await recipients(session, [pair.mentee_id, pair.mentor_id], program.id)
     for person in (pair.mentee_id, pair.mentor_id):
         other = found.get(partner_of(pair, person))
         partner = other.name if other else "your partner"
@@ -120,17 +90,15 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
     partner = await turn.display_name(other)
     if pair.agreement_confirmed_at is not None:
         text = f"Your agreement with {partner} is already confirmed."
-        return [Message(text, (Text(text), Fields(_terms(pair))))]
+        return [Message.of(Text(text), Fields(agreement_terms(pair)))]
     if me == pair.mentee_id:
         pair.mentee_agreed_at = turn.now
     else:
         pair.mentor_agreed_at = turn.now
-    await audit.record(
-        turn.session, actor_id=me, action="agreement.agree", now=turn.now, details={"pair": pair.id}
-    )
+    await turn.audit("agreement.agree", pair=pair.id)
     if not _agreed(pair, other):
         text = f"Thanks! Waiting for {partner} to agree too; I'll tell you when they do."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     pair.agreement_confirmed_at = turn.now
     me_name = await turn.display_name(me)
     schedule = Buttons(
@@ -145,7 +113,7 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
         other,
         f"agreement-confirmed:{pair.id}:{other}",
         "agreement-confirmed",
-        Message(note, (Text(note), schedule)),
+        Message.of(Text(note), schedule),
         turn.now,
     )
     mention = await turn.mention_of(other)
@@ -153,7 +121,7 @@ async def _agree(turn: Turn, pair: Pair) -> list[Message]:
         f"Agreement confirmed with {partner}. Next, pick a date for your first meeting: "
         f"`/mentor schedule WHEN with {mention}`, e.g. `schedule tomorrow 3pm with {mention}`."
     )
-    return [Message(text, (Text(text), schedule))]
+    return [Message.of(Text(text), schedule)]
 
 
 def _form(pair: Pair, partner: str, errors: dict[str, str] | None = None) -> Form:
@@ -191,13 +159,13 @@ def _form(pair: Pair, partner: str, errors: dict[str, str] | None = None) -> For
 
 async def agreement(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="agreement")
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     word = rest[0].lower() if rest else ""
     if word in ("agree", "yes", "ok", "confirm"):
         return await _agree(turn, pair)
     if word in ("edit", "change"):
         text = f"Change the terms with {partner}; they'll be asked to confirm."
-        return [Message(text, (Text(text), _form(pair, partner)))]
+        return [Message.of(Text(text), _form(pair, partner))]
     if word:
         raise Refusal(
             f"I understood `agreement` but not “{' '.join(rest)[:40]}”. Use `/mentor agreement` "
@@ -227,7 +195,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
         errors["goals"] = "Keep the goals under 2000 characters."
     if errors:
         text = "Some terms need another look: " + " ".join(errors.values())
-        return [Message(text, (Text(text), _form(pair, partner, errors)))]
+        return [Message.of(Text(text), _form(pair, partner, errors))]
     start = (pair.activated_at or turn.now).date()
     term_end = add_months(start, int(term))
     changed = (goals or None, cadence, term_end) != (pair.goals, pair.cadence, pair.term_end)
@@ -238,14 +206,8 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     pair.mentee_agreed_at = pair.mentor_agreed_at = None
     if pair.term_end <= today_in(turn.now, turn.timezone) + timedelta(days=1):
         pair.term_end = add_months(today_in(turn.now, turn.timezone), int(term))
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="agreement.change",
-        now=turn.now,
-        details={"pair": pair.id},
-    )
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+    await turn.audit("agreement.change", pair=pair.id)
+    meeting = await scheduled_meeting(turn.session, pair.id)
     refresh_due(pair, meeting, turn.policy)
     me = await turn.display_name(turn.person.id)
     await enqueue_for_person(
@@ -258,7 +220,7 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     )
     reply = await _agree(turn, pair)
     text = f"New terms saved and sent to {partner} to confirm."
-    return [Message(text, (Text(text), Fields(_terms(pair)))), *reply]
+    return [Message.of(Text(text), Fields(agreement_terms(pair))), *reply]
 
 
 COMMAND = CommandSpec(

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import Lapse, Meeting, MeetingFeedback, Pair, Person, Profile, Program
+from storage.states import LapseOutcome, MeetingStatus, PairState
 
 WEEK = timedelta(days=7)
-NOT_CANCELLED = ("scheduled", "held", "skipped")
+NOT_CANCELLED = (MeetingStatus.SCHEDULED, MeetingStatus.HELD, MeetingStatus.SKIPPED)
 RECOGNITION_WINDOW = timedelta(days=28)
 RECOGNITION_MIN_MEETINGS = 2
 
@@ -167,7 +168,7 @@ async def participants(
 
 @dataclass(frozen=True)
 class PairCounts:
-    by_state: dict[str, int]
+    by_state: dict[PairState, int]
     started: int
     ended: int
 
@@ -188,8 +189,11 @@ async def pairs(
         since = at - WEEK
         state = case(
             (and_(Pair.ended_at.is_not(None), Pair.ended_at <= at), Pair.state),
-            (_open_pair(at), case((Pair.state == "paused", "paused"), else_="active")),
-            else_="proposed",
+            (
+                _open_pair(at),
+                case((Pair.state == PairState.PAUSED, PairState.PAUSED), else_=PairState.ACTIVE),
+            ),
+            else_=PairState.PROPOSED,
         )
         rows = await session.execute(
             select(
@@ -208,16 +212,18 @@ async def pairs(
             )
             .group_by(state)
         )
-        by_state: dict[str, int] = {}
+        by_state: dict[PairState, int] = {}
         started = ended = 0
         for name, n, began, finished in rows.all():
-            by_state[str(name)] = int(n)
+            by_state[PairState(name)] = int(n)
             started, ended = started + int(began), ended + int(finished)
         out.append(PairCounts(by_state, started, ended))
     return out
 
 
-async def pairs_by_state(session: AsyncSession, program_id: int, at: datetime) -> dict[str, int]:
+async def pairs_by_state(
+    session: AsyncSession, program_id: int, at: datetime
+) -> dict[PairState, int]:
     return (await pairs(session, program_id, [at]))[0].by_state
 
 
@@ -242,7 +248,7 @@ async def meeting_weeks(
         else_=-1,
     )
     in_span = (
-        select(bucket, func.count(), _count_if(Meeting.status == "held"))
+        select(bucket, func.count(), _count_if(Meeting.status == MeetingStatus.HELD))
         .select_from(Meeting)
         .where(
             Meeting.scheduled_at > bounds[-1][0],
@@ -357,7 +363,7 @@ def _held_by_pair(ats: Sequence[datetime]) -> Any:
                 for i, at in enumerate(ats)
             ),
         )
-        .where(Meeting.status == "held", Meeting.scheduled_at <= max(ats))
+        .where(Meeting.status == MeetingStatus.HELD, Meeting.scheduled_at <= max(ats))
         .group_by(Meeting.pair_id)
         .subquery()
     )
@@ -446,7 +452,7 @@ async def lapses(session: AsyncSession, program_id: int, ats: Sequence[datetime]
             _count_if(
                 and_(
                     Lapse.began_at <= at,
-                    Lapse.outcome == "recovered",
+                    Lapse.outcome == LapseOutcome.RECOVERED,
                     Lapse.closed_at > since,
                     Lapse.closed_at <= at,
                 )
@@ -569,7 +575,7 @@ async def recognised_mentors(
         .join(Pair, Pair.id == Meeting.pair_id)
         .where(
             Pair.program_id == program_id,
-            Meeting.status == "held",
+            Meeting.status == MeetingStatus.HELD,
             Meeting.scheduled_at > since,
             Meeting.scheduled_at <= at,
             Pair.mentor_id.not_in(lapsed_mentors),
@@ -616,7 +622,7 @@ async def pair_rows(session: AsyncSession, program_id: int) -> list[PairRow]:
             func.min(Meeting.scheduled_at).label("first"),
             func.max(Meeting.scheduled_at).label("last"),
         )
-        .where(Meeting.status == "held")
+        .where(Meeting.status == MeetingStatus.HELD)
         .group_by(Meeting.pair_id)
         .subquery()
     )

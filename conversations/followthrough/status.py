@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from conversations.dates import format_moment
 from conversations.turn import Turn
-from storage import followthrough as store
+from storage.commitments import open_commitments
+from storage.meetings import agenda_items
 from storage.models import Pair
+from storage.states import PairState
 
 
 async def follow_up(turn: Turn, pair: Pair) -> str:
     """`next meeting Tue 01 Dec 2026, 15:00 (Europe/Berlin); agenda: 2 points; …`."""
-    if pair.state == "paused":
+    if pair.state == PairState.PAUSED:
         until = (
             f" until {format_moment(pair.paused_until, turn.timezone)}" if pair.paused_until else ""
         )
@@ -27,12 +29,12 @@ async def follow_up(turn: Turn, pair: Pair) -> str:
         )
     else:
         parts.append(f"next meeting {format_moment(pair.next_meeting_at, turn.timezone)}")
-    agenda = (await store.agenda_items(turn.session, [pair.id])).get(pair.id, [])
+    agenda = (await agenda_items(turn.session, [pair.id])).get(pair.id, [])
     if pair.next_meeting_at is not None:
         parts.append(f"agenda: {len(agenda)} point(s)" if agenda else "no agenda yet")
     mine = [
         c
-        for c in (await store.open_commitments(turn.session, [pair.id])).get(pair.id, [])
+        for c in (await open_commitments(turn.session, [pair.id])).get(pair.id, [])
         if c.person_id == turn.person.id
     ]
     if mine:

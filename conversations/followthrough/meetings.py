@@ -11,27 +11,34 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from conversations.dates import DATETIME_FORMS, DateError, format_moment, parse_datetime
-from conversations.followthrough import (
+from conversations.followthrough.messages import (
     invite_file,
+    meeting_confirmation,
+    meeting_sentence,
+)
+from conversations.followthrough.plan import (
     meeting_keys,
     refresh_due,
     suggest_next,
     suggestion_phrase,
     term_ends_at,
 )
-from conversations.messages import Button, Buttons, Context, Form, Input, Message, Text
-from conversations.pair_context import pair_input, partner_of
+from conversations.messages import Button, Buttons, Form, Input, Message, Text
+from conversations.pair_context import pair_input
+from conversations.partners import partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
-from storage import audit, outbox
-from storage import followthrough as store
+from storage import outbox
+from storage.meetings import scheduled_meeting
 from storage.models import Meeting, Pair
+from storage.people import recipients
+from storage.states import MeetingStatus
 
 MAX_AHEAD = timedelta(days=366)
 
 
 async def zone_of(turn: Turn, person_id: int) -> str:
     """A person's time zone: their profile's, else their platform's, else the program's."""
-    found = await store.recipients(turn.session, [person_id], turn.program.id)
+    found = await recipients(turn.session, [person_id], turn.program.id)
     recipient = found.get(person_id)
     return (recipient.timezone if recipient else None) or turn.policy.default_timezone
 
@@ -77,12 +84,12 @@ def schedule_form(pair: Pair, partner: str, suggestion: str, error: str = "") ->
 
 async def ask_for_date(turn: Turn, pair: Pair, intro: str) -> Message:
     """A form pre-filled with the date the cadence suggests."""
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    partner = await turn.partner_name(pair)
     suggestion = suggestion_phrase(
         suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
     )
     text = f"{intro} I suggest {suggestion} (your time); change it if you like.".strip()
-    return Message(text, (Text(text), schedule_form(pair, partner, suggestion)))
+    return Message.of(Text(text), schedule_form(pair, partner, suggestion))
 
 
 async def withdraw_reminders(turn: Turn, pair: Pair, meeting: Meeting, why: str) -> None:
@@ -97,33 +104,33 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
     A moment after the pair's term has ended is refused, with the way out (renew)."""
     ends = term_ends_at(pair, turn.policy)
     if ends is not None and pair.term_end is not None and moment >= ends:
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         text = (
             f"Your mentoring term with {partner} ends on {pair.term_end:%a %d %b %Y}, before "
             f"{format_moment(moment, turn.timezone)}, so I haven't scheduled it. Renew for "
             "another term with `/mentor renew` and schedule it again, or pick an earlier date."
         )
         renew = Button("Renew", value=f"renew pair:{pair.id}", style="primary")
-        raise Refusal(Message(text, (Text(text), Buttons((renew,)))))
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
+        raise Refusal(Message.of(Text(text), Buttons((renew,))))
+    meeting = await scheduled_meeting(turn.session, pair.id)
     moved = meeting is not None and meeting.scheduled_at != moment
     if meeting is not None and not moved:
-        partner = await turn.display_name(partner_of(pair, turn.person.id))
+        partner = await turn.partner_name(pair)
         text = f"Your meeting with {partner} is already at {format_moment(moment, turn.timezone)}."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     previous = meeting.scheduled_at if meeting is not None else None
     if meeting is None:
         meeting = Meeting(
             pair_id=pair.id,
             scheduled_at=moment,
             duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
-            status="scheduled",
+            status=MeetingStatus.SCHEDULED,
             created_by_id=turn.person.id,
             created_at=turn.now,
             sequence=0,
         )
-        store.add(turn.session, meeting)
-        await store.flush(turn.session)
+        turn.session.add(meeting)
+        await turn.session.flush()
     else:
         await withdraw_reminders(turn, pair, meeting, "the meeting moved")
         meeting.scheduled_at = moment
@@ -132,34 +139,27 @@ async def set_meeting(turn: Turn, pair: Pair, moment: datetime) -> list[Message]
         meeting.mentor_briefed_at = meeting.checkin_sent_at = None
     pair.next_meeting_at = moment
     refresh_due(pair, meeting, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.reschedule" if moved else "meeting.schedule",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id, "at": moment.isoformat()},
+    await turn.audit(
+        "meeting.reschedule" if moved else "meeting.schedule",
+        pair=pair.id,
+        meeting=meeting.id,
+        at=moment.isoformat(),
     )
     return await _confirm(turn, pair, meeting, previous, cancelled=False)
 
 
 async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
-    meeting = await store.scheduled_meeting(turn.session, pair.id)
-    partner = await turn.display_name(partner_of(pair, turn.person.id))
+    meeting = await scheduled_meeting(turn.session, pair.id)
+    partner = await turn.partner_name(pair)
     if meeting is None:
         text = f"There is no meeting with {partner} to cancel."
-        return [Message(text, (Text(text),))]
+        return [Message.of(Text(text))]
     await withdraw_reminders(turn, pair, meeting, "the meeting was called off")
-    meeting.status = "cancelled"
+    meeting.status = MeetingStatus.CANCELLED
     meeting.sequence += 1
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
-    await audit.record(
-        turn.session,
-        actor_id=turn.person.id,
-        action="meeting.cancel",
-        now=turn.now,
-        details={"pair": pair.id, "meeting": meeting.id},
-    )
+    await turn.audit("meeting.cancel", pair=pair.id, meeting=meeting.id)
     return await _confirm(turn, pair, meeting, None, cancelled=True)
 
 
@@ -168,7 +168,7 @@ async def _confirm(
 ) -> list[Message]:
     me, other = turn.person.id, partner_of(pair, turn.person.id)
     # One read gives the partner's name, zone and platform (for the queued confirmation).
-    partner = (await store.recipients(turn.session, [other], turn.program.id)).get(other)
+    partner = (await recipients(turn.session, [other], turn.program.id)).get(other)
     names = {me: turn.person.display_name}
     if partner is not None:
         names[other] = partner.name
@@ -182,34 +182,29 @@ async def _confirm(
         cancelled=cancelled,
     )
     my_name, their_name = names.get(me, "your partner"), names.get(other, "your partner")
-
-    def line(name: str, tz: str, who: str) -> str:
-        when = format_moment(meeting.scheduled_at, tz)
-        if cancelled:
-            return f"{who} cancelled the meeting with {name} on {when}."
-        if previous is not None:
-            return f"{who} moved the meeting with {name} to {when}."
-        return f"{who} scheduled a meeting with {name}: {when}."
-
-    buttons = Buttons(
-        (
-            Button("Reschedule", value=f"schedule pair:{pair.id}"),
-            Button("Cancel it", value=f"schedule cancel pair:{pair.id}", style="danger"),
-        )
+    moved = previous is not None
+    mine = meeting_sentence(
+        "You",
+        their_name,
+        format_moment(meeting.scheduled_at, turn.timezone),
+        moved=moved,
+        cancelled=cancelled,
+        to_speaker=True,
     )
-    blocks_tail = () if cancelled else (buttons,)
-    hint = "Add the invite to your calendar." if not cancelled else "Remove it from your calendar."
-    mine = line(their_name, turn.timezone, "You")
-    if cancelled:
-        mine += " Pick a new date when you can: `/mentor schedule WHEN`."
-    theirs = line(my_name, other_tz, my_name).replace(f"with {my_name}", "with you")
+    theirs = meeting_sentence(
+        my_name,
+        "you",
+        format_moment(meeting.scheduled_at, other_tz),
+        moved=moved,
+        cancelled=cancelled,
+    )
     await enqueue_for_person(
         turn.session,
         other,
         f"meeting:{meeting.id}:{meeting.sequence}:{other}",
         "meeting-cancelled" if cancelled else "meeting-scheduled",
-        Message(theirs, (Text(theirs), invite, *blocks_tail, Context(hint))),
+        meeting_confirmation(pair.id, theirs, invite, cancelled=cancelled),
         turn.now,
         platform=partner.platform if partner else None,
     )
-    return [Message(mine, (Text(mine), invite, *blocks_tail, Context(hint)))]
+    return [meeting_confirmation(pair.id, mine, invite, cancelled=cancelled)]

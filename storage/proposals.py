@@ -1,5 +1,7 @@
-"""Matching in bulk: load the pool in a handful of queries, store a round's proposals
-and their messages in a few statements, and claim scheduled rounds exactly once."""
+"""Match rounds and the pairs they propose: load a round's pool in a handful of queries,
+store its proposals in one statement, expire old ones, and claim scheduled rounds exactly
+once. (The round's messages go through storage/outbox.py, its priorities through
+storage/people.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Table,
     Text,
     and_,
@@ -22,14 +23,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.bulk import insert_many
-from storage.ids import among
-from storage.models import Identity, MatchRound, OutboxMessage, Pair, Person, Profile
-from storage.pairs import OPEN_STATES
-
-PAST_STATES = ("completed", "ended")
+from storage.models import Identity, MatchRound, Pair, Profile
+from storage.pairs import OPEN_STATES, PAST_STATES
+from storage.states import PairState, ProfileStatus
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ async def load_pool(session: AsyncSession, program_id: int) -> PoolRows:
             .outerjoin(zones, zones.c.person_id == Profile.person_id)
             .where(
                 Profile.program_id == program_id,
-                Profile.status == "active",
+                Profile.status == ProfileStatus.ACTIVE,
                 Profile.role.is_not(None),
             )
             .order_by(Profile.person_id)
@@ -180,78 +178,12 @@ async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]
     found = await session.execute(
         select(Pair.id, Pair.mentee_id, Pair.mentor_id).where(
             Pair.program_id == first["program_id"],
-            Pair.state == "proposed",
+            Pair.state == PairState.PROPOSED,
             Pair.proposed_at == first["proposed_at"],
         )
     )
     ids = {(mentee, mentor): pair_id for pair_id, mentee, mentor in found.all()}
     return [ids[(row["mentee_id"], row["mentor_id"])] for row in rows]
-
-
-async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Queue many outbox rows in one statement (a duplicate idempotency key is skipped)."""
-    table = OutboxMessage.__table__
-    assert isinstance(table, Table)
-    await insert_many(session, table, rows, skip_duplicate="idempotency_key")
-
-
-async def reachable_platforms(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
-    """Each person's most recently seen platform (where a proactive message goes)."""
-    found: dict[int, tuple[datetime | None, int, str]] = {}
-    for condition in _among(session, Identity.person_id, person_ids):
-        rows = await session.execute(
-            select(Identity.person_id, Identity.last_seen_at, Identity.id, Identity.platform).where(
-                condition
-            )
-        )
-        for person, seen, identity_id, platform in rows.all():
-            current = found.get(person)
-            key = (seen, identity_id)
-            if current is None or _later(key, (current[0], current[1])):
-                found[person] = (seen, identity_id, platform)
-    return {person: value[2] for person, value in found.items()}
-
-
-def _later(a: tuple[datetime | None, int], b: tuple[datetime | None, int]) -> bool:
-    if (a[0] is None) != (b[0] is None):
-        return a[0] is not None
-    if a[0] is not None and b[0] is not None and a[0] != b[0]:
-        return a[0] > b[0]
-    return a[1] > b[1]
-
-
-async def names(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for condition in _among(session, Person.id, person_ids):
-        rows = await session.execute(select(Person.id, Person.display_name).where(condition))
-        found.update({pid: name for pid, name in rows.all()})
-    return found
-
-
-async def set_priority(
-    session: AsyncSession, program_id: int, person_ids: Sequence[int], since: datetime | None
-) -> None:
-    """Mark people as waiting with priority since `since` (kept if already set), or clear
-    it (`since` None). Only rows that change are written (a round touches thousands)."""
-    column = Profile.match_priority_since
-    changes = column.is_not(None) if since is None else column.is_(None)
-    for condition in _among(session, Profile.person_id, person_ids):
-        await session.execute(
-            update(Profile)
-            .where(Profile.program_id == program_id, condition, changes)
-            .values(match_priority_since=since)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _among(
-    session: AsyncSession, column: InstrumentedAttribute[int], ids: Sequence[int]
-) -> list[ColumnElement[bool]]:
-    """Conditions that together select `column` in `ids`: on PostgreSQL one `= ANY` of
-    an array (one parameter, however many ids), elsewhere IN lists of up to 5,000."""
-    unique = sorted(set(ids))
-    size = max(len(unique), 1) if session.get_bind().dialect.name == "postgresql" else 5000
-    return [among(session, column, unique[k : k + size]) for k in range(0, len(unique), size)]
 
 
 async def claim_round(
@@ -291,24 +223,9 @@ async def expired_proposals(session: AsyncSession, program_id: int, now: datetim
         select(Pair)
         .where(
             Pair.program_id == program_id,
-            Pair.state == "proposed",
+            Pair.state == PairState.PROPOSED,
             Pair.proposal_expires_at <= now,
         )
         .order_by(Pair.id)
     )
     return list(rows)
-
-
-async def pair_between(
-    session: AsyncSession, program_id: int, mentee_id: int, mentor_id: int, states: Sequence[str]
-) -> Pair | None:
-    return await session.scalar(
-        select(Pair)
-        .where(
-            Pair.program_id == program_id,
-            Pair.mentee_id == mentee_id,
-            Pair.mentor_id == mentor_id,
-            Pair.state.in_(list(states)),
-        )
-        .limit(1)
-    )

@@ -16,14 +16,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.digest import Digest, compute_digest, digest_message
-from conversations.digest_policy import DigestSchedule
+from conversations.digest.figures import Digest, compute_digest
+from conversations.digest.messages import digest_message
+from conversations.digest.policy import DigestSchedule
 from conversations.messages import to_dict
 from conversations.policy import Policy
 from conversations.sweeps import DueItem, SweepContext
-from storage import digest_targets, outbox, programs
+from storage import outbox, programs
 from storage.database import Database
 from storage.models import Program
+from storage.outbox import queued_keys
+from storage.people import local_admins
 
 CATCH_UP = timedelta(days=2)
 
@@ -54,13 +57,13 @@ async def post_digest(
 
     Computes the digest only when some target still needs it (None otherwise)."""
     users, emails = _local_admins(policy.admins)
-    people = await digest_targets.local_admins(session, users, emails)
+    people = await local_admins(session, users, emails)
     targets: list[tuple[str, str | None, int | None, str]] = [
         (f"{key_base}:{platform}:{channel}", channel, None, platform)
         for platform, channel in policy.digest.channels
     ]
     targets += [(f"{key_base}:local:{pid}", None, pid, "local") for pid in people]
-    done = await digest_targets.queued_keys(session, [t[0] for t in targets])
+    done = await queued_keys(session, [t[0] for t in targets])
     todo = [t for t in targets if t[0] not in done]
     if not todo:
         return None, []
