@@ -42,6 +42,7 @@ COPY app.yaml /etc/mentorbot/app.yaml
 ENV PATH=/opt/mentorbot/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MPLCONFIGDIR=/tmp/matplotlib \
     MENTORBOT_CONFIG=/etc/mentorbot/app.yaml \
     MENTORBOT_ENV=production \
     HOST=0.0.0.0 \

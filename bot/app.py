@@ -17,10 +17,11 @@ from aiohttp import web
 from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
-from bot import metrics, metrics_http
+from bot import metrics, metrics_http, public_pages
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
+from bot.dev_guard import dev_guard
 from bot.scheduler import Jobs, sweep_interval
 from conversations import timings
 from conversations.engine import Engine
@@ -75,7 +76,10 @@ def build_app(
     scheduler_enabled: bool = True,
 ) -> web.Application:
     """The whole bot as one aiohttp application (one process, one port)."""
-    app = web.Application(middlewares=[metrics_http.count_requests])
+    dev_mode = settings.local_chat
+    middlewares = [dev_guard(allow_remote=settings.allow_remote_dev)] if dev_mode else []
+    # Counted first, so a request the dev guard refuses is counted too.
+    app = web.Application(middlewares=[metrics_http.count_requests, *middlewares])
     db = Database(settings.database_url)
     engine = Engine(db, settings.policy)
     setattr(engine, "handle", metrics.timed_turns(engine.handle, engine.router))  # noqa: B010
@@ -94,6 +98,7 @@ def build_app(
             production=settings.environment == "production",
         ),
     )
+    app.add_routes(public_pages.routes(settings.policy))
     if settings.local_chat:
         hub = LocalHub()
         senders["local"] = hub
