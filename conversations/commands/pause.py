@@ -12,6 +12,7 @@ from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
+from conversations.wording import program_phrase, sentence
 from storage import people
 from storage.states import ProfileStatus
 
@@ -47,7 +48,7 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
             day = parse_date(phrase, turn.now, turn.timezone)
         except DateError as err:
             raise Refusal(
-                f"I understood `pause` but not the date: {err}. "
+                f"I understood `pause` but not the date. {sentence(err)} "
                 f"Use `/mentor pause until DATE`, e.g. {DATE_FORMS}; or `/mentor pause` to pause "
                 "until you resume."
             ) from None
@@ -137,7 +138,7 @@ async def sweep_pauses(ctx: SweepContext) -> list[DueItem]:
         profile.updated_at = ctx.now
         text = (
             "Your pause is over: you're active again in "
-            f"{ctx.program.name}, back in the pool for matching with reminders on."
+            f"{program_phrase(ctx.program.name)}, back in the pool for matching with reminders on."
         )
         message = Message.of(Text(text), Buttons((Button("My status", value="status"),)))
         queued = await enqueue_for_person(
