@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,12 +17,13 @@ from aiohttp import web
 from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
-from bot import public_pages
+from bot import metrics, metrics_http, public_pages
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.dev_guard import dev_guard
-from bot.scheduler import Jobs
+from bot.scheduler import Jobs, sweep_interval
+from conversations import timings
 from conversations.engine import Engine
 from storage.database import Database
 from storage.migrate import upgrade
@@ -76,14 +78,26 @@ def build_app(
     """The whole bot as one aiohttp application (one process, one port)."""
     dev_mode = settings.local_chat
     middlewares = [dev_guard(allow_remote=settings.allow_remote_dev)] if dev_mode else []
-    app = web.Application(middlewares=middlewares)
+    # Counted first, so a request the dev guard refuses is counted too.
+    app = web.Application(middlewares=[metrics_http.count_requests, *middlewares])
     db = Database(settings.database_url)
     engine = Engine(db, settings.policy)
+    setattr(engine, "handle", metrics.timed_turns(engine.handle, engine.router))  # noqa: B010
+    timings.watch(metrics.timed_job)
     senders: dict[str, Sender] = {}
     app[DB_KEY] = db
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get(
+        "/metrics",
+        metrics_http.metrics_handler(
+            db,
+            clock,
+            token=os.environ.get(metrics_http.TOKEN_ENV) or None,
+            production=settings.environment == "production",
+        ),
+    )
     app.add_routes(public_pages.routes(settings.policy))
     if settings.local_chat:
         hub = LocalHub()
@@ -124,8 +138,10 @@ def build_app(
         teams.set_on_reachable(worker.reachable)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
+        metrics.get()  # prometheus_client is imported now, not on the first request
         await upgrade(db)
-        jobs = Jobs(engine, worker, clock) if scheduler_enabled else None
+        every = sweep_interval(os.environ)
+        jobs = Jobs(engine, worker, clock, sweep_every=every) if scheduler_enabled else None
         if jobs is not None:
             jobs.start()
         task = asyncio.create_task(worker.run(), name="delivery")

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError
 
 from adapters.local.translate import BadRequest
+from bot import logs
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, json_schema, load_settings
 from storage.database import Database, DatabaseUnreachable, async_url
@@ -42,11 +43,7 @@ log = logging.getLogger("mentorbot")
 
 
 def setup_logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure()  # LOG_LEVEL, LOG_FORMAT=text|json
     quiet_third_party_loggers()
 
 

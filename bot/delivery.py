@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.delivery import Recipient, Sender, SendResult, pacing_for
+from bot import metrics
 from bot.clock import Clock, as_clock
 from bot.pacing import Pacer
 from conversations.messages import from_dict, to_dict
@@ -68,6 +69,11 @@ def backoff(attempts: int, first: float = 30.0) -> timedelta:
 def after_retry_after(seconds: float) -> timedelta:
     """Retry-After plus a little jitter (never less than the platform asked)."""
     return timedelta(seconds=seconds * random.uniform(1.0, 1.1) + random.uniform(0.0, 0.05))
+
+
+def _context(row: OutboxMessage) -> dict[str, Any]:
+    """What a log line about a row carries for JSON logs (never the message itself)."""
+    return {"outbox_id": row.id, "platform": row.platform, "kind": row.kind}
 
 
 Found = tuple[Identity, dict[str, Any] | None] | None  # the recipient's identity and reference
@@ -117,6 +123,7 @@ class DeliveryWorker:
         self._in_flight: dict[asyncio.Task[None], bool] = {}  # task → sending (not pacing)
         self._to_mark: list[tuple[OutboxMessage, asyncio.Future[None]]] = []
         self._marker: asyncio.Task[None] | None = None
+        metrics.get()  # prometheus_client is imported here, not in the middle of a send
 
     def poke(self) -> None:
         """Deliver now rather than at the next idle tick (new rows were queued)."""
@@ -254,7 +261,11 @@ class DeliveryWorker:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("delivering outbox row %s failed; it is retried after its lease", row.id)
+            log.exception(
+                "delivering outbox row %s failed; it is retried after its lease",
+                row.id,
+                extra=_context(row),
+            )
 
     async def _deliver_row(self, row: OutboxMessage, found: Found) -> None:
         platform = self._platforms[row.platform or ""]
@@ -353,10 +364,17 @@ class DeliveryWorker:
             async with asyncio.timeout(max(self._lease_left(row) - 1.0, 1.0)):
                 return await sender.send(recipient, from_dict(row.payload))
         except TimeoutError:
-            log.error("sender %s outlived the lease of outbox row %s", sender.platform, row.id)
+            log.error(
+                "sender %s outlived the lease of outbox row %s",
+                sender.platform,
+                row.id,
+                extra=_context(row),
+            )
             return SendResult("retry", f"{outbox.LEASE_EXPIRED}: the send timed out")
         except Exception as err:  # a sender bug must not kill the worker
-            log.exception("sender %s raised for outbox row %s", sender.platform, row.id)
+            log.exception(
+                "sender %s raised for outbox row %s", sender.platform, row.id, extra=_context(row)
+            )
             return SendResult("retry", f"{type(err).__name__}: {err}")
 
     async def _hand_back(self, row: OutboxMessage, at: datetime, why: str) -> None:
@@ -371,13 +389,19 @@ class DeliveryWorker:
     ) -> None:
         now = self._now()
         if result.outcome == "delivered":
+            metrics.delivery(row.platform or "", "delivered", kind=row.kind)
             await self._mark_sent(row)
             return
         if result.outcome == "unreachable":
             retry_at, counted, dead = now + UNREACHABLE_RETRY, False, False
         elif result.outcome == "retry" and result.retry_after is not None:
             retry_at, counted, dead = now + after_retry_after(result.retry_after), False, False
-            log.info("outbox row %s: platform asked to wait %ss", row.id, result.retry_after)
+            log.info(
+                "outbox row %s: platform asked to wait %ss",
+                row.id,
+                result.retry_after,
+                extra=_context(row),
+            )
         else:
             retry_at, counted = now + backoff(row.attempts, self.first_backoff), True
             dead = result.outcome == "failed" or row.attempts >= MAX_ATTEMPTS
@@ -388,6 +412,7 @@ class DeliveryWorker:
                     row.kind,
                     row.attempts,
                     result.detail,
+                    extra=_context(row),
                 )
             else:
                 log.warning(
@@ -396,7 +421,13 @@ class DeliveryWorker:
                     row.attempts,
                     retry_at.isoformat(),
                     result.detail,
+                    extra=_context(row),
                 )
+        metrics.delivery(
+            row.platform or "",
+            "dead" if dead else result.outcome,
+            rate_limited=result.outcome == "retry" and result.retry_after is not None,
+        )
         error = result.detail or result.outcome
         if recipient is not None and recipient.maybe_delivered:
             # Still unknown whether the earlier send got through: the next try must know.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -19,19 +19,44 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import utcnow
 from bot.delivery import DeliveryWorker
 from conversations.engine import Engine
-from storage import inbound, outbox
+from conversations.timings import timed
+from storage import coordination, inbound, outbox
 
 # Slack retries an event for minutes and Teams not at all; a day of ids is plenty.
 EVENT_ID_RETENTION = timedelta(days=1)
 
+SWEEP_EVERY = timedelta(minutes=1)
+SWEEP_ENV = "MENTORBOT_SWEEP_SECONDS"
+
 log = logging.getLogger(__name__)
+
+
+def sweep_interval(env: Mapping[str, str]) -> timedelta:
+    """MENTORBOT_SWEEP_SECONDS (1 to 3600; default 60): how often each replica sweeps.
+    Due work is found as of the sweep's time, so a shorter interval only sends sooner."""
+    raw = env.get(SWEEP_ENV, "").strip()
+    if not raw:
+        return SWEEP_EVERY
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= 3600:
+        log.warning("%s=%s is not 1 to 3600 seconds; sweeping every minute", SWEEP_ENV, raw)
+        return SWEEP_EVERY
+    return timedelta(seconds=seconds)
 
 
 class Jobs:
     """The periodic jobs and the scheduler that runs them."""
 
     def __init__(
-        self, engine: Engine, worker: DeliveryWorker, clock: Callable[[], datetime]
+        self,
+        engine: Engine,
+        worker: DeliveryWorker,
+        clock: Callable[[], datetime],
+        *,
+        sweep_every: timedelta = SWEEP_EVERY,
     ) -> None:
         self.engine = engine
         self.worker = worker
@@ -49,7 +74,7 @@ class Jobs:
         self.scheduler.add_job(
             self._guarded(self.sweep),
             "interval",
-            minutes=1,
+            seconds=sweep_every.total_seconds(),
             id="sweep",
             coalesce=True,
             max_instances=1,
@@ -68,18 +93,23 @@ class Jobs:
         return run
 
     async def sweep(self) -> None:
-        items = await self.engine.sweep(self.clock())
+        with timed("sweep"):
+            items = await self.engine.sweep(self.clock())
         if any(item.queued for item in items):
-            log.info("sweep queued %d message(s)", sum(item.queued for item in items))
+            log.info("sweep queued %d messages", sum(item.queued for item in items))
             self.worker.poke()
 
     async def prune(self) -> None:
+        """Housekeeping, once an hour across all replicas (the hour's slot is claimed)."""
+        now = self.clock()
         async with self.engine.db.transaction() as session:
-            await inbound.forget_before(session, self.clock() - EVENT_ID_RETENTION)
-            retention = self.engine.policy.outbox_retention
-            emptied = await outbox.forget_payloads(session, self.clock() - retention)
+            emptied = 0
+            if await coordination.claim_slot(session, "prune", f"{now:%Y-%m-%dT%H}", now):
+                await inbound.forget_before(session, now - EVENT_ID_RETENTION)
+                retention = self.engine.policy.outbox_retention
+                emptied = await outbox.forget_payloads(session, now - retention)
         if emptied:
-            log.info("emptied %d delivered or failed message(s) past retention", emptied)
+            log.info("emptied %d delivered or failed messages past retention", emptied)
 
     def start(self) -> None:
         self.scheduler.start()

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from storage.coordination import migration_lock
 from storage.database import Database
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
     async with db.engine.begin() as conn:
+        await migration_lock(conn)  # replicas starting together upgrade one at a time
         await conn.run_sync(_upgrade)
 
 

@@ -315,9 +315,7 @@ async def meeting_weeks(
         select(
             Meeting.pair_id.label("pair_id"),
             *(
-                func.max(
-                    case((and_(MEETING_TIME > since, MEETING_TIME <= end), 1))
-                ).label(f"m{k}")
+                func.max(case((and_(MEETING_TIME > since, MEETING_TIME <= end), 1))).label(f"m{k}")
                 for k, (since, end) in enumerate(bounds)
             ),
         )

@@ -19,6 +19,7 @@ from conversations.matching.messages import expiry_text, proposal_message, unmat
 from conversations.matching.pool import Mentee, Mentor, Pool, reporting_lines
 from conversations.messages import literal, to_dict
 from conversations.policy import Policy
+from conversations.timings import timed
 from storage.models import Program
 from storage.outbox import enqueue_rows
 from storage.people import display_names_many, last_seen_platforms, set_match_priority
@@ -352,7 +353,8 @@ async def run_recorded_round(
     round_id = await claim_round(session, program.id, slot, now, started_by)
     if round_id is None:
         return None
-    result = await run_round(session, policy, program, now, progress=progress)
+    with timed("match_round"):
+        result = await run_round(session, policy, program, now, progress=progress)
     await finish_round(
         session,
         round_id,
