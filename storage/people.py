@@ -79,7 +79,10 @@ async def upsert_identity(
     timezone: str | None = None,
     seen: bool = True,
 ) -> Identity:
-    """Find or create the identity (and its person), refreshing what the platform told us."""
+    """Find or create the identity (and its person), refreshing what the platform told us.
+
+    `seen` False is a mention typed by someone else: its name only names an identity
+    recorded now, never renames a known one (only the directory or the person does)."""
     identity = await find_identity(session, key)
     email = email.strip().lower() if email else None
     if identity is None:
@@ -107,7 +110,7 @@ async def upsert_identity(
     await refresh_identity(
         session,
         identity,
-        display_name=display_name,
+        display_name=display_name if seen else "",
         email=email,
         timezone=timezone,
         now=now if seen else None,
