@@ -10,6 +10,7 @@ passed in, never read from the database clock).
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -223,6 +224,9 @@ class Meeting(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     held_at: Mapped[datetime | None]
+    # The .ics UID: a random UUID, so an invite's UID is unique across installs and
+    # databases (a row id repeats after a move from SQLite to PostgreSQL).
+    uid: Mapped[str] = mapped_column(String(36), default=lambda: str(uuid.uuid4()), unique=True)
     # Follow-through markers: what the sweep already did for this meeting; `sequence`
     # is the .ics SEQUENCE, bumped on every reschedule.
     sequence: Mapped[int] = mapped_column(Integer, default=0)

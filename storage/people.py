@@ -237,6 +237,14 @@ _PROFILE = select(Profile).where(
 )
 
 
+async def emails(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
+    """The e-mail each person's platform directory gave, for those who have one."""
+    rows = await session.execute(
+        select(Person.id, Person.email).where(Person.id.in_(person_ids), Person.email.is_not(None))
+    )
+    return {person_id: email for person_id, email in rows.all() if email}
+
+
 async def display_names(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
     rows = await session.execute(_DISPLAY_NAMES, {"ids": list(person_ids)})
     return {person_id: name for person_id, name in rows.all()}

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from conversations.dates import format_moment
-from conversations.followthrough.ics import Invite, to_ics
+from conversations.followthrough.ics import Invite, Party, bot_organizer, to_ics
 from conversations.followthrough.plan import MeetingView, PairView
 from conversations.followthrough.policy import CADENCE_WORDS
 from conversations.messages import (
@@ -26,7 +26,7 @@ from conversations.messages import (
     Message,
     Text,
 )
-from storage.models import Commitment, Meeting, Pair
+from storage.models import Commitment, Meeting, Pair, Program
 
 COACHING_QUESTIONS = (
     "What went well since we last met, and what got in the way?",
@@ -40,16 +40,25 @@ COACHING_QUESTIONS = (
 
 
 def invite_file(
-    meeting: Meeting, mentee: str, mentor: str, program: str, now: datetime, *, cancelled: bool
+    meeting: Meeting,
+    mentee: Party,
+    mentor: Party,
+    program: Program,
+    now: datetime,
+    *,
+    cancelled: bool,
 ) -> File:
+    """The meeting's .ics: organised by the bot, both people invited (see ics.py)."""
     invite = Invite(
-        uid=f"meeting-{meeting.id}@mentorbot",
+        uid=meeting.uid,
         start=meeting.scheduled_at,
         duration=timedelta(minutes=meeting.duration_minutes),
-        summary=f"Mentoring: {mentee} and {mentor}",
-        description=f"{program}. {mentee} runs the meeting with their agenda.",
+        summary=f"Mentoring: {mentee.name} and {mentor.name}",
+        description=f"{program.name}. {mentee.name} runs the meeting with their agenda.",
         sequence=meeting.sequence,
         cancelled=cancelled,
+        organizer=bot_organizer(program.slug, program.name),
+        attendees=(mentee, mentor),
     )
     return File("mentoring.ics", "text/calendar", to_ics(invite, now))
 
