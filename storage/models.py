@@ -187,6 +187,14 @@ class Pair(Base):
     at_risk_since: Mapped[datetime | None]
     renewal_asked_at: Mapped[datetime | None]
     agreement_reminded_at: Mapped[datetime | None]  # the one reminder to confirm went out
+    # Renewal (issue 13): each side's yes in the renewal window; the term is extended
+    # when both have said yes. A no from either lets the pair complete at the term's end.
+    mentee_renews_at: Mapped[datetime | None]
+    mentor_renews_at: Mapped[datetime | None]
+    renewal_declined_at: Mapped[datetime | None]
+    renewal_declined_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
     due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 

@@ -153,8 +153,12 @@ async def test_a_meeting_after_the_term_ends_is_refused_with_renew_offered(chat:
     await chat.say("alice", "schedule 2027-05-20 10:00")  # before the end: fine
     [moved] = await chat.say("alice", "schedule 2027-05-23 09:00")  # on the last day: no
     assert "ends on Sun 23 May 2027" in moved.text
-    renewed = await chat.click("alice", refusal, "Renew")
-    assert "Renewed your mentoring with bob until Tue 23 Nov 2027" in renewed[0].text
+    early = await chat.click("alice", refusal, "Renew")  # months before the renewal window
+    assert "Renewal opens on Sun 09 May 2027" in early[0].text
+    assert (await get_pair(chat, pair_id)).term_end.isoformat() == "2027-05-23"  # type: ignore[union-attr]
+    chat.now = datetime(2027, 5, 10, 9, 0, tzinfo=UTC)
+    await chat.say("alice", "renew")
+    await chat.say("bob", "renew")
     [done] = await chat.say("alice", "schedule 2027-06-01 10:00")
     assert "You moved the meeting with bob to Tue 01 Jun 2027, 10:00" in done.text
 
@@ -489,9 +493,11 @@ async def test_renewal_near_the_term_end_and_completion_invites_the_mentee_to_me
     assert (await get_pair(chat, pair_id)).state == "completed"
 
 
-async def test_renew_extends_the_term(chat: Chat) -> None:
+async def test_renew_extends_the_term_when_both_say_yes_in_the_window(chat: Chat) -> None:
     pair_id = await make_pair(chat)
-    reply = await chat.text("bob", "renew")
+    chat.now = datetime(2027, 5, 9, 0, 0, tzinfo=UTC)  # the window opens (14 days before)
+    assert "I've asked them" in await chat.text("bob", "renew")
+    reply = await chat.text("alice", "renew")
     assert "until Tue 23 Nov 2027" in reply
     assert (await get_pair(chat, pair_id)).term_end.isoformat() == "2027-11-23"  # type: ignore[union-attr]
 

@@ -208,9 +208,15 @@ def renewal_message(pair_id: int, partner: str, term_end: date) -> Message:
     return Message.of(
         Text(
             f"Your mentoring term with {partner} ends on {term_end:%a %d %b %Y}. "
-            "Renew for another term? If not, nothing to do: it ends on that day."
+            "Renew for another term? It is renewed when you both say yes; if either of you "
+            "says no, it completes on that day with a short review."
         ),
-        Buttons((Button("Renew", value=f"renew pair:{pair_id}", style="primary"),)),
+        Buttons(
+            (
+                Button("Renew", value=f"renew pair:{pair_id}", style="primary"),
+                Button("Don't renew", value=f"renew no pair:{pair_id}"),
+            )
+        ),
     )
 
 
