@@ -319,7 +319,7 @@ class Lapse(Base):
     """One stretch of silence of a pair: how far up the ladder it went and how it ended.
 
     The digest counts lapses and recoveries from here (began_at, recovered_at,
-    at_risk_at, outcome: recovered, ended, rematch, or None while open).
+    at_risk_at, outcome: recovered, ended, rematch, paused, or None while open).
     """
 
     __tablename__ = "lapses"

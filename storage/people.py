@@ -309,7 +309,9 @@ class Recipient:
     name: str
     timezone: str | None
     platform: str | None
-    away: bool = False  # paused or left the program: no reminders for now
+    # Left the program: no reminders. A person's pause only stops matching; their pairs
+    # go on (or are paused themselves) and they hear about them (issue 13).
+    away: bool = False
 
 
 async def recipients(
@@ -338,7 +340,7 @@ async def recipients(
             name,
             profile_tz or identity_tz,
             found_platform,
-            status in (ProfileStatus.PAUSED, ProfileStatus.LEFT),
+            status == ProfileStatus.LEFT,
         )
     return result
 

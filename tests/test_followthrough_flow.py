@@ -512,16 +512,18 @@ async def test_dry_run_sweep_changes_nothing(chat: Chat) -> None:
     assert await sweep_kinds(chat) == ["lapse-nudge-mentee"]
 
 
-async def test_a_paused_person_gets_no_nudges_and_the_silence_clock_waits(chat: Chat) -> None:
+async def test_a_paused_person_keeps_their_pairs_ladder_unless_the_pair_pauses(
+    chat: Chat,
+) -> None:
+    """Issue 13: a person's pause stops matching only; it never freezes a pair silently."""
     pair_id = await make_pair(chat)
     await chat.say("bob", "pause until 2026-12-20")
     chat.now = START + timedelta(days=17)
-    assert await sweep_kinds(chat) == []
-    assert (await get_pair(chat, pair_id)).silent_since == chat.now
+    assert await sweep_kinds(chat) == ["lapse-nudge-mentee"]
+    assert (await get_pair(chat, pair_id)).state == "active"
     await chat.say("alice", "schedule 2026-12-15 10:00")
     chat.now = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
-    assert await sweep_kinds(chat) == ["agenda-prompt"]  # Alice is not paused
-    assert await inbox(chat, "bob", "mentor-agenda") == []
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
 
 
 async def test_an_agenda_set_before_the_meeting_was_scheduled_reaches_the_mentor(

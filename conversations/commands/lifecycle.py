@@ -73,6 +73,7 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
     if meeting is not None and meeting.scheduled_at < until:
         meeting.status = MeetingStatus.CANCELLED
         pair.next_meeting_at = None
+    await leave_ladder(turn, pair)
     refresh_due(pair, None, turn.policy)
     await turn.audit("pair.pause", pair=pair.id, until=until.isoformat())
     me = await turn.display_name(turn.person.id)
@@ -90,6 +91,15 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
     return [
         Message.of(Text(text), Buttons((Button("Resume now", value=f"resume pair:{pair.id}"),)))
     ]
+
+
+async def leave_ladder(turn: Turn, pair: Pair) -> None:
+    """A paused pair leaves the lapse ladder: its open lapse episode is closed as
+    `paused` (not lapsed now, not recovered), and after the pause silence counts afresh
+    from the day it ends (a new episode starts at the first rung)."""
+    if await close_lapse(turn.session, pair.id, LapseOutcome.PAUSED, turn.now):
+        pair.lapse_cycle += 1
+    pair.lapse_step, pair.at_risk_since = 0, None
 
 
 async def pause_pair(turn: Turn, line: ParsedLine) -> list[Message]:
