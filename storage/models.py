@@ -192,9 +192,7 @@ class Pair(Base):
     mentee_renews_at: Mapped[datetime | None]
     mentor_renews_at: Mapped[datetime | None]
     renewal_declined_at: Mapped[datetime | None]
-    renewal_declined_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("people.id", ondelete="SET NULL")
-    )
+    renewal_declined_by_id: Mapped[int | None]  # a person id; no foreign key (see 0007)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
@@ -234,7 +232,7 @@ class Meeting(Base):
     held_at: Mapped[datetime | None]
     # The .ics UID: a random UUID, so an invite's UID is unique across installs and
     # databases (a row id repeats after a move from SQLite to PostgreSQL).
-    uid: Mapped[str] = mapped_column(String(36), default=lambda: str(uuid.uuid4()), unique=True)
+    uid: Mapped[str] = mapped_column(String(36), default=lambda: str(uuid.uuid4()))
     # Follow-through markers: what the sweep already did for this meeting; `sequence`
     # is the .ics SEQUENCE, bumped on every reschedule.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
@@ -245,6 +243,7 @@ class Meeting(Base):
 
 
 Index("ix_meetings_status_scheduled", Meeting.status, Meeting.scheduled_at)
+Index("ix_meetings_uid", Meeting.uid, unique=True)
 # A pair's meetings in time order, status included so the digest reads lapsed pairs'
 # weeks from the index alone; it also serves every lookup by pair_id.
 Index("ix_meetings_pair_scheduled", Meeting.pair_id, Meeting.scheduled_at, Meeting.status)

@@ -114,6 +114,8 @@ async def _migrate_keeps_meetings(url: str) -> None:
                 "INSERT INTO meetings (id, pair_id, scheduled_at, duration_minutes, status,"
                 " created_at, sequence) VALUES (1, 1, '2026-02-01', 45, 'held', '2026-01-01', 0),"
                 " (2, 1, '2026-03-01', 45, 'scheduled', '2026-01-01', 3)",
+                "INSERT INTO meeting_feedback (id, meeting_id, person_id, met, rating,"
+                " created_at) VALUES (1, 1, 1, true, 4, '2026-02-01')",
             ):
                 await session.execute(text(statement))
         await upgrade(db)
@@ -121,6 +123,10 @@ async def _migrate_keeps_meetings(url: str) -> None:
             rows = (await session.execute(text("SELECT id, uid, sequence FROM meetings"))).all()
         assert sorted((r[0], r[2]) for r in rows) == [(1, 0), (2, 3)]
         assert len({uuid.UUID(r[1]) for r in rows}) == 2
+        async with db.transaction() as session:  # nothing cascaded away on the way
+            kept = await session.execute(text("SELECT meeting_id, rating FROM meeting_feedback"))
+            assert kept.all() == [(1, 4)]
+            assert (await session.execute(text("SELECT count(*) FROM pairs"))).scalar() == 1
     finally:
         await db.dispose()
 

@@ -3,6 +3,10 @@
 Revision ID: 0006_meeting_uid
 Revises: 0005_agreement_reminder
 Create Date: 2026-12-03 14:40:00
+
+No table is rebuilt: on SQLite a rebuild of `meetings` (batch mode) would drop the old
+table with foreign keys on and cascade to meeting feedback. So the column is added NOT
+NULL with an empty default, filled, and made unique with an index.
 """
 
 import uuid
@@ -20,20 +24,21 @@ _meetings = sa.table("meetings", sa.column("id", sa.Integer), sa.column("uid", s
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("meetings", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("uid", sa.String(length=36), nullable=True))
+    op.add_column(
+        "meetings",
+        sa.Column("uid", sa.String(length=36), nullable=False, server_default=""),
+    )
     bind = op.get_bind()
     ids = [row[0] for row in bind.execute(sa.select(_meetings.c.id))]
     update = _meetings.update().where(_meetings.c.id == sa.bindparam("row_id"))
     for start in range(0, len(ids), 1000):
         batch = [{"row_id": i, "uid": str(uuid.uuid4())} for i in ids[start : start + 1000]]
         bind.execute(update.values(uid=sa.bindparam("uid")), batch)
-    with op.batch_alter_table("meetings", schema=None) as batch_op:
-        batch_op.alter_column("uid", existing_type=sa.String(length=36), nullable=False)
-        batch_op.create_unique_constraint("uq_meetings_uid", ["uid"])
+    if bind.dialect.name != "sqlite":  # SQLite cannot drop a default without a rebuild
+        op.alter_column("meetings", "uid", server_default=None)
+    op.create_index("ix_meetings_uid", "meetings", ["uid"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("meetings", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_meetings_uid", type_="unique")
-        batch_op.drop_column("uid")
+    op.drop_index("ix_meetings_uid", table_name="meetings")
+    op.drop_column("meetings", "uid")
