@@ -262,7 +262,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
         for key, value in to_json(digest)["figures"].items():
             print(f"  {key}: {value}")
         if args.chart:
-            png = trend_png([WeekBar(w.due, w.held, w.rate) for w in digest.trend])
+            png = trend_png([WeekBar(w.due, w.held, w.rate, w.start) for w in digest.trend])
             await asyncio.to_thread(Path(args.chart).write_bytes, png)
             print(f"chart written to {args.chart}")
     finally:

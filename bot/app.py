@@ -16,9 +16,11 @@ from aiohttp import web
 from adapters.delivery import Sender
 from adapters.local.hub import LocalHub
 from adapters.local.web import LocalChat
+from bot import public_pages
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
+from bot.dev_guard import dev_guard
 from bot.scheduler import Jobs
 from conversations.engine import Engine
 from storage.database import Database
@@ -72,7 +74,9 @@ def build_app(
     scheduler_enabled: bool = True,
 ) -> web.Application:
     """The whole bot as one aiohttp application (one process, one port)."""
-    app = web.Application()
+    dev_mode = settings.local_chat
+    middlewares = [dev_guard(allow_remote=settings.allow_remote_dev)] if dev_mode else []
+    app = web.Application(middlewares=middlewares)
     db = Database(settings.database_url)
     engine = Engine(db, settings.policy)
     senders: dict[str, Sender] = {}
@@ -80,6 +84,7 @@ def build_app(
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.add_routes(public_pages.routes(settings.policy))
     if settings.local_chat:
         hub = LocalHub()
         senders["local"] = hub

@@ -9,22 +9,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
+import io
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import DBAPIError
 
 from adapters.local.translate import BadRequest
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings, json_schema, load_settings
-from storage.database import Database
+from storage.database import Database, DatabaseUnreachable, async_url
 from storage.migrate import current_revision, upgrade
 from storage.simulation import single_process_database
 
@@ -50,9 +56,14 @@ def quiet_third_party_loggers() -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    # The platform SDKs log request and response bodies (people's messages) at DEBUG.
+    for name in ("slack_bolt", "slack_sdk", "msrest", "botbuilder", "botframework"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_check_database(settings.database_url))
     from aiohttp import web
 
     from bot.app import build_app, settle_heap
@@ -70,6 +81,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         mode,
         Database(settings.database_url).describe(),
     )
+    if settings.allow_remote_dev:
+        log.warning(
+            "development mode on %s: the web chat and the Teams emulator endpoint trust "
+            "whoever connects, and this address may be reachable from other machines",
+            settings.host,
+        )
     app = build_app(settings)
     app.on_startup.append(settle_heap)  # runs after build_app's own start-up (migrations)
     web.run_app(
@@ -83,9 +100,19 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check_database(url: str) -> None:
+    """Fail fast, in one line, when the database does not answer (DatabaseUnreachable)."""
+    db = Database(url)
+    try:
+        await db.check_reachable()
+    finally:
+        await db.dispose()
+
+
 async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
     db = Database(settings.database_url)
     try:
+        await db.check_reachable()
         await upgrade(db)
         return await work(db)
     finally:
@@ -95,6 +122,7 @@ async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]
 async def _migrate(settings: Settings) -> int:
     db = Database(settings.database_url)
     try:
+        await db.check_reachable()
         before = await current_revision(db)
         await upgrade(db)
         after = await current_revision(db)
@@ -120,15 +148,27 @@ def parse_now(raw: str | None, settings: Settings) -> datetime:
     return moment.astimezone(UTC)
 
 
+# A --now this far ahead of the clock is "the future": sweeping then changes what people
+# will see (pauses end, lapses escalate, proposals expire) before its time.
+FUTURE_SLACK = timedelta(minutes=5)
+
+
 async def _sweep(settings: Settings, args: argparse.Namespace) -> int:
     from conversations.engine import Engine
 
     now = parse_now(args.now, settings)
+    if now > utcnow() + FUTURE_SLACK and not (args.dry_run or args.yes):
+        raise ConfigError(
+            f"sweep --now {args.now} is in the future: it would queue messages and change "
+            "the database as of then (pauses end, lapses move on, proposals expire). "
+            "Look first with --dry-run; add --yes to do it."
+        )
 
     async def work(db: Database) -> int:
         items = await Engine(db, settings.policy).sweep(now, dry_run=args.dry_run)
         verb = "would queue" if args.dry_run else "queued"
-        print(f"Sweep as of {now.isoformat()}: {len(items)} item(s) due.")
+        count = f"{len(items)} item" if len(items) == 1 else f"{len(items)} items"
+        print(f"Sweep as of {now.isoformat()}: {count} due.")
         for item in items:
             state = verb if item.queued else "already queued"
             print(f"  {state}: {item.kind} for person {item.person_id} [{item.key}]: {item.text}")
@@ -141,29 +181,30 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     from conversations.digest.chart import WeekBar, trend_png
     from conversations.digest.figures import to_json
     from conversations.digest.messages import digest_message
-    from conversations.digest.sweep import run_digest
+    from conversations.digest.sweep import run_digest, why_nothing_posted
 
     now = parse_now(args.now, settings)
+    if args.json and args.post:
+        raise ConfigError(
+            "digest --json only prints the figures; post with `mentorbot digest --post`."
+        )
 
     async def work(db: Database) -> int:
-        digest, items = await run_digest(db, settings.policy, now, post=not args.no_post)
+        digest, items = await run_digest(db, settings.policy, now, post=args.post)
         if args.chart:
-            png = trend_png([WeekBar(w.due, w.held, w.rate) for w in digest.trend])
+            png = trend_png([WeekBar(w.due, w.held, w.rate, w.start) for w in digest.trend])
             await asyncio.to_thread(Path(args.chart).write_bytes, png)
         if args.json:
             print(json.dumps(to_json(digest), indent=2))
             return 0
         print(digest_message(digest, chart=False).text)
-        if args.no_post:
-            print("(preview only: nothing posted)")
+        if not args.post:
+            print("(preview only, nothing posted: `mentorbot digest --post` posts it)")
         elif items:
             for item in items:
                 print(f"{'queued' if item.queued else 'already queued'}: {item.text}")
         else:
-            print(
-                "Nothing posted: no digest channel in app.yaml (digest.slack_channel, "
-                "digest.teams_channel) and no admin using the local chat, or already posted."
-            )
+            print(await why_nothing_posted(db, settings.policy))
         return 0
 
     return await _with_db(settings, work)
@@ -201,7 +242,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from conversations.engine import Engine
 
     async def work(db: Database) -> int:
-        console = Console(Engine(db, settings.policy), args.as_user, utcnow)
+        console = Console(Engine(db, settings.policy), args.as_user, utcnow, Path.cwd())
         if args.line:
             print(console.show(await console.say(" ".join(args.line))))
         else:
@@ -220,7 +261,7 @@ async def _demo(settings: Settings) -> int:
         print(f"Seeded {count} demo people into {db.describe()}.")
         print(
             'Try: mentorbot chat --as sofia "/mentor status"   or   mentorbot run  and open '
-            f"http://127.0.0.1:{settings.port}/ as hana, marcus, sofia, tom …"
+            f"http://{settings.host}:{settings.port}/ as hana, marcus, sofia, tom …"
         )
         return 0
 
@@ -233,17 +274,52 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="serve HTTP (web chat, health) and run the scheduler")
     run.add_argument("--port", type=int, help="port to listen on (default: PORT or 3978)")
+    run.add_argument(
+        "--allow-remote-dev",
+        action="store_true",
+        help="development mode (no credentials) on a non-loopback HOST: anyone who can "
+        "reach it can act as anyone (also MENTORBOT_ALLOW_REMOTE_DEV=1)",
+    )
     sub.add_parser("migrate", help="apply database migrations")
-    sweep = sub.add_parser("sweep", help="queue what is due as of --now (default: now)")
-    sweep.add_argument("--now", help="ISO date-time, e.g. 2026-12-01T09:00 (program time zone)")
+    sweep = sub.add_parser(
+        "sweep",
+        help="queue what is due as of --now (default: now); changes the database",
+        description="Queue what is due as of --now and record it: this changes the database "
+        "(messages are queued, pauses end, lapses move on, proposals expire). A --now in the "
+        "future is refused unless --yes is given; --dry-run shows what would happen and "
+        "changes nothing.",
+    )
+    sweep.add_argument(
+        "--now",
+        help="ISO date-time, e.g. 2026-12-01T09:00 (program time zone); a future one "
+        "changes the database as of then: look with --dry-run first",
+    )
     sweep.add_argument("--dry-run", action="store_true", help="show what is due, change nothing")
+    sweep.add_argument(
+        "--yes", action="store_true", help="do sweep a --now in the future (after a --dry-run)"
+    )
     chat = sub.add_parser("chat", help="talk to the bot in the terminal as a local user")
     chat.add_argument("--as", dest="as_user", required=True, metavar="NAME", help="e.g. alice")
     chat.add_argument("line", nargs="*", help='one command to run, e.g. "/mentor status"')
-    digest = sub.add_parser("digest", help="compute HR's weekly digest as of --now and post it")
+    digest = sub.add_parser(
+        "digest",
+        help="print HR's weekly digest as of --now; --post also posts it",
+        description="Print HR's weekly digest as of --now. Nothing is posted unless --post "
+        "is given (the scheduled digest, posted by the sweep, does not need this command).",
+    )
     digest.add_argument("--now", help="ISO date-time (program time zone); default: now")
-    digest.add_argument("--json", action="store_true", help="print the figures as JSON")
-    digest.add_argument("--no-post", action="store_true", help="preview only, post nothing")
+    digest.add_argument(
+        "--json", action="store_true", help="print the figures as JSON, post nothing"
+    )
+    posting = digest.add_mutually_exclusive_group()
+    posting.add_argument(
+        "--post",
+        action="store_true",
+        help="also post it to the digest channels (or the admins' local chats), once per --now",
+    )
+    posting.add_argument(
+        "--no-post", action="store_true", help="preview only, post nothing (the default)"
+    )
     digest.add_argument("--chart", metavar="FILE", help="also write the trend chart PNG here")
     sim = sub.add_parser("simulate", help="run a synthetic organisation through the lifecycle")
     sim.add_argument("--people", type=int, default=200, help="how many people (default 200)")
@@ -302,6 +378,17 @@ def cmd_manifest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`mentorbot ARGV`; the exit code. Output is flushed here, so that a reader gone
+    early (`| head`) is reported like any other failure, not at interpreter exit."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _pipe_closed()
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     setup_logging()
     if args.command != "run":
@@ -309,8 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":  # needs no (valid) configuration: it helps write one
         print(json.dumps(json_schema(), indent=2))
         return 0
+    settings: Settings | None = None
     try:
-        settings = load_settings(args.config, port=getattr(args, "port", None))
+        settings = load_settings(
+            args.config,
+            port=getattr(args, "port", None),
+            allow_remote_dev=getattr(args, "allow_remote_dev", False),
+        )
         if args.command == "run":
             return cmd_run(settings, args)
         if args.command == "migrate":
@@ -333,8 +425,53 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, BadRequest) as err:
         print(str(err), file=sys.stderr)
         return 2
+    except DatabaseUnreachable as err:
+        print(str(err), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _pipe_closed()
+    except (OSError, DBAPIError) as err:
+        print(failure_line(err, settings), file=sys.stderr)
+        return 1
+
+
+def failure_line(err: OSError | DBAPIError, settings: Settings | None) -> str:
+    """One line for what the operator's machine refused: a busy port, a database out of
+    reach, a file that cannot be written. Never a traceback; the detail is the system's."""
+    if isinstance(err, OSError) and err.errno == errno.EADDRINUSE and settings is not None:
+        return (
+            f"Port {settings.port} on {settings.host} is already in use: stop what is using "
+            "it, or pick another port with --port N (or PORT=N)."
+        )
+    database = (
+        async_url(settings.database_url).render_as_string(hide_password=True)
+        if settings is not None
+        else "the database"
+    )
+    if isinstance(err, DBAPIError):
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        return f"Cannot use the database {database}: {reason}. Check DATABASE_URL."
+    if isinstance(err, ConnectionError | TimeoutError | socket.gaierror):
+        reason = err.strerror or str(err) or type(err).__name__
+        return (
+            f"Cannot reach the database {database}: {reason}. Check DATABASE_URL and that "
+            "the server is running."
+        )
+    where = f": {err.filename}" if err.filename else ""
+    return f"mentorbot stopped: {err.strerror or err}{where}"
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (`mentorbot … | head`): stop quietly, one line on
+    stderr, and keep Python from complaining again when it flushes stdout at exit."""
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    with contextlib.suppress(OSError):
+        print("mentorbot: output closed before the end (broken pipe).", file=sys.stderr)
+    return 141  # 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe
 
 
 if __name__ == "__main__":

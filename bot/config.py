@@ -4,7 +4,9 @@ environment. Validated at start; an error names the bad key and the expected for
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
+from adapters.loopback import is_loopback_host
 from adapters.slack.settings import SlackCredentials
 from adapters.teams.settings import LOGIN_URL, OPENID_METADATA_URL, TeamsSettings
 from conversations.config_fields import (
@@ -41,6 +44,9 @@ from storage.database import DEFAULT_URL, async_url
 CADENCES = ("weekly", "biweekly", "monthly")
 PRIVACY = ("named", "aggregate")
 DEFAULT_PORT = 3978
+TRUE = ("1", "true", "yes", "on")
+# A Microsoft Entra tenant id (a GUID); anything with spaces or punctuation is a typo.
+_TENANT = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.-]*$")
 # These sections name an unknown key as program.`nmae`; the others as `meetings.agenda_led`.
 _PREFIXED_OUTSIDE = ("program", "digest", "objective_target")
 
@@ -62,6 +68,8 @@ class Settings:
     # Teams: with an app id when configured; without one (unauthenticated, local
     # development only) alongside the local chat; None otherwise.
     teams: TeamsSettings | None = None
+    # Development mode on a non-loopback address (--allow-remote-dev): said out loud.
+    allow_remote_dev: bool = False
 
     @property
     def local_chat(self) -> bool:
@@ -87,6 +95,54 @@ class Admin(Check):
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "pattern": "^(slack|teams|local)(:|$)|@"}
+
+
+class Tenant(Check):
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str) or not _TENANT.match(value.strip()):
+            raise problem(
+                f"{value!r} must be a tenant id such as 72f988bf-86f1-41af-91ab-2d7cd011db47.",
+                whole=True,
+            )
+        return value.strip().lower()
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": _TENANT.pattern}
+
+
+class TeamsSection(Section):
+    """Which Microsoft 365 tenants may talk to the bot in Teams, besides
+    MICROSOFT_APP_TENANT_ID (MENTORBOT_TEAMS_TENANTS adds to them). Activities from any
+    other tenant are refused."""
+
+    tenants: tuple[Annotated[str, Tenant()], ...] = Field(
+        (), description="Tenant ids (GUIDs) whose people may use the bot."
+    )
+
+    @field_validator("tenants", mode="before")
+    @classmethod
+    def _a_list(cls, raw: Any) -> Any:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list | tuple):
+            raise problem("must be a list of tenant ids, e.g. tenants: [<tenant id>].")
+        return raw
+
+
+def env_tenants(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...]:
+    """MENTORBOT_TEAMS_TENANTS, comma-separated."""
+    found: list[str] = []
+    for raw in env.get("MENTORBOT_TEAMS_TENANTS", "").split(","):
+        if not raw.strip():
+            continue
+        if not _TENANT.match(raw.strip()):
+            problems.append(
+                f"MENTORBOT_TEAMS_TENANTS: {raw.strip()!r} must be a tenant id such as "
+                "72f988bf-86f1-41af-91ab-2d7cd011db47."
+            )
+        else:
+            found.append(raw.strip().lower())
+    return tuple(found)
 
 
 class ProgramSection(Section):
@@ -136,6 +192,7 @@ class AppConfig(Section):
     digest: DigestSection = written({}, DigestSection.__doc__)
     objective_target: ObjectiveSection | None = Field(None, description=ObjectiveSection.__doc__)
     matching: MatchingSection = written({}, MatchingSection.__doc__)
+    teams: TeamsSection = written({}, TeamsSection.__doc__)
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -251,7 +308,10 @@ def _problem(error: ErrorDetails) -> str:
     return f"`{_where(loc)}` {message}"
 
 
-def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]) -> Policy:
+def _policy(
+    data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
+) -> tuple[Policy, tuple[str, ...]]:
+    """The program's policy, and the Teams tenants app.yaml allows."""
     extra = [a.strip() for a in env.get("MENTORBOT_ADMINS", "").split(",") if a.strip()]
     try:
         app = AppConfig.model_validate(data)
@@ -259,7 +319,9 @@ def _policy(data: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
         problems.extend(_problem(e) for e in err.errors(include_url=False))
         app = None
     problems.extend(p for p in map(admin_problem, extra) if p)
-    return app.policy(extra) if app is not None else Policy()
+    if app is None:
+        return Policy(), ()
+    return app.policy(extra), app.teams.tenants
 
 
 def _slack(env: Mapping[str, str], problems: list[str]) -> SlackCredentials | None:
@@ -297,7 +359,11 @@ def find_config(explicit: str | None, env: Mapping[str, str]) -> Path | None:
 
 
 def load_settings(
-    config: str | None = None, env: Mapping[str, str] | None = None, port: int | None = None
+    config: str | None = None,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    *,
+    allow_remote_dev: bool = False,
 ) -> Settings:
     env = os.environ if env is None else env
     path = find_config(config, env)
@@ -310,7 +376,7 @@ def load_settings(
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must be a mapping of settings (key: value).")
     problems: list[str] = []
-    policy = _policy(data, env, problems)
+    policy, tenants = _policy(data, env, problems)
     database_url = env.get("DATABASE_URL") or DEFAULT_URL
     try:
         async_url(database_url)
@@ -339,13 +405,23 @@ def load_settings(
             "and are for development only."
         )
     teams = _teams(env, local=not platforms)
+    tenants = tuple(dict.fromkeys((*tenants, *env_tenants(env, problems))))
     if teams is not None:
+        teams = dataclasses.replace(teams, tenants=tenants)
         problems.extend(teams.problems())
     if problems:
         where = f"Configuration problems ({path or 'defaults and environment'}):"
         raise ConfigError("\n".join([where, *(f"  - {p}" for p in problems)]))
     host = env.get("HOST") or ("0.0.0.0" if platforms else "127.0.0.1")
+    allow_remote_dev = allow_remote_dev or env.get("MENTORBOT_ALLOW_REMOTE_DEV", "") in TRUE
+    if not platforms and not is_loopback_host(host.strip("[]")) and not allow_remote_dev:
+        raise ConfigError(
+            f"HOST={host} would serve the development mode (no Slack or Teams credentials, "
+            "so it trusts whoever connects) beyond this machine. Use HOST=127.0.0.1, or "
+            "pass --allow-remote-dev (MENTORBOT_ALLOW_REMOTE_DEV=1) if you really mean it."
+        )
     return Settings(
+        allow_remote_dev=allow_remote_dev and not platforms,
         policy=policy,
         database_url=database_url,
         host=host,

@@ -11,6 +11,7 @@ trace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from conversations.commands import (
     join,
     leave,
     lifecycle,
+    meeting,
     mydata,
     pause,
     privacy,
@@ -58,6 +60,9 @@ from storage.speaker_reads import SpeakerBatches
 
 log = logging.getLogger(__name__)
 
+# Every command answers within Slack's and Teams' patience even when the database hangs
+# (storage/timeouts.py bounds each statement; this bounds a turn of several).
+TURN_DEADLINE_SECONDS = 10.0
 APOLOGY = (
     "Sorry, something went wrong on my side and nothing was changed. Please try again in a "
     "moment; if it keeps happening, tell your program team."
@@ -83,6 +88,7 @@ def build_router() -> Router:
             agenda.COMMAND,
             checkin.MET,
             checkin.SKIP,
+            meeting.MEETING,
             checkin.COMMIT,
             lifecycle.END,
             lifecycle.RENEW,
@@ -114,6 +120,7 @@ class Engine:
         self.router = build_router()
         self._cached_program: Program | None = None
         self._speakers = SpeakerBatches(db.reader) if db.reader is not None else None
+        self._abandoned: set[asyncio.Future[list[Message]]] = set()
 
     async def _program(self, session: AsyncSession, now: datetime) -> Program:
         """The configured program, created on first use and then kept in memory.
@@ -148,7 +155,31 @@ class Engine:
 
     async def handle(self, event: InboundEvent, now: datetime) -> list[Message]:
         """Answer one inbound event. Always returns at least one message, except for
-        a platform retry of an event already handled (then nothing)."""
+        a platform retry of an event already handled (then nothing).
+
+        A turn stuck on a hung database is apologised for after TURN_DEADLINE_SECONDS
+        and cancelled without waiting: its transaction rolls back on its own, bounded
+        by the database timeouts (cancelling and waiting would wait on those too)."""
+        work = asyncio.ensure_future(self._answer(event, now))
+        done, _ = await asyncio.wait((work,), timeout=TURN_DEADLINE_SECONDS)
+        if done:
+            return work.result()
+        work.cancel()
+        self._abandoned.add(work)
+        work.add_done_callback(self._forget)
+        log.error(
+            "an event from %s was not answered within %.0f s (database hanging?); apologising",
+            event.actor.platform,
+            TURN_DEADLINE_SECONDS,
+        )
+        return [Message(APOLOGY, (Text(APOLOGY),))]
+
+    def _forget(self, work: asyncio.Future[list[Message]]) -> None:
+        self._abandoned.discard(work)
+        if not work.cancelled():
+            work.exception()  # retrieved: it was logged where it happened
+
+    async def _answer(self, event: InboundEvent, now: datetime) -> list[Message]:
         known = self._cached_program is not None
         try:
             try:
@@ -166,6 +197,20 @@ class Engine:
             if not known:
                 self._cached_program = None
         return [Message.of(Text(APOLOGY))]
+
+    async def first_request(self, platform: str, key: str, now: datetime) -> bool:
+        """Record a platform request that carries no event id (a signed Slack slash
+        command, keyed by a hash of its signature input); False when it was recorded
+        before, i.e. it is a replay and must not act again. When the database cannot
+        say, True: the turn that follows answers, with an apology if it is down."""
+        try:
+            async with self.db.transaction() as session:
+                return await inbound.first_time_seen(session, platform, key, now)
+        except IntegrityError:  # the same request raced in on another replica
+            return False
+        except Exception as err:
+            log.warning("could not check a %s request for a replay: %s", platform, type(err))
+            return True
 
     async def _handle(self, event: InboundEvent, now: datetime) -> list[Message]:
         if (

@@ -8,6 +8,7 @@ console and the scheduler can share one file.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.reader import Reader
+from storage.timeouts import Timeouts
 
 DEFAULT_URL = "sqlite:///mentorbot.db"
 
@@ -42,7 +44,7 @@ def async_url(url: str) -> URL:
 async def execute_autocommit(url: str, statement: str) -> None:
     """Run one statement outside any transaction (CREATE/DROP DATABASE, VACUUM), as tests
     and benches do around their throwaway PostgreSQL databases."""
-    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT", hide_parameters=True)
     try:
         async with engine.connect() as conn:
             await conn.execute(text(statement))
@@ -50,11 +52,15 @@ async def execute_autocommit(url: str, statement: str) -> None:
         await engine.dispose()
 
 
+class DatabaseUnreachable(Exception):
+    """The database did not answer at start: one line for the operator, no traceback."""
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(Timeouts.from_env().sqlite_busy * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -74,20 +80,30 @@ class Database:
         """`async_creator`: for SQLite, the driver connection factory to use instead of
         aiosqlite's (storage/simulation/inline_sqlite.py for the simulation's file)."""
         self.url = async_url(url)
-        kwargs: dict[str, Any] = {"echo": echo}
+        self.timeouts = Timeouts.from_env()
+        # hide_parameters: a failing statement's error (and so a log line) never carries
+        # the values bound to it, which are people's names, notes and agendas.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if not self.is_sqlite:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=self.timeouts.pool,
+                connect_args=self.timeouts.asyncpg_connect_args(),
+            )
         elif async_creator is not None:
             kwargs.update(async_creator=async_creator)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._ping: asyncio.Task[bool] | None = None
         # An in-memory SQLite database exists only inside the engine's own connection.
         self.reader: Reader | None = (
             None
             if self.is_sqlite and self.url.database in (None, "", ":memory:")
-            else Reader(self.engine, size=pool_size)
+            else Reader(self.engine, size=pool_size, timeouts=self.timeouts)
         )
 
     @property
@@ -112,8 +128,17 @@ class Database:
         async with self._sessions() as session, session.begin():
             yield session
 
-    async def ping(self) -> bool:
-        """True when a trivial query succeeds; used by /readyz."""
+    async def ping(self, within: float = 1.5) -> bool:
+        """True when a trivial query succeeds within `within` seconds; used by /readyz,
+        which must answer in time even while the database hangs. The query is not
+        cancelled at the deadline (closing a hung connection hangs too): it ends on its
+        own statement timeout, and until then later pings wait on it, not on a new one."""
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.create_task(self._select_one())
+        done, _ = await asyncio.wait({self._ping}, timeout=within)
+        return bool(done) and self._ping.result()
+
+    async def _select_one(self) -> bool:
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -121,7 +146,24 @@ class Database:
             return False
         return True
 
+    async def check_reachable(self) -> None:
+        """Raise DatabaseUnreachable, with the reason in one line, unless a connection opens
+        and answers within the connect timeout (and a second for the query)."""
+        try:
+            async with asyncio.timeout(self.timeouts.connect + 1.0):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as err:
+            cause = getattr(err, "orig", None) or err
+            reason = (str(cause).splitlines() or [""])[0] or "no answer"
+            raise DatabaseUnreachable(
+                f"mentorbot: the database {self.describe()} is unreachable "
+                f"({type(cause).__name__}: {reason}); start it or fix DATABASE_URL."
+            ) from None
+
     async def dispose(self) -> None:
+        if self._ping is not None and not self._ping.done():
+            self._ping.cancel()
         if self.reader is not None:
             await self.reader.close()
         await self.engine.dispose()

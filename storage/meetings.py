@@ -177,3 +177,30 @@ SWEEP_COLUMNS = ("agenda_prompted_at", "agenda_reminded_at", "mentor_briefed_at"
 async def save_due(session: AsyncSession, meetings: Sequence[DueMeeting]) -> None:
     """Write back the sweep's markers on its meetings, in bulk."""
     await update_many(session, Meeting, meetings, SWEEP_COLUMNS)
+
+
+async def held_between(
+    session: AsyncSession, pair_id: int, start: datetime, end: datetime
+) -> Meeting | None:
+    """The pair's held meeting in [start, end) (one day, for `met on DATE`), if any."""
+    return await session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.pair_id == pair_id,
+            Meeting.status == MeetingStatus.HELD,
+            Meeting.held_at >= start,
+            Meeting.held_at < end,
+        )
+        .order_by(Meeting.id)
+        .limit(1)
+    )
+
+
+async def feedback_on(session: AsyncSession, meeting_id: int) -> dict[int, bool]:
+    """Who said the meeting happened (True) or not (False): person id → met."""
+    rows = await session.execute(
+        select(MeetingFeedback.person_id, MeetingFeedback.met).where(
+            MeetingFeedback.meeting_id == meeting_id
+        )
+    )
+    return {person: met for person, met in rows.all()}

@@ -30,8 +30,9 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql_text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from storage import meeting_ledger
 from storage.states import LapseOutcome, MeetingStatus, OutboxStatus, PairState, ProfileStatus
 from storage.types import StrEnumType, UTCDateTime
 
@@ -192,8 +193,11 @@ class Pair(Base):
     mentee_renews_at: Mapped[datetime | None]
     mentor_renews_at: Mapped[datetime | None]
     renewal_declined_at: Mapped[datetime | None]
-    renewal_declined_by_id: Mapped[int | None]  # a person id; no foreign key (see 0007)
+    renewal_declined_by_id: Mapped[int | None]  # a person id; no foreign key (see 0009)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # When the open lapse episode was detected (its first rung): the ladder climbs from
+    # here, however late that was; None while the pair is not lapsed.
+    lapse_since: Mapped[datetime | None]
 
 
 Index("ix_pairs_state_next_meeting", Pair.state, Pair.next_meeting_at)
@@ -240,6 +244,11 @@ class Meeting(Base):
     agenda_reminded_at: Mapped[datetime | None]
     mentor_briefed_at: Mapped[datetime | None]
     checkin_sent_at: Mapped[datetime | None]
+
+    @validates("status")
+    def _ledger_allows(self, key: str, new: MeetingStatus) -> MeetingStatus:
+        """Every status change goes through the ledger's table (storage/meeting_ledger.py)."""
+        return meeting_ledger.check(self.status, new)
 
 
 Index("ix_meetings_status_scheduled", Meeting.status, Meeting.scheduled_at)
@@ -382,6 +391,23 @@ class OutboxMessage(Base):
 
 
 Index("ix_outbox_due", OutboxMessage.status, OutboxMessage.next_attempt_at)
+
+
+class ChatHistoryEntry(Base):
+    """One line of a person's local web chat (what they said, or a message the bot sent,
+    buttons included), so a reload or a switch of user shows the conversation again.
+    Only the last few per person are kept (storage/chat_history.py)."""
+
+    __tablename__ = "chat_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    speaker: Mapped[str] = mapped_column(String(10))  # "person" or "bot"
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+Index("ix_chat_history_person", ChatHistoryEntry.person_id, ChatHistoryEntry.id)
 
 
 class ConversationReference(Base):

@@ -146,6 +146,7 @@ class DuePair:
     end_reason: str | None
     next_meeting_at: datetime | None
     due_at: datetime | None
+    lapse_since: datetime | None
 
 
 async def due_pairs(
@@ -166,6 +167,7 @@ async def due_pairs(
 # What the sweep writes on a due pair.
 SWEEP_COLUMNS = (
     "state",
+    "lapse_since",
     "paused_until",
     "silent_since",
     "due_at",

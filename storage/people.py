@@ -134,7 +134,13 @@ def identity_updates(
     """What the platform told us that the stored identity does not say yet, as column
     values to write; empty when nothing is to be written. `now` None: not seen (a mention)."""
     changes: dict[str, Any] = {}
-    if display_name and identity.display_name != display_name:
+    # A platform that knows only the account name (the local chat) sends it as the display
+    # name: it never replaces a real name stored before (the demo's people keep theirs).
+    if (
+        display_name
+        and identity.display_name != display_name
+        and display_name.lower() != identity.user_id.lower()
+    ):
         changes["display_name"] = display_name
     if timezone and identity.timezone != timezone:
         changes["timezone"] = timezone

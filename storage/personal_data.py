@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import meeting_ledger
 from storage.models import (
     AgendaItem,
     AuditEntry,
+    ChatHistoryEntry,
     Commitment,
     Identity,
     Lapse,
@@ -92,6 +94,11 @@ async def export(session: AsyncSession, person_id: int) -> dict[str, Any]:
     reviews = await session.scalars(select(PairReview).where(PairReview.person_id == person_id))
     audit = await session.scalars(
         select(AuditEntry).where(AuditEntry.actor_id == person_id).order_by(AuditEntry.id)
+    )
+    chat = await session.scalars(
+        select(ChatHistoryEntry)
+        .where(ChatHistoryEntry.person_id == person_id)
+        .order_by(ChatHistoryEntry.id)
     )
     return {
         "person": _row(person, ("id", "display_name", "email", "created_at")),
@@ -182,6 +189,10 @@ async def export(session: AsyncSession, person_id: int) -> dict[str, Any]:
             for r in reviews
         ],
         "my_actions": [_row(a, ("at", "action")) for a in audit],
+        "my_web_chat": [
+            {"at": _iso(c.created_at), "from": c.speaker, "text": c.payload.get("text", "")}
+            for c in chat
+        ],
     }
 
 
@@ -201,7 +212,10 @@ async def end_pair(session: AsyncSession, pair: Pair, reason: str, now: datetime
     pair.next_meeting_at = pair.due_at = None
     await session.execute(
         update(Meeting)
-        .where(Meeting.pair_id == pair.id, Meeting.status == MeetingStatus.SCHEDULED)
+        .where(
+            Meeting.pair_id == pair.id,
+            Meeting.status.in_(meeting_ledger.can_become(MeetingStatus.CANCELLED)),
+        )
         .values(status=MeetingStatus.CANCELLED)
     )
     await session.execute(
@@ -220,6 +234,7 @@ async def erase(session: AsyncSession, person_id: int, now: datetime) -> None:
         (MeetingFeedback, MeetingFeedback.person_id),
         (PairReview, PairReview.person_id),
         (OutboxMessage, OutboxMessage.person_id),
+        (ChatHistoryEntry, ChatHistoryEntry.person_id),
         (Identity, Identity.person_id),
     ):
         await session.execute(delete(model).where(column == person_id))

@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeEngine
 
+from storage.timeouts import Timeouts
+
 if TYPE_CHECKING:  # the driver loads when a PostgreSQL pool opens, not on SQLite
     import asyncpg
 
@@ -107,8 +109,11 @@ def _result_processor(
 class Reader:
     """Read-only autocommit connections beside the engine's pool, opened on first use."""
 
-    def __init__(self, engine: AsyncEngine, *, size: int = 4) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, size: int = 4, timeouts: Timeouts | None = None
+    ) -> None:
         self.engine = engine
+        self.timeouts = timeouts or Timeouts()
         self.dialect = engine.dialect
         self.size = size
         self._queries: dict[int, tuple[Select[Any], Query]] = {}
@@ -135,7 +140,7 @@ class Reader:
             rows: Sequence[Sequence[Any]] = connection.execute(query.sql, parameters).fetchall()
         else:
             pool = self._pool or await self._open_pool()
-            async with pool.acquire() as conn:
+            async with pool.acquire(timeout=self.timeouts.pool) as conn:
                 if not query.typed:  # asyncpg keeps the prepared statement for `fetch`
                     prepared = await conn.prepare(query.sql)
                     query.set_column_types([a.type.oid for a in prepared.get_attributes()])
@@ -167,8 +172,7 @@ class Reader:
                     init=_json_codecs,
                     reset=_keep,  # autocommit reads leave no session state behind to reset
                     max_inactive_connection_lifetime=0,  # no timer set and cancelled per read
-                    server_settings={"default_transaction_read_only": "on"},
-                    **kwargs,
+                    **{**kwargs, **self.timeouts.asyncpg_connect_args(read_only=True)},
                 )
             return self._pool
 

@@ -231,6 +231,35 @@ async def pairs_by_state(
 class MeetingWindow:
     due: int
     held: int
+    confirmed: int = 0  # of the held: both people said it took place
+
+
+def _disputed() -> ColumnElement[bool]:
+    """Someone in the pair said this meeting didn't take place."""
+    return (
+        select(MeetingFeedback.id)
+        .where(MeetingFeedback.meeting_id == Meeting.id, MeetingFeedback.met.is_(False))
+        .exists()
+    )
+
+
+def _counts_as_held() -> ColumnElement[bool]:
+    """Held: logged and not disputed (what every held figure HR sees counts)."""
+    return and_(Meeting.status == MeetingStatus.HELD, ~_disputed())
+
+
+def _confirmed_by_both() -> ColumnElement[bool]:
+    said_yes = (
+        select(func.count(MeetingFeedback.id))
+        .where(MeetingFeedback.meeting_id == Meeting.id, MeetingFeedback.met.is_(True))
+        .scalar_subquery()
+    )
+    return and_(_counts_as_held(), said_yes >= 2)
+
+
+# When a meeting took place, or is due: a meeting held early or logged late counts in the
+# week it was held, not the week it had been planned for.
+MEETING_TIME = func.coalesce(Meeting.held_at, Meeting.scheduled_at)
 
 
 async def meeting_weeks(
@@ -244,16 +273,21 @@ async def meeting_weeks(
     """
     bounds = [(until - (k + 1) * WEEK, until - k * WEEK) for k in range(weeks)]
     bucket = case(
-        *((Meeting.scheduled_at > since, k) for k, (since, _) in enumerate(bounds)),
+        *((MEETING_TIME > since, k) for k, (since, _) in enumerate(bounds)),
         else_=-1,
     )
     in_span = (
-        select(bucket, func.count(), _count_if(Meeting.status == MeetingStatus.HELD))
+        select(
+            bucket,
+            func.count(),
+            _count_if(_counts_as_held()),
+            _count_if(_confirmed_by_both()),
+        )
         .select_from(Meeting)
         .where(
-            Meeting.scheduled_at > bounds[-1][0],
-            Meeting.scheduled_at <= until,
-            Meeting.status.in_(NOT_CANCELLED),  # an IN list can use (status, scheduled_at)
+            MEETING_TIME > bounds[-1][0],
+            MEETING_TIME <= until,
+            Meeting.status.in_(NOT_CANCELLED),
         )
         .group_by(bucket)
     )
@@ -262,7 +296,7 @@ async def meeting_weeks(
             Pair.program_id == program_id
         )
     rows = await session.execute(in_span)
-    scheduled = {int(k): (int(n), int(h)) for k, n, h in rows.all()}
+    scheduled = {int(k): (int(n), int(h), int(c)) for k, n, h, c in rows.all()}
     # Lapsed pairs with nothing scheduled in a week: the lapses overlapping the span, each
     # with a flag per week saying whether its pair had a meeting then. One statement,
     # driven from the few lapsed pairs into their meetings (index-only on
@@ -328,7 +362,9 @@ async def meeting_weeks(
     ).one()
     return [
         MeetingWindow(
-            due=scheduled.get(k, (0, 0))[0] + int(counts[k]), held=scheduled.get(k, (0, 0))[1]
+            due=scheduled.get(k, (0, 0, 0))[0] + int(counts[k]),
+            held=scheduled.get(k, (0, 0, 0))[1],
+            confirmed=scheduled.get(k, (0, 0, 0))[2],
         )
         for k in reversed(range(weeks))
     ]
@@ -575,9 +611,9 @@ async def recognised_mentors(
         .join(Pair, Pair.id == Meeting.pair_id)
         .where(
             Pair.program_id == program_id,
-            Meeting.status == MeetingStatus.HELD,
-            Meeting.scheduled_at > since,
-            Meeting.scheduled_at <= at,
+            _counts_as_held(),
+            MEETING_TIME > since,
+            MEETING_TIME <= at,
             Pair.mentor_id.not_in(lapsed_mentors),
             Pair.mentor_id.not_in(forgotten),
         )

@@ -31,6 +31,25 @@ from storage.models import Base
 from tests.harness import Chat
 
 PG_ENV = "MENTORBOT_TEST_DATABASE_URL"
+PG_SKIP = f"{PG_ENV} is not set; PostgreSQL tests need a server (.ci/run sets it)"
+# Where the summary points for that skip: the line above (0-based, as pytest counts).
+_PG_SKIP_LINE = (
+    Path(__file__)
+    .read_text()
+    .splitlines()
+    .index('PG_SKIP = f"{PG_ENV} is not set; PostgreSQL tests need a server (.ci/run sets it)"')
+)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Every test skipped for want of PostgreSQL is reported at one place (the skip in
+    `postgres_url`), so `-ra` sums them up in one line instead of one line per test file
+    and parameter."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and isinstance(report.longrepr, tuple) and PG_SKIP in report.longrepr[2]:
+        report.longrepr = (__file__, _PG_SKIP_LINE, report.longrepr[2])
 
 
 async def _migrate(url: str) -> None:
@@ -46,7 +65,7 @@ def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, migrated once."""
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"{PG_ENV} is not set; PostgreSQL tests need a server (.ci/run sets it)")
+        pytest.skip(PG_SKIP)
     name = f"mentorbot_test_{uuid.uuid4().hex[:10]}"
     asyncio.run(execute_autocommit(base, f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)

@@ -168,7 +168,7 @@ async def open_chat(page: Page, server: Server, user: str) -> None:
     if await page.input_value("#user") != user:  # else the page remembered who we are
         await page.fill("#user", user)
         await page.get_by_role("button", name="Switch").click()
-    await expect(page.locator("#log .msg").first).to_contain_text(f"You are @{user}")
+    await expect(page.locator("#log .msg.ctx", has_text=f"You are @{user}")).to_have_count(1)
     await server.wait_connected(user)
 
 
@@ -258,6 +258,33 @@ async def test_web_chat_end_to_end(server: Server, page: Page) -> None:
     await proactive.get_by_role("button", name="My status").click()
     await expect(status).to_have_count(2)
     await expect(status.last).to_contain_text("Active")
+
+
+async def test_a_reload_or_a_switch_of_user_shows_the_last_messages(
+    server: Server, page: Page
+) -> None:
+    await open_chat(page, server, "erin")
+    await say(page, "/mentor join mentee")
+    welcome = page.locator(".msg.bot").filter(has_text="You've joined as a mentee")
+    await welcome.get_by_role("button", name="My status").click()
+    await expect(page.locator(".msg.me")).to_have_text(["/mentor join mentee", "My status"])
+
+    await page.reload()
+    await open_chat(page, server, "erin")
+    await expect(page.locator(".msg.me")).to_have_text(["/mentor join mentee", "My status"])
+    await expect(page.locator(".msg.bot")).to_have_count(2)
+    await expect(page.locator(".msg.ctx").last).to_contain_text("your last messages are above")
+
+    await open_chat(page, server, "frank")  # someone else sees only their own
+    await expect(page.locator(".msg.me")).to_have_count(0)
+    await open_chat(page, server, "erin")
+    await expect(page.locator(".msg.me")).to_have_count(2)
+    # A button from before the reload still works.
+    await welcome.get_by_role("button", name="My status").click()
+    status = page.locator(".msg.bot").filter(
+        has=page.get_by_role("heading", name="Your mentoring status")
+    )
+    await expect(status).to_have_count(2)
 
 
 @pytest.mark.parametrize(

@@ -103,10 +103,10 @@ def test_sweep_dry_run_and_bad_input(tmp_path: Path) -> None:
     later = (datetime.now(UTC) + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
     dry = mentorbot("sweep", "--now", later, "--dry-run", env=env, cwd=tmp_path)
     assert dry.returncode == 0 and "would queue: pause-ended" in dry.stdout
-    real = mentorbot("sweep", "--now", later, env=env, cwd=tmp_path)
+    real = mentorbot("sweep", "--now", later, "--yes", env=env, cwd=tmp_path)
     assert "queued: pause-ended" in real.stdout
-    again = mentorbot("sweep", "--now", later, env=env, cwd=tmp_path)
-    assert "0 item(s) due" in again.stdout
+    again = mentorbot("sweep", "--now", later, "--yes", env=env, cwd=tmp_path)
+    assert "0 items due" in again.stdout
     bad = mentorbot("sweep", "--now", "next tuesday", env=env, cwd=tmp_path)
     assert bad.returncode == 2 and "not an ISO date-time" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -189,10 +189,10 @@ async def test_sweep_prints_follow_through_items_readably(
         f"would queue: lapse-nudge-mentee for person 1 [lapse:{pair_id}:0:1]: lapse step 1 "
         "(nudge mentee) to alice: no meeting with bob since 23 Nov"
     ) in dry.stdout
-    real = mentorbot("sweep", "--now", "2026-12-10T09:00", env=env, cwd=tmp_path)
+    real = mentorbot("sweep", "--now", "2026-12-10T09:00", "--yes", env=env, cwd=tmp_path)
     assert "queued: lapse-nudge-mentee" in real.stdout and "would" not in real.stdout
-    again = mentorbot("sweep", "--now", "2026-12-10T09:01", env=env, cwd=tmp_path)
-    assert "0 item(s) due" in again.stdout
+    again = mentorbot("sweep", "--now", "2026-12-10T09:01", "--yes", env=env, cwd=tmp_path)
+    assert "0 items due" in again.stdout
 
 
 def test_match_dry_run_prints_proposals_and_changes_nothing(

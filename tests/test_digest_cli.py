@@ -70,12 +70,19 @@ def test_digest_posts_to_local_admins_once_and_previews_without_posting(
     assert "preview only" in preview.stdout
     chart = tmp_path / "trend.png"
     posted = mentorbot(
-        "digest", "--now", "2030-01-07T09:00", "--chart", str(chart), env=env, cwd=tmp_path
+        "digest",
+        "--post",
+        "--now",
+        "2030-01-07T09:00",
+        "--chart",
+        str(chart),
+        env=env,
+        cwd=tmp_path,
     )
     assert "queued: weekly digest to admin 1's local chat" in posted.stdout
     assert chart.read_bytes().startswith(b"\x89PNG")
-    again = mentorbot("digest", "--now", "2030-01-07T09:00", env=env, cwd=tmp_path)
-    assert "Nothing posted" in again.stdout
+    again = mentorbot("digest", "--post", "--now", "2030-01-07T09:00", env=env, cwd=tmp_path)
+    assert "Nothing posted: this digest was already posted to every target." in again.stdout
     bad = mentorbot("digest", "--now", "next week", env=env, cwd=tmp_path)
     assert bad.returncode == 2 and "not an ISO date-time" in bad.stderr
 

@@ -286,7 +286,8 @@ async def test_the_message_shows_the_week_over_week_change(db: Database) -> None
     lines = digest_message(digest).text.splitlines()
     assert "1 waiting for a match (±0); 1 new this week (+1)" in lines[2]
     assert lines[4] == (
-        "Meetings (last 7 days): 2 held of 4 due (+1 held, +1 due); follow-through 50% (+17 pts)"
+        "Meetings (last 7 days): 2 held of 4 due (+1 held, +1 due), 1 confirmed by both; "
+        "follow-through 50% (+17 pts)"
     )
     assert lines[5] == "Since last meeting: median 7 days (−7)"
     assert lines[6] == "Time to first meeting: median 7 days (±0); 1 pair(s) not met yet (+1)"

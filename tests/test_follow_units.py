@@ -168,8 +168,15 @@ def test_plan_lists_the_meeting_steps_then_the_lapse_ladder() -> None:
         ("agenda-reminder", -timedelta(hours=2)),
         ("checkin", timedelta(minutes=105)),
     ]
+    # One rung at a time: the first when the silence turns into a lapse (day 10) ...
     ladder = plan(_pair(), None, policy)
-    assert [s.at - NOW for s in ladder] == [timedelta(days=10 + d) for d in (0, 4, 8, 14, 21)]
+    assert [(s.kind, s.index, s.at - NOW) for s in ladder] == [("lapse", 0, timedelta(days=10))]
+    # ... and the next ones from the day the episode was detected, however late that was.
+    late = NOW + timedelta(days=40)
+    for step, offset in enumerate((4, 8, 14, 21), 1):
+        [rung] = plan(_pair(lapse_step=step, lapse_since=late), None, policy)
+        assert (rung.index, rung.at - late) == (step, timedelta(days=offset))
+    assert plan(_pair(lapse_step=5, lapse_since=late), None, policy) == []
     assert plan(_pair(state="ended"), meeting, policy) == []
     assert [s.kind for s in plan(_pair(state="paused", paused_until=start), None, policy)] == [
         "resume"

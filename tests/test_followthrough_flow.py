@@ -383,8 +383,9 @@ async def test_silence_climbs_the_ladder_on_its_days(chat: Chat) -> None:
 
 async def test_a_lapsed_pair_that_meets_again_recovers_and_the_ladder_resets(chat: Chat) -> None:
     pair_id = await make_pair(chat)
-    chat.now = START + timedelta(days=21)
-    await chat.engine.sweep(chat.now)
+    for day in (17, 21):  # lapsed on day 17, second rung four days on
+        chat.now = START + timedelta(days=day)
+        await chat.engine.sweep(chat.now)
     assert (await get_pair(chat, pair_id)).lapse_step == 2
     reply = await chat.text("bob", "met with @alice")
     assert "Good to see you two meeting again" in reply

@@ -83,7 +83,11 @@ async def test_health_page_and_commands(served: tuple[str, web.Application]) -> 
 async def test_bad_requests_get_400_with_a_reason(served: tuple[str, web.Application]) -> None:
     url, _ = served
     async with aiohttp.ClientSession() as session:
-        async with session.post(url + "/local/api/messages", data=b"{not json") as r:
+        async with session.post(
+            url + "/local/api/messages",
+            data=b"{not json",
+            headers={"Content-Type": "application/json"},
+        ) as r:
             assert r.status == 400 and "JSON" in (await r.json())["error"]
         body: object
         for body in (

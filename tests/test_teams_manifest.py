@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.teams.manifest import ManifestError, build_manifest
+from adapters.teams.manifest import MENU, ManifestError, build_manifest
 from bot.cli import main
 from conversations.engine import build_router
 
@@ -93,12 +93,12 @@ def test_the_package_holds_a_valid_manifest_and_icons(tmp_path: Path) -> None:
     assert bot["botId"] == APP_ID and bot["scopes"] == ["personal", "team"]
     [commands] = bot["commandLists"]
     titles = [c["title"] for c in commands["commands"]]
-    assert titles == ["help", *(s.name for s in build_router().specs)][:10]
+    assert titles == list(MENU) and set(titles) <= {s.name for s in build_router().specs} | {"help"}
     assert all(
         len(c["title"]) <= 32 and 0 < len(c["description"]) <= 128 for c in commands["commands"]
     )
     assert manifest["validDomains"] == ["mentor.example.org"]
-    assert manifest["developer"]["privacyUrl"].startswith("https://mentor.example.org")
+    assert manifest["developer"]["privacyUrl"] == "https://mentor.example.org/privacy"
     assert len(manifest["name"]["short"]) <= 30 and len(manifest["description"]["short"]) <= 80
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}
     width, height, pixels = color

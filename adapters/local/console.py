@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import assert_never
 
+from adapters.local.attachments import save_attachment
 from adapters.local.translate import to_actor
 from conversations.engine import Engine
 from conversations.events import Action, Command, InboundEvent
@@ -68,10 +70,19 @@ def to_text(message: Message, first_number: int = 1) -> tuple[str, list[Button]]
 
 
 class Console:
-    def __init__(self, engine: Engine, user: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        user: str,
+        clock: Callable[[], datetime],
+        folder: Path | None = None,
+    ) -> None:
+        """`folder`: where attached files are saved (the console's working directory);
+        None leaves them unsaved, named only."""
         self.engine = engine
         self.actor = to_actor(user)
         self.clock = clock
+        self.folder = folder
         self.buttons: list[Button] = []
 
     async def say(self, line: str) -> list[Message]:
@@ -90,8 +101,22 @@ class Console:
         for message in messages:
             text, buttons = to_text(message, len(self.buttons) + 1)
             self.buttons.extend(buttons)
-            parts.append(text)
+            parts.append(text + self._save_files(message))
         return "\n\n".join(parts)
+
+    def _save_files(self, message: Message) -> str:
+        """Save the message's attachments; the lines that say where each went."""
+        if self.folder is None:
+            return ""
+        lines = []
+        for file in message.files():
+            try:
+                path = save_attachment(file, self.folder)
+            except OSError as err:
+                lines.append(f"  Could not save {file.filename}: {err.strerror or err}.")
+            else:
+                lines.append(f"  Saved {file.filename} as {path}")
+        return "".join("\n" + line for line in lines)
 
     async def interactive(self) -> None:
         print(

@@ -9,6 +9,7 @@ person next opens the chat.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 from adapters.delivery import Recipient, SendResult
 from conversations.messages import Message, to_dict
 
+log = logging.getLogger(__name__)
 WRITE_CONFIRM_SECONDS = 5.0
 
 
@@ -39,6 +41,8 @@ class LocalHub:
     def __init__(self) -> None:
         self._streams: dict[str, set[Stream]] = defaultdict(set)
         self.on_connect: Callable[[str, str], None] | None = None
+        # Told once per delivered message (however many tabs showed it): the chat history.
+        self.on_delivered: Callable[[str, Message], Awaitable[None]] | None = None
 
     def subscribe(self, user_id: str) -> Stream:
         """A queue for one open stream; None on it means the server is closing."""
@@ -80,6 +84,11 @@ class LocalHub:
         for future in pending:
             future.cancel()
         if any(f.result() for f in done if not f.cancelled()):
+            if self.on_delivered is not None:
+                try:
+                    await self.on_delivered(recipient.user_id, message)
+                except Exception:  # the message was shown: a history miss must not resend it
+                    log.warning("could not add a delivered message to the chat history")
             return SendResult("delivered")
         return SendResult("unreachable", "the web chat closed before the message was written")
 

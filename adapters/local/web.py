@@ -18,12 +18,26 @@ from aiohttp import web
 
 from adapters.local.hub import LocalHub, write_to
 from adapters.local.translate import BadRequest, to_actor, to_event
+from conversations import chat_history
 from conversations.engine import Engine
-from conversations.messages import to_dict
+from conversations.messages import Message, to_dict
 
 log = logging.getLogger(__name__)
 STATIC = resources.files("adapters.local") / "static"
 KEEPALIVE_SECONDS = 15.0
+
+
+MAX_ECHO = 200
+
+
+def said_of(body: dict[str, object]) -> str:
+    """What the person's side of the chat shows for this request: the typed text, or the
+    label of the button or form they used (the page sends it as `echo`)."""
+    echo = body.get("echo")
+    if isinstance(echo, str) and echo.strip():
+        return echo[:MAX_ECHO]
+    text = body.get("text")
+    return text if isinstance(text, str) else ""
 
 
 class LocalChat:
@@ -31,6 +45,7 @@ class LocalChat:
         self.engine = engine
         self.hub = hub
         self.clock = clock
+        hub.on_delivered = self.remember_delivered
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -38,6 +53,7 @@ class LocalChat:
             web.get("/static/{name}", self.static),
             web.post("/local/api/messages", self.post_message),
             web.get("/local/api/stream", self.stream),
+            web.get("/local/api/history", self.history),
         ]
 
     async def page(self, request: web.Request) -> web.Response:
@@ -62,7 +78,23 @@ class LocalChat:
         except BadRequest as err:
             return web.json_response({"error": str(err)}, status=400)
         replies = await self.engine.handle(event, self.clock())
+        if replies:  # none: a repeated event, already in the history
+            await chat_history.remember(
+                self.engine.db, event.actor.user_id, said_of(body), replies, self.clock()
+            )
         return web.json_response({"replies": [to_dict(m) for m in replies]})
+
+    async def history(self, request: web.Request) -> web.Response:
+        """The person's last lines, oldest first, for the page to show on load."""
+        try:
+            actor = to_actor(request.query.get("user"))
+        except BadRequest as err:
+            return web.json_response({"error": str(err)}, status=400)
+        lines = await chat_history.recent(self.engine.db, actor.user_id)
+        return web.json_response({"lines": lines})
+
+    async def remember_delivered(self, user_id: str, message: Message) -> None:
+        await chat_history.remember(self.engine.db, user_id, None, [message], self.clock())
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -1,5 +1,8 @@
 """Who a Slack user is: users.info (display name, time zone, e-mail), cached.
 
+An e-mail is kept only for a member of the bot's own workspace (trusted_email): it is
+what links accounts across platforms and what admin rights by e-mail rest on.
+
 The cache keeps interactive turns off the Web API: a person's first command
 costs one users.info call, the next ones within `ttl` none. A failed lookup
 is not fatal: the turn goes on with the name the payload carried (or what was
@@ -13,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -23,7 +27,32 @@ from adapters.slack.translate import SlackUser
 log = logging.getLogger(__name__)
 
 
-def to_user(user: dict[str, object]) -> SlackUser:
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace the bot token belongs to (auth.test, as bolt authorized it)."""
+
+    team_id: str
+    enterprise_id: str | None = None
+
+
+def trusted_email(user: dict[str, object], workspace: Workspace | None) -> str | None:
+    """The profile e-mail, only for a member of the bot's own workspace (or its Enterprise
+    Grid org): a Slack Connect stranger's or another workspace's e-mail links no account
+    and grants no admin rights. Unknown workspace: no e-mail."""
+    profile = user.get("profile")
+    email = profile.get("email") if isinstance(profile, dict) else None
+    if not isinstance(email, str) or not email or workspace is None or user.get("is_stranger"):
+        return None
+    enterprise = user.get("enterprise_user")
+    grid = enterprise.get("enterprise_id") if isinstance(enterprise, dict) else None
+    if user.get("team_id") == workspace.team_id or (
+        workspace.enterprise_id and grid == workspace.enterprise_id
+    ):
+        return email
+    return None
+
+
+def to_user(user: dict[str, object], workspace: Workspace | None = None) -> SlackUser:
     """users.info's `user` object → what the engine needs."""
     profile = user.get("profile")
     profile = profile if isinstance(profile, dict) else {}
@@ -35,12 +64,11 @@ def to_user(user: dict[str, object]) -> SlackUser:
         or user.get("id")
     )
     tz = user.get("tz")
-    email = profile.get("email")
     return SlackUser(
         user_id=str(user.get("id", "")),
         display_name=str(name or ""),
         timezone=tz if isinstance(tz, str) and tz else None,
-        email=email if isinstance(email, str) and email else None,
+        email=trusted_email(user, workspace),
     )
 
 
@@ -62,6 +90,7 @@ class UserDirectory:
         self._cache: dict[str, tuple[float, SlackUser]] = {}
         self._pending: dict[str, asyncio.Future[SlackUser | None]] = {}
         self._failed: dict[str, float] = {}  # user id → when to ask users.info again
+        self.workspace: Workspace | None = None  # set once bolt has authorized a request
 
     async def lookup(self, user_id: str) -> SlackUser | None:
         """The user, from the cache or users.info; None when Slack could not say in time."""
@@ -98,4 +127,4 @@ class UserDirectory:
             log.warning("users.info for %s failed: %s", user_id, err)
             return None
         user = response.get("user")
-        return to_user(user) if isinstance(user, dict) else None
+        return to_user(user, self.workspace) if isinstance(user, dict) else None

@@ -34,10 +34,11 @@ from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.identity import UserDirectory
+from adapters.slack.identity import UserDirectory, Workspace
 from adapters.slack.render_block_kit import (
     FORM_CALLBACK,
     to_home_view,
@@ -64,6 +65,26 @@ log = logging.getLogger(__name__)
 ANSWER_BUDGET = 2.0  # seconds of work before a command is acked with "One moment…"
 MODAL_TIMEOUT = 0.9  # views.open must not push the ack past Slack's 3 seconds
 HOME_COMMAND = "home"
+# Where the transport puts a slash command's replay key in bolt's context (guard.py).
+REPLAY_KEY = "mentorbot_replay_key"
+
+
+class WithoutBodies(logging.Filter):
+    """bolt's own warnings quote the request ("Unhandled request ({…, 'value': what the
+    person typed})", a middleware that skipped `next()` with the whole body): they keep
+    their level and lose the quote, since what people type never goes to a log."""
+
+    QUOTING = ("Unhandled request", "skipped calling either")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith(self.QUOTING):
+            kind = "no listener handles it" if "Unhandled" in record.msg else "a middleware"
+            record.msg, record.args = f"bolt refused a Slack request ({kind})", ()
+        return True
+
+
+BOLT_LOGGER = logging.getLogger("slack_bolt")
+BOLT_LOGGER.addFilter(WithoutBodies())
 
 
 def files_of(replies: list[Message]) -> list[File]:
@@ -92,13 +113,24 @@ class SlackBot:
             signing_secret=signing_secret or "",
             request_verification_enabled=signing_secret is not None,
             process_before_response=True,
-            logger=logging.getLogger("slack_bolt"),
+            logger=BOLT_LOGGER,
         )
+        self.app.middleware(self.remember_workspace)
         self.app.command(re.compile(r"^/"))(self.on_command)
         self.app.action(re.compile(r".*"))(self.on_action)
         self.app.view(re.compile("^" + re.escape(FORM_CALLBACK)))(self.on_view_submission)
         self.app.event("app_home_opened")(self.on_home_opened)
         self.app.event("message")(self.on_message)
+
+    async def remember_workspace(
+        self, context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Learn the bot's own workspace from bolt's authorization (auth.test): only its
+        members' directory e-mails are trusted (identity.py)."""
+        result = context.authorize_result
+        if result is not None and result.team_id and self.directory.workspace is None:
+            self.directory.workspace = Workspace(str(result.team_id), result.enterprise_id)
+        await next()
 
     # -- background work ------------------------------------------------------------
 
@@ -133,7 +165,12 @@ class SlackBot:
     async def _run(self, event: InboundEvent) -> list[Message]:
         return await self.engine.handle(event, self.clock())
 
-    async def _turn(self, body: dict[str, Any]) -> list[Message]:
+    async def _turn(self, body: dict[str, Any], replay_key: str | None = None) -> list[Message]:
+        if replay_key is not None and not await self.engine.first_request(
+            "slack", replay_key, self.clock()
+        ):
+            log.info("ignoring a replayed Slack slash command")
+            return []
         try:
             event = to_event(body, await self._user(body))
         except BadPayload as err:
@@ -230,8 +267,16 @@ class SlackBot:
 
     # -- listeners (bolt passes arguments by name) --------------------------------------
 
-    async def on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        replies, work = await self._within_budget(self._turn(body))
+    async def on_command(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
+        replay_key = context.get(REPLAY_KEY)
+        turn = self._turn(body, replay_key if isinstance(replay_key, str) else None)
+        replies, work = await self._within_budget(turn)
         if replies is None:
             await ack(text="One moment…", response_type="ephemeral")
             self._spawn(self._answer_later(work, body, respond))

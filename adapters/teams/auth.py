@@ -131,8 +131,9 @@ class TokenValidator:
 
     The token must be signed by a current key of the channel's identity provider
     (endorsed for the activity's channel), issued by it, addressed to this bot's
-    app id, unexpired (five minutes' skew), and — when it names one — for the
-    activity's service URL.
+    app id, unexpired (five minutes' skew), and for the activity's service URL: the
+    `serviceurl` claim must be there and equal it, so a stolen or replayed token cannot
+    point the bot (and its own bearer token) at another host.
     """
 
     def __init__(self, app_id: str, metadata_url: str) -> None:
@@ -186,6 +187,8 @@ class TokenValidator:
         except jwt.PyJWTError as err:
             raise AuthError(401, f"invalid token: {err}") from None
         claimed_url = claims.get("serviceurl")
-        if claimed_url is not None and claimed_url != service_url:
+        if not isinstance(claimed_url, str) or not claimed_url:
+            raise AuthError(401, "the token names no service URL")
+        if claimed_url.rstrip("/") != service_url.rstrip("/"):
             raise AuthError(401, "the token is for another service URL")
         return claims

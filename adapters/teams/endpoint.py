@@ -15,7 +15,6 @@ answers one uploads the file and shows it. Nothing here answers 500.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 
+from adapters.loopback import is_loopback_url
 from adapters.teams.auth import AuthError
 from adapters.teams.connector import BotAuthentication
 from adapters.teams.files import (
@@ -36,6 +36,7 @@ from adapters.teams.files import (
     read_consent,
     upload,
 )
+from adapters.teams.gate import Refused, admit, well_formed
 from adapters.teams.render_adaptive_card import to_activity
 from adapters.teams.roster import Roster
 from adapters.teams.sender import TeamsSender, classify
@@ -87,10 +88,10 @@ class TeamsEndpoint:
             return web.json_response({"error": "activity too large"}, status=413)
         try:
             body = await request.json()
+            if not isinstance(body, dict) or not well_formed(body):
+                raise ValueError("not an activity")
             activity = Activity().deserialize(body)
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
-            return web.json_response({"error": "send a Bot Framework activity"}, status=400)
-        if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+        except Exception:  # bad UTF-8, bad JSON, nested too deep, not an activity: all 400
             return web.json_response({"error": "send a Bot Framework activity"}, status=400)
         try:
             result = await self.auth.authenticate(
@@ -98,8 +99,16 @@ class TeamsEndpoint:
             )
         except AuthError as err:
             log.info("refused a Teams request (%d): %s", err.status, err.reason)
-            headers = {"Retry-After": "30"} if err.status == 503 else None
-            return web.json_response({"error": err.reason}, status=err.status, headers=headers)
+            if err.status == 503:
+                error, headers = "try again later", {"Retry-After": "30"}
+            else:
+                error, headers = "unauthorized", None
+            return web.json_response({"error": error}, status=err.status, headers=headers)
+        try:
+            admit(self.auth.settings, body)
+        except Refused as err:
+            log.info("refused a Teams request (403): %s", err.reason)
+            return web.json_response({"error": "forbidden"}, status=403)
         if activity.type == "invoke" and activity.name != CONSENT_INVOKE:
             return web.json_response({}, status=200)  # no other invoke-based features (yet)
         try:
@@ -134,6 +143,8 @@ class TeamsEndpoint:
             await context.send_activity(Activity(type="message", text=reply))
             return
         try:
+            if not self.auth.settings.authenticated and not is_loopback_url(consent.upload_url):
+                raise ValueError("without an app id files go only to a loopback upload URL")
             await upload(consent.upload_url, consent.file)
         except Exception as err:  # OneDrive refused or was unreachable: say so, keep going
             log.warning("uploading %s to OneDrive failed: %s", consent.filename, err)

@@ -28,12 +28,29 @@ class ManifestError(ValueError):
     """The options cannot make a valid package; the message says which and why."""
 
 
+# The commands people use most, in menu order (Teams shows 10 at most); the descriptions
+# come from the router, so the menu never drifts from `help`.
+MENU = (
+    "home",
+    "status",
+    "schedule",
+    "agenda",
+    "met",
+    "commit",
+    "profile",
+    "join",
+    "privacy",
+    "help",
+)
+
+
 def bot_commands() -> list[dict[str, str]]:
-    """The engine's commands as Teams command-menu entries, `help` first."""
-    entries = [{"title": "help", "description": "Every command, or one explained: help COMMAND"}]
-    for spec in build_router().specs:
-        entries.append({"title": spec.name[:32], "description": spec.summary[:128]})
-    return entries[:MAX_COMMANDS]
+    """The most used commands as Teams command-menu entries."""
+    summaries = {spec.name: spec.summary for spec in build_router().specs}
+    summaries["help"] = "Every command, or one explained: help COMMAND"
+    return [
+        {"title": name[:32], "description": summaries[name][:128]} for name in MENU[:MAX_COMMANDS]
+    ]
 
 
 def build_manifest(
@@ -58,8 +75,8 @@ def build_manifest(
         "developer": {
             "name": name[:32],
             "websiteUrl": base,
-            "privacyUrl": base,
-            "termsOfUseUrl": base,
+            "privacyUrl": f"{base}/privacy",  # served by the bot (bot/public_pages.py)
+            "termsOfUseUrl": f"{base}/terms",
         },
         "name": {"short": name[:30], "full": f"{name} — mentoring follow-through"[:100]},
         "description": {

@@ -3,6 +3,8 @@
 Activities carry a user's Bot Framework id (29:…) and usually the aadObjectId,
 but never the e-mail, which is what makes a Slack account and a Teams account
 one person. The roster (`GET /v3/conversations/{id}/members/{member}`) has both;
+its e-mail is trusted only from an allowed tenant's roster (the endpoint lets in no
+other tenant's activities) and only for a member of that same tenant;
 answers are cached per member for a day (failures for ten minutes) so a busy
 person costs one lookup, not one per message.
 """
@@ -44,6 +46,8 @@ class Roster:
             email = account.email or (
                 account.user_principal_name if "@" in (account.user_principal_name or "") else None
             )
+            if not _same_tenant(getattr(account, "tenant_id", None), context):
+                email = None  # a guest's home directory is not one we trust for e-mail
             found = Member(account.aad_object_id or None, email or None)
             expires = now + HIT_SECONDS
         except Exception as err:  # the roster is a nicety: a failure must not stop the turn
@@ -54,3 +58,17 @@ class Roster:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
         self._cache[member_id] = (expires, found)
         return found
+
+
+def _same_tenant(member_tenant: str | None, context: TurnContext) -> bool:
+    """The roster entry belongs to the tenant the activity came from (when it says)."""
+    if not member_tenant:
+        return True
+    activity = context.activity
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = channel_data.get("tenant")
+    tenant = tenant if isinstance(tenant, dict) else {}
+    activity_tenant = str(tenant.get("id") or "") or str(
+        getattr(activity.conversation, "tenant_id", "") or ""
+    )
+    return not activity_tenant or activity_tenant.lower() == member_tenant.lower()

@@ -177,7 +177,10 @@ class TeamsSender:
                 if attempt + 1 < self.attempts and wait <= self.max_inline_wait:
                     await self.clock.sleep(wait)
                     continue
-                return SendResult("retry", result.detail, retry_after=wait)
+                # Only a wait the connector asked for spares the row an attempt; a send
+                # that keeps failing on its own (network down, 5xx) uses attempts up and
+                # ends dead after the worker's limit, with the worker's backoff.
+                return SendResult("retry", result.detail, retry_after=result.retry_after)
         return result
 
     async def send_activity(self, reference: dict[str, Any], activity: dict[str, Any]) -> None:

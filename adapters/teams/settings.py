@@ -28,6 +28,20 @@ class TeamsSettings:
     # sends to one conversation are spaced this far apart (Teams allows ~7 a second).
     retry_base_seconds: float = 1.0
     pace_seconds: float = 1 / 7
+    # Tenants allowed besides `tenant_id` (app.yaml `teams: {tenants: […]}` and
+    # MENTORBOT_TEAMS_TENANTS): activities from any other tenant are refused.
+    tenants: tuple[str, ...] = ()
+
+    @property
+    def allowed_tenants(self) -> frozenset[str]:
+        return frozenset(t.lower() for t in (self.tenant_id, *self.tenants) if t)
+
+    def admits(self, tenant: str) -> bool:
+        """Whether an activity from this tenant may reach the bot. Without an app id (the
+        Bot Framework Emulator, local development only) there is no tenant to check."""
+        if not self.authenticated:
+            return True
+        return bool(tenant) and tenant.lower() in self.allowed_tenants
 
     @property
     def authenticated(self) -> bool:
@@ -54,6 +68,12 @@ class TeamsSettings:
             found.append("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not.")
         if self.app_type == "SingleTenant" and not self.tenant_id:
             found.append("MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID.")
+        elif not self.allowed_tenants:
+            found.append(
+                "Teams needs the tenants it serves: MICROSOFT_APP_TENANT_ID, "
+                "`teams: {tenants: [...]}` in app.yaml or MENTORBOT_TEAMS_TENANTS; "
+                "activities from any other tenant are refused."
+            )
         for name, url in (
             ("MICROSOFT_OPENID_METADATA_URL", self.openid_metadata_url),
             ("MICROSOFT_LOGIN_URL", self.login_url),

@@ -88,7 +88,10 @@ async def _stats(turn: Turn) -> list[Message]:
             )
             + f"; {states.get(PairState.COMPLETED, 0) + states.get(PairState.ENDED, 0)} finished",
         ),
-        ("Meetings, last 7 days", f"{window.held} held of {window.due} due"),
+        (
+            "Meetings, last 7 days",
+            f"{window.held} held of {window.due} due, {window.confirmed} confirmed by both",
+        ),
         ("Lapsed pairs", f"{sum(lapses.by_step.values())}, {lapses.at_risk} at risk"),
     )
     text = "Program stats now:\n" + "\n".join(f"  {k}: {v}" for k, v in rows)

@@ -8,35 +8,70 @@ time and the next date, pre-filled from the cadence.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from conversations.followthrough.meetings import ask_for_date, parse_when, set_meeting
+from conversations.dates import format_moment, start_of_day, today_in
+from conversations.followthrough.logged import tell_partner
+from conversations.followthrough.meetings import (
+    ask_for_date,
+    parse_when,
+    set_meeting,
+    withdraw_reminders,
+)
+from conversations.followthrough.met_day import DayAhead, leading_day
 from conversations.followthrough.plan import refresh_due, suggest_next, suggestion_phrase
 from conversations.grammar import ParsedLine
-from conversations.messages import Block, Context, Form, Input, Message, Option, Text
+from conversations.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Form,
+    Input,
+    Message,
+    Option,
+    Text,
+)
 from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
+from storage import meeting_ledger
 from storage.commitments import open_commitments
 from storage.lapses import close_lapse
-from storage.meetings import clear_agenda, feedback_of, last_held_meeting, scheduled_meeting
+from storage.meetings import (
+    clear_agenda,
+    feedback_of,
+    held_between,
+    last_held_meeting,
+    scheduled_meeting,
+)
 from storage.models import Commitment, Meeting, MeetingFeedback, Pair, PrivateNote
 from storage.states import LapseOutcome, MeetingStatus
 
-# A scheduled meeting this close ahead counts as the one being reported (people log early).
-EARLY = timedelta(hours=12)
-# A meeting the partner already confirmed this recently is the one a late "Yes" is about.
+# A meeting the partner logged this recently is the one a plain `met` is about.
 RECENT = timedelta(days=3)
 MAX_TEXT = 2000
 
 
-async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> bool:
-    """Record the meeting as held; True when this ended a lapse (a recovery)."""
-    meeting.status, meeting.held_at = MeetingStatus.HELD, at
+async def mark_held(
+    turn: Turn, pair: Pair, meeting: Meeting, at: datetime, scheduled: Meeting | None
+) -> bool:
+    """Record the meeting as held at `at` (or correct its day), through the ledger, and
+    what that means for the pair: the last meeting, the silence clock restarted now
+    (however late the log), an open lapse closed as recovered. `scheduled`: the pair's
+    scheduled meeting, which stays the next one unless it is the one held. True when
+    this ended a lapse (a recovery)."""
+    first = meeting.status != MeetingStatus.HELD
+    meeting_ledger.hold(meeting, at)
     if pair.last_meeting_at is None or at > pair.last_meeting_at:
         pair.last_meeting_at = at
-        pair.silent_since = at
-    pair.next_meeting_at = None
+    if first or pair.lapse_step > 0:
+        pair.silent_since = turn.now
+    remaining = None if scheduled is None or scheduled.id == meeting.id else scheduled
+    if scheduled is not None and remaining is None:
+        await withdraw_reminders(turn, pair, meeting, "the meeting was held")
+    pair.next_meeting_at = remaining.scheduled_at if remaining is not None else None
     recovered = pair.lapse_step > 0
     if recovered:
         await close_lapse(turn.session, pair.id, LapseOutcome.RECOVERED, turn.now)
@@ -44,30 +79,53 @@ async def mark_held(turn: Turn, pair: Pair, meeting: Meeting, at: datetime) -> b
             "lapse.recovered", pair=pair.id, cycle=pair.lapse_cycle, step=pair.lapse_step
         )
         pair.lapse_cycle += 1
-    pair.lapse_step, pair.at_risk_since = 0, None
-    refresh_due(pair, None, turn.policy)
-    # Last: its read flushes the meeting and the pair once, with every change above.
-    await clear_agenda(turn.session, pair.id, turn.now, meeting.id)
+    pair.lapse_step, pair.at_risk_since, pair.lapse_since = 0, None, None
+    refresh_due(pair, remaining, turn.policy)
+    if remaining is None:
+        # Last: its read flushes the meeting and the pair once, with every change above.
+        await clear_agenda(turn.session, pair.id, turn.now, meeting.id)
     return recovered
 
 
-async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
-    """The meeting a `met` is about, and whether it was already counted as held (then the
-    speaker has no feedback on it yet)."""
-    scheduled = await scheduled_meeting(turn.session, pair.id)
-    if scheduled is not None and scheduled.scheduled_at <= turn.now + EARLY:
-        return scheduled, False
-    last = await last_held_meeting(turn.session, pair.id)
-    if (
-        last is not None
-        and last.held_at is not None
-        and turn.now - last.held_at <= RECENT
-        and await feedback_of(turn.session, last.id, turn.person.id) is None
+def _moment_on(turn: Turn, day: date, scheduled: Meeting | None) -> datetime:
+    """When on `day` a meeting was held: now if today, else the scheduled meeting's local
+    time of day (else midday) on that day; never later than now."""
+    if day == today_in(turn.now, turn.timezone):
+        return turn.now
+    zone = ZoneInfo(turn.timezone)
+    clock = scheduled.scheduled_at.astimezone(zone).time() if scheduled else time(12, 0)
+    return min(datetime.combine(day, clock, zone).astimezone(UTC), turn.now)
+
+
+async def _meeting_reported(
+    turn: Turn, pair: Pair, scheduled: Meeting | None, day: date | None
+) -> Meeting | None:
+    """The meeting a `met` is about: the scheduled one (None while it is still ahead and
+    no day was given: then ask), a meeting already logged that day (or, with no day, the
+    one the partner logged recently), else a new unscheduled one held that day."""
+    tz = turn.timezone
+    if scheduled is not None and (
+        day is None or day >= today_in(scheduled.created_at, tz)  # not an older meeting
     ):
-        return last, True
-    adhoc = Meeting(
+        return None if day is None and turn.now < scheduled.scheduled_at else scheduled
+    on = day or today_in(turn.now, tz)
+    start = start_of_day(on, tz)
+    same_day = await held_between(turn.session, pair.id, start, start + timedelta(days=1))
+    if same_day is not None:
+        return same_day
+    if day is None:
+        last = await last_held_meeting(turn.session, pair.id)
+        if (
+            last is not None
+            and last.held_at is not None
+            and turn.now - last.held_at <= RECENT
+            and await feedback_of(turn.session, last.id, turn.person.id) is None
+        ):
+            return last
+    at = _moment_on(turn, on, None)
+    unscheduled = Meeting(
         pair_id=pair.id,
-        scheduled_at=turn.now,
+        scheduled_at=at,
         duration_minutes=int(turn.policy.follow.meeting_length.total_seconds() // 60),
         status=MeetingStatus.SCHEDULED,
         created_by_id=turn.person.id,
@@ -78,9 +136,9 @@ async def _meeting_reported(turn: Turn, pair: Pair) -> tuple[Meeting, bool]:
         mentor_briefed_at=turn.now,
         checkin_sent_at=turn.now,
     )
-    turn.session.add(adhoc)
+    turn.session.add(unscheduled)
     await turn.session.flush()
-    return adhoc, False
+    return unscheduled
 
 
 async def _feedback(
@@ -138,13 +196,36 @@ def checkin_form(pair: Pair, partner: str, suggestion: str, values: dict[str, st
 async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="met")
     partner = await turn.partner_name(pair)
-    meeting, already = await _meeting_reported(turn, pair)
-    recovered = False
-    if not already:
-        at = min(meeting.scheduled_at, turn.now)
-        recovered = await mark_held(turn, pair, meeting, at)
-    await _feedback(turn, meeting, True, none_yet=already)
+    try:
+        day, rest = leading_day(rest, turn.now, turn.timezone)
+    except DayAhead as ahead:
+        raise Refusal(
+            f"{ahead.day:%a %d %b %Y} is still ahead, so there is no meeting to log yet. Log "
+            "it once you have met (`/mentor met`, or `/mentor met on DATE` for an earlier "
+            "day); to plan it, `/mentor schedule WHEN`."
+        ) from None
+    if day is not None and pair.activated_at is not None:
+        if day < today_in(pair.activated_at, turn.timezone):
+            raise Refusal(
+                f"Your pairing with {partner} started on "
+                f"{pair.activated_at.astimezone(ZoneInfo(turn.timezone)):%a %d %b %Y}, after "
+                f"{day:%a %d %b %Y}; pick a day since then: `/mentor met on DATE`."
+            )
     notes = " ".join(rest).strip()
+    scheduled = await scheduled_meeting(turn.session, pair.id)
+    meeting = await _meeting_reported(turn, pair, scheduled, day)
+    if meeting is None:
+        assert scheduled is not None
+        return [await _ask_if_early(turn, pair, partner, scheduled, notes)]
+    first = meeting.status != MeetingStatus.HELD
+    if first:
+        at = min(meeting.scheduled_at, turn.now) if day is None else _moment_on(turn, day, meeting)
+    else:
+        at = meeting.held_at or meeting.scheduled_at
+        if day is not None and today_in(at, turn.timezone) != day:
+            at = _moment_on(turn, day, meeting)
+    recovered = await mark_held(turn, pair, meeting, at, scheduled)
+    await _feedback(turn, meeting, True)
     if notes:
         turn.session.add(
             PrivateNote(
@@ -155,11 +236,22 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
                 created_at=turn.now,
             ),
         )
-    await turn.audit("meeting.met", pair=pair.id, meeting=meeting.id)
+    await turn.audit("meeting.met", pair=pair.id, meeting=meeting.id, first=first)
+    if first:
+        await tell_partner(turn, pair, meeting)
     suggestion = suggestion_phrase(
         suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
     )
-    text = f"Great, your meeting with {partner} is logged."
+    on = (
+        f"{meeting.held_at.astimezone(ZoneInfo(turn.timezone)):%a %d %b}" if meeting.held_at else ""
+    )
+    if first:
+        text = f"Great, your meeting with {partner} on {on} is logged; {partner} can confirm it."
+    else:
+        text = (
+            f"Your meeting with {partner} on {on} was already logged: I've updated that one "
+            "meeting (it counts once)."
+        )
     if recovered:
         text += " Good to see you two meeting again!"
     if notes:
@@ -168,12 +260,45 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
     return [Message.of(Text(text), checkin_form(pair, partner, suggestion, {}))]
 
 
+async def _ask_if_early(
+    turn: Turn, pair: Pair, partner: str, scheduled: Meeting, notes: str
+) -> Message:
+    """`met` before the scheduled meeting starts: ask whether they met early, and when,
+    rather than log it silently. A note typed along is kept (private, as always)."""
+    if notes:
+        turn.session.add(
+            PrivateNote(
+                owner_id=turn.person.id,
+                pair_id=pair.id,
+                meeting_id=None,
+                text=notes[:MAX_TEXT],
+                created_at=turn.now,
+            ),
+        )
+    today = today_in(turn.now, turn.timezone)
+    when = format_moment(scheduled.scheduled_at, turn.timezone)
+    text = (
+        f"Your meeting with {partner} is scheduled for {when}. Did you meet early? Nothing "
+        "is logged until you say so; if you haven't met yet, there is nothing to do: I'll "
+        "ask after the meeting. Another day: `/mentor met on DATE`."
+    )
+    if notes:
+        text += " Your note is saved privately: only you can read it."
+    buttons = [Button("Yes, today", value=f"met pair:{pair.id} on {today.isoformat()}")]
+    yesterday = today - timedelta(days=1)
+    if yesterday >= today_in(scheduled.created_at, turn.timezone):
+        buttons.append(
+            Button("Yes, yesterday", value=f"met pair:{pair.id} on {yesterday.isoformat()}")
+        )
+    return Message.of(Text(text), Buttons(tuple(buttons)))
+
+
 async def skip(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, _ = await choose_pair(turn, line.args, verb="skip")
     meeting = await scheduled_meeting(turn.session, pair.id)
     if meeting is None:
         raise Refusal("There is no scheduled meeting to skip. `/mentor schedule WHEN` sets one.")
-    meeting.status = MeetingStatus.SKIPPED
+    meeting_ledger.skip(meeting)
     await _feedback(turn, meeting, False)
     pair.next_meeting_at = None
     refresh_due(pair, None, turn.policy)
@@ -279,10 +404,15 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
 
 MET = CommandSpec(
     name="met",
-    usage="met [with @person] [notes]",
+    usage="met [with @person] [on DATE] [notes]",
     summary="Log a meeting; notes are private to you.",
-    details="Then rate it, note what you'll do before next time and pick the next date.",
-    examples=("met", "met with @sam talked about my promotion case"),
+    details=(
+        "It logs your scheduled meeting (before it starts, I ask whether you met early); "
+        "a date first is the day (`met yesterday`, `met on friday`). Logging it again, by "
+        "either of you, updates that one meeting; your partner can confirm or dispute it. "
+        "Then rate it, note what you'll do before next time and pick the next date."
+    ),
+    examples=("met", "met yesterday", "met on 2 Dec with @sam talked about my promotion case"),
     handler=met,
     forms={"checkin": submit},
     group="Meeting",

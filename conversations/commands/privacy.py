@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from conversations.grammar import ParsedLine
 from conversations.messages import Block, Context, Header, Message, Text
+from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Turn
 
+NO_BEARING = "Mentoring has no bearing on performance reviews."
 
-async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
-    named = turn.policy.privacy != "aggregate"
+
+def privacy_sections(policy: Policy) -> list[tuple[str, str]]:
+    """The privacy statement as (title, body) sections: the `privacy` command's answer and
+    the bot's public /privacy page say the same thing."""
+    named = policy.privacy != "aggregate"
     at_risk = (
         "the names of pairs that have stopped meeting (names only, so someone can offer help) "
         "and the names of mentors whose pairs keep meeting, as a thank-you"
@@ -24,20 +29,23 @@ async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
             "directory gives one), the profile you give me (role, offers, wants, goals, "
             "department, manager, level, time zone, languages, capacity), your pairings, "
             "meeting dates, agenda items, commitments, the ratings you give, and private notes "
-            "you write.",
+            "you write; in the local web chat, also your last 50 messages with me.",
         ),
         (
             "What your mentoring partner sees",
             "Your name, your profile's offers, wants and goals, the meeting dates, the agenda "
-            "and the commitments you share in the pair, and when you pause your pairing. The "
-            "meeting's calendar invite names you both, with your e-mail if I have one. Never "
+            "and the commitments you share in the pair, and when you pause your pairing; when "
+            "you log a meeting, that you logged it and its day, which they can confirm or "
+            "dispute with one click. The meeting's calendar invite names you both, with your "
+            "e-mail if I have one. Never "
             "your private notes or ratings.",
         ),
         (
             "What the program team (HR) sees",
             "A weekly digest of counts and trends: how many people take part and by role, how "
-            "many pairs are active and how many paused, how many meetings were held against "
-            "how many were due, the "
+            "many pairs are active and how many paused, how many meetings were held (logged "
+            "and not disputed by either of you) against how many were due and how many both of "
+            "you confirmed, the "
             "days since pairs last met, the time to a first meeting, how many pairs stopped "
             "meeting and how many started again, and the average rating across the program "
             "(only when at least three ratings were given that week, so no one's rating shows); "
@@ -59,11 +67,16 @@ async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
             "kept so you can come back with `/mentor join`.",
         ),
     ]
+    return sections
+
+
+async def privacy(turn: Turn, line: ParsedLine) -> list[Message]:
+    sections = privacy_sections(turn.policy)
     text = "\n\n".join(f"{title}: {body}" for title, body in sections)
     blocks: list[Block] = [Header("Your privacy in the mentoring program")]
     for title, body in sections:
         blocks.append(Text(f"*{title}*\n{body}"))
-    blocks.append(Context("Mentoring has no bearing on performance reviews."))
+    blocks.append(Context(NO_BEARING))
     return [Message(text, tuple(blocks))]
 
 

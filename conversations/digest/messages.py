@@ -70,7 +70,8 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Meetings (last 7 days)",
             f"{f['meetings.held']} held of {f['meetings.due']} due"
-            f"{_deltas(d, ('meetings.held', 'held'), ('meetings.due', 'due'))}; follow-through "
+            f"{_deltas(d, ('meetings.held', 'held'), ('meetings.due', 'due'))}, "
+            f"{f['meetings.confirmed']} confirmed by both; follow-through "
             f"{_num(f['meetings.follow_through_rate'], pct=True)}"
             f"{_delta(d, 'meetings.follow_through_rate', pct=True)}",
         ),
@@ -157,7 +158,7 @@ def digest_message(digest: Digest, *, chart: bool = True) -> Message:
     if people:
         blocks.append(Text("\n".join(people)))
     if chart:
-        png = trend_png([WeekBar(w.due, w.held, w.rate) for w in digest.trend])
+        png = trend_png([WeekBar(w.due, w.held, w.rate, w.start) for w in digest.trend])
         blocks.append(
             File(
                 "digest-trend.png",

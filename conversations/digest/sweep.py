@@ -111,3 +111,22 @@ async def run_digest(
             if digest is not None:
                 return digest, items
         return await compute_digest(session, program, policy, now), []
+
+
+async def why_nothing_posted(db: Database, policy: Policy) -> str:
+    """After `run_digest(post=True)` queued nothing: the one reason, in an operator's words.
+    Either there is nowhere to post it, or every target has this digest already."""
+    users, emails = _local_admins(policy.admins)
+    async with db.transaction() as session:
+        admins = await local_admins(session, users, emails)
+    if policy.digest.channels or admins:
+        return "Nothing posted: this digest was already posted to every target."
+    if users or emails:
+        return (
+            "Nothing posted: no digest channel is set in app.yaml (digest.slack_channel, "
+            "digest.teams_channel) and none of the admins has used the local chat yet."
+        )
+    return (
+        "Nothing posted: no digest channel is set in app.yaml (digest.slack_channel, "
+        "digest.teams_channel) and no admin is listed (admins)."
+    )

@@ -51,6 +51,8 @@ class PairView(Protocol):
     @property
     def lapse_step(self) -> int: ...
     @property
+    def lapse_since(self) -> datetime | None: ...
+    @property
     def renewal_asked_at(self) -> datetime | None: ...
     @property
     def agreement_confirmed_at(self) -> datetime | None: ...
@@ -94,6 +96,21 @@ def lapse_start(pair: PairView, policy: Policy) -> datetime | None:
     return since + cadence_interval(pair.cadence, policy.cadence) + policy.follow.lapse_grace
 
 
+def next_rung(pair: PairView, began: datetime, policy: Policy) -> Step | None:
+    """The lapse ladder's next rung, one at a time: an episode starts at the first rung
+    (however late the silence is noticed) and climbs at the configured intervals from the
+    moment it was detected (`lapse_since`), never several rungs at once."""
+    ladder, index = policy.follow.lapse_ladder, pair.lapse_step
+    if index >= len(ladder):
+        return None
+    if index == 0:
+        return Step(began + ladder[0].after, "lapse", 0)
+    since = pair.lapse_since
+    if since is None:  # an episode from before lapse_since was kept: its old timetable
+        return Step(began + ladder[index].after, "lapse", index)
+    return Step(since + ladder[index].after - ladder[0].after, "lapse", index)
+
+
 def term_ends_at(pair: PairView, policy: Policy) -> datetime | None:
     """The moment the pair's term completes: the start of its last day, program time."""
     if pair.term_end is None:
@@ -130,12 +147,12 @@ def plan(pair: PairView, meeting: MeetingView | None, policy: Policy) -> list[St
     waiting_for_meeting = meeting is not None and meeting.checkin_sent_at is None
     began = lapse_start(pair, policy)
     if began is not None and not waiting_for_meeting:
-        # Every rung still ahead: a sweep that comes late acts once, for the highest one due.
-        for index in range(pair.lapse_step, len(follow.lapse_ladder)):
-            at = began + follow.lapse_ladder[index].after
+        rung = next_rung(pair, began, policy)
+        if rung is not None:
+            at = rung.at
             if meeting is not None and meeting.checkin_sent_at is not None:
                 at = max(at, meeting.checkin_sent_at + follow.lapse_grace)
-            steps.append(Step(at, "lapse", index))
+            steps.append(Step(at, "lapse", rung.index))
     term_end = term_ends_at(pair, policy)
     if term_end is not None:
         if pair.renewal_asked_at is None:

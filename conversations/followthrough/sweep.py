@@ -268,15 +268,17 @@ class _Sweep:
         )
 
     def lapse(self, pair: DuePair, due: list[Step]) -> None:
-        """The highest rung due acts (a late sweep skips the others, but an at-risk flag
-        among them still counts); the lapse row opens on the first rung."""
+        """The rung due acts (plan offers one at a time, so a late sweep never skips one;
+        an at-risk flag among several still counts); the lapse row opens on the first."""
         now, ladder = self.ctx.now, self.ctx.policy.follow.lapse_ladder
         began = lapse_start(pair, self.ctx.policy)
         assert began is not None
         lapse = self.lapses.get(pair.id)
-        if lapse is None:
-            lapse = OpenLapse(pair.id, pair.program_id, pair.lapse_cycle, began)
+        if lapse is None:  # the episode begins now, on its first rung
+            lapse = OpenLapse(pair.id, pair.program_id, pair.lapse_cycle, now)
             self.lapses[pair.id] = lapse
+        if pair.lapse_step == 0 or pair.lapse_since is None:
+            pair.lapse_since = now
         step = due[-1]
         action = ladder[step.index].action
         skipped = [ladder[s.index].action for s in due[:-1]]

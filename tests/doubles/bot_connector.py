@@ -208,6 +208,7 @@ class BotConnector:
         return {
             "MICROSOFT_APP_ID": app_id,
             "MICROSOFT_APP_PASSWORD": "secret",
+            "MICROSOFT_APP_TENANT_ID": TENANT,
             "MICROSOFT_OPENID_METADATA_URL": self.openid_url,
             "MICROSOFT_LOGIN_URL": self.url,
         }

@@ -138,6 +138,7 @@ function send(body, echo) {
   if (!user) { note("Type a user name at the top first.", "error"); userInput.focus(); return pending; }
   if (echo !== undefined) note(echo, "me");
   const request = { user, timezone: tz, ...body };
+  if (echo !== undefined) request.echo = echo; // what the history shows on your side
   pending = pending.then(() => post(request));
   return pending;
 }
@@ -162,12 +163,34 @@ function connect() {
   stream.addEventListener("message", (e) => renderMessage(JSON.parse(e.data), "proactive"));
 }
 
-function setUser(name) {
+// The person's last messages, kept by the server: shown again after a reload or a switch
+// of user, before the event stream opens (so a queued message arrives after them).
+async function showHistory(name) {
+  try {
+    const response = await fetch("/local/api/history?user=" + encodeURIComponent(name));
+    const data = await response.json();
+    if (!response.ok || user !== name) return 0;
+    for (const line of data.lines) {
+      if (line.from === "person") note(line.text, "me");
+      else renderMessage(line.message);
+    }
+    return data.lines.length;
+  } catch (err) {
+    return 0; // the history is a convenience: the chat works without it
+  }
+}
+
+async function setUser(name) {
   user = name;
   localStorage.setItem("mentorbot.user", name);
   userInput.value = name;
   log.replaceChildren();
-  note(`You are @${name}. Try /mentor help or /mentor join mentee.`, "ctx");
+  if (stream) { stream.close(); stream = null; }
+  const shown = await showHistory(name);
+  if (user !== name) return; // switched again meanwhile
+  note(shown
+    ? `You are @${name}; your last messages are above.`
+    : `You are @${name}. Try /mentor help or /mentor join mentee.`, "ctx");
   connect();
 }
 

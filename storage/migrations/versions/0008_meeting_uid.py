@@ -1,7 +1,7 @@
 """meeting uid: a random UUID per meeting for its .ics invites, existing rows backfilled
 
-Revision ID: 0006_meeting_uid
-Revises: 0005_agreement_reminder
+Revision ID: 0008_meeting_uid
+Revises: 0007_meeting_ledger
 Create Date: 2026-12-03 14:40:00
 
 No table is rebuilt: on SQLite a rebuild of `meetings` (batch mode) would drop the old
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_meeting_uid"
-down_revision: str | None = "0005_agreement_reminder"
+revision: str = "0008_meeting_uid"
+down_revision: str | None = "0007_meeting_ledger"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """renewal answers: each side's yes to a renewal, and who declined it and when
 
-Revision ID: 0007_renewal_answers
-Revises: 0006_meeting_uid
+Revision ID: 0009_renewal_answers
+Revises: 0008_meeting_uid
 Create Date: 2026-12-03 14:45:00
 
 Columns are only added (no table rebuild: on SQLite a rebuild of `pairs` would cascade
@@ -15,8 +15,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0007_renewal_answers"
-down_revision: str | None = "0006_meeting_uid"
+revision: str = "0009_renewal_answers"
+down_revision: str | None = "0008_meeting_uid"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,51 @@
+"""How long the bot waits for its database before giving up on it.
+
+A database that hangs (a stalled network, a locked table, a failover in progress)
+must not hang the bot: every connection attempt, statement and pool checkout has a
+bound, so a turn fails (and apologises) instead of waiting forever, `/readyz` says
+"not ready" in time, and work resumes by itself once the database answers again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds. `statement` bounds each statement on the client (asyncpg's command
+    timeout, which also covers a silent network) and on the server (PostgreSQL's
+    statement_timeout); `pool` bounds the wait for a pooled connection; SQLite waits
+    `sqlite_busy` for another process's write lock."""
+
+    connect: float = 5.0
+    statement: float = 5.0
+    pool: float = 5.0
+    sqlite_busy: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Timeouts:
+        """Defaults, or MENTORBOT_DB_CONNECT_TIMEOUT / _STATEMENT_TIMEOUT / _POOL_TIMEOUT."""
+        env = dict(os.environ) if env is None else env
+        found: dict[str, float] = {}
+        for name in ("connect", "statement", "pool"):
+            raw = env.get(f"MENTORBOT_DB_{name.upper()}_TIMEOUT", "")
+            try:
+                value = float(raw)
+            except ValueError:
+                continue
+            if value > 0:
+                found[name] = value
+        return cls(**found)
+
+    def asyncpg_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
+        server = {"statement_timeout": str(int(self.statement * 1000))}
+        if read_only:
+            server["default_transaction_read_only"] = "on"
+        return {
+            "timeout": self.connect,
+            "command_timeout": self.statement,
+            "server_settings": server,
+        }

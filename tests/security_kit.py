@@ -1,0 +1,55 @@
+"""Shared by the security tests: the bot served from given settings on a random port,
+activities moved to another tenant, and counts of what a request may have changed."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.app import DB_KEY, build_app
+from bot.config import Settings
+from storage.models import ConversationReference, Identity, OutboxMessage, Person
+
+OTHER_TENANT = "0badc0de-0000-4000-8000-0000000000ff"
+
+
+@asynccontextmanager
+async def served(settings: Settings, clock: Any) -> AsyncIterator[tuple[str, web.Application]]:
+    """The whole app on 127.0.0.1 (random port); Teams sends without pauses."""
+    if settings.teams is not None:
+        teams = dataclasses.replace(settings.teams, retry_base_seconds=0.001, pace_seconds=0)
+        settings = dataclasses.replace(settings, teams=teams)
+    app = build_app(settings, clock=clock, scheduler_enabled=False)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", app
+    finally:
+        await runner.cleanup()
+
+
+def in_tenant(activity: dict[str, Any], tenant: str) -> dict[str, Any]:
+    """The activity as if sent from `tenant`."""
+    moved = {
+        **activity,
+        "channelData": {**activity.get("channelData", {}), "tenant": {"id": tenant}},
+    }
+    moved["conversation"] = {**activity["conversation"], "tenantId": tenant}
+    return moved
+
+
+async def footprint(app: web.Application) -> dict[str, int]:
+    """How many people, identities, references and outbox rows the database holds."""
+    counts: dict[str, int] = {}
+    async with app[DB_KEY].transaction() as session:
+        for model in (Person, Identity, ConversationReference, OutboxMessage):
+            total = await session.scalar(select(func.count()).select_from(model))
+            counts[model.__tablename__] = int(total or 0)
+    return counts
