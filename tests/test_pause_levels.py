@@ -79,6 +79,9 @@ async def test_pausing_the_pair_too_is_visible_everywhere_and_leaves_the_ladder(
     assert sorted(await _sweep(chat)) == ["pair-resumed", "pair-resumed", "pause-ended"]
     assert (await get_pair(chat, pair_id)).state == "active"
     assert (await _figures(chat))["pairs.active"] == 1
+    chat.now += timedelta(days=17)  # silence after the pause: a new episode, first rung
+    assert await _sweep(chat) == ["lapse-nudge-mentee"]
+    assert await _lapses(chat) == [(1, "paused"), (1, None)]
 
 
 async def test_pause_with_a_person_pauses_that_pair_only(chat: Chat) -> None:

@@ -99,7 +99,7 @@ async def leave_ladder(turn: Turn, pair: Pair) -> None:
     from the day it ends (a new episode starts at the first rung)."""
     if await close_lapse(turn.session, pair.id, LapseOutcome.PAUSED, turn.now):
         pair.lapse_cycle += 1
-    pair.lapse_step, pair.at_risk_since = 0, None
+    pair.lapse_step, pair.at_risk_since, pair.lapse_since = 0, None, None
 
 
 async def pause_pair(turn: Turn, line: ParsedLine) -> list[Message]:
