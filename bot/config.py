@@ -8,7 +8,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
@@ -37,6 +37,7 @@ from conversations.followthrough.policy import (
     TermSection,
     follow_through,
 )
+from conversations.guides import GuideError, load_guides
 from conversations.matching.settings import MatchingSection
 from conversations.policy import Policy
 from storage.database import DEFAULT_URL, async_url
@@ -193,6 +194,11 @@ class AppConfig(Section):
     objective_target: ObjectiveSection | None = Field(None, description=ObjectiveSection.__doc__)
     matching: MatchingSection = written({}, MatchingSection.__doc__)
     teams: TeamsSection = written({}, TeamsSection.__doc__)
+    guides: Annotated[str, Text("a file path, e.g. guides: guides.md")] | None = Field(
+        None,
+        description="The program's own role guides (markdown, the form of the built-in "
+        "conversations/guides/guides.md), relative to app.yaml; without it, the built-in ones.",
+    )
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -324,6 +330,24 @@ def _policy(
     return app.policy(extra), app.teams.tenants
 
 
+def _with_guides(
+    policy: Policy, data: Mapping[str, Any], path: Path | None, problems: list[str]
+) -> Policy:
+    """The policy with the program's own guides when app.yaml names a file (relative to
+    app.yaml); a file that is missing or malformed is a configuration problem."""
+    named = data.get("guides")
+    if not isinstance(named, str) or not named.strip():
+        return policy
+    where = Path(named).expanduser()
+    if not where.is_absolute() and path is not None:
+        where = path.parent / where
+    try:
+        return replace(policy, guides=load_guides(where))
+    except GuideError as err:
+        problems.append(f"`guides`: {err}")
+        return policy
+
+
 def _slack(env: Mapping[str, str], problems: list[str]) -> SlackCredentials | None:
     """HTTP mode needs the bot token and signing secret; Socket Mode the bot and app tokens."""
     token = env.get("SLACK_BOT_TOKEN", "").strip()
@@ -377,6 +401,7 @@ def load_settings(
             raise ConfigError(f"{path} must be a mapping of settings (key: value).")
     problems: list[str] = []
     policy, tenants = _policy(data, env, problems)
+    policy = _with_guides(policy, data, path, problems)
     database_url = env.get("DATABASE_URL") or DEFAULT_URL
     try:
         async_url(database_url)

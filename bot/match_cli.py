@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from bot.clock import utcnow
 from bot.config import Settings
 from conversations.engine import Engine
+from conversations.wording import plural
 from storage.database import Database
 
 WIDTH = 30
@@ -43,8 +44,9 @@ async def run_match(
         )
         title = "Dry run (nothing changed)" if dry_run else "Matching round"
         print(
-            f"{title}: {len(result.proposals)} proposal(s) from {result.mentees_in_pool} "
-            f"mentee(s) and {result.mentors_in_pool} mentor(s)."
+            f"{title}: {plural(len(result.proposals), 'proposal')} from "
+            f"{plural(result.mentees_in_pool, 'mentee')} and "
+            f"{plural(result.mentors_in_pool, 'mentor')}."
         )
         for p in result.proposals:
             print(

@@ -9,6 +9,7 @@ in its own transaction on the engine's database (adapters never write it themsel
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -22,6 +23,9 @@ from storage import chat_history, people
 from storage.database import Database
 
 log = logging.getLogger(__name__)
+
+# Recording waits at most this long: a reply must not wait on a hanging database for it.
+RECORD_SECONDS = 2.0
 
 PERSON = "person"
 BOT = "bot"
@@ -42,8 +46,9 @@ async def remember(
 ) -> None:
     """Record what local user `user_id` said (None: nothing, e.g. a proactive message)
     and the messages shown to them, in that order. Nothing when they are not known.
-    The history is a convenience: when the database refuses (locked, gone), the reply
-    still reaches the person and only a warning, without the lines, is logged."""
+    The history is a convenience: when the database refuses (locked, gone) or does not
+    answer within RECORD_SECONDS, the reply still reaches the person and only a warning,
+    without the lines, is logged."""
     lines: list[tuple[str, dict[str, Any]]] = []
     if said:
         lines.append((PERSON, {"text": said}))
@@ -51,12 +56,12 @@ async def remember(
     if not lines:
         return
     try:
-        async with db.transaction() as session:
+        async with asyncio.timeout(RECORD_SECONDS), db.transaction() as session:
             key = people.IdentityKey("local", "", user_id)
             identity = await people.find_identity(session, key)
             if identity is not None:
                 await chat_history.append(session, identity.person_id, lines, now)
-    except SQLAlchemyError as err:
+    except (SQLAlchemyError, OSError, TimeoutError) as err:
         log.warning("web chat history not recorded: %s", type(err).__name__)
 
 

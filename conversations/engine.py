@@ -22,6 +22,7 @@ from conversations.commands import (
     admin,
     agenda,
     checkin,
+    guide,
     home,
     join,
     leave,
@@ -73,6 +74,7 @@ def build_router() -> Router:
     return Router(
         [
             join.COMMAND,
+            guide.COMMAND,
             profile.COMMAND,
             status.COMMAND,
             pause.PAUSE,

@@ -36,8 +36,12 @@ class ParsedLine:
 
 
 def strip_prefix(line: str) -> str:
-    """`/mentor status`, `mentor status` and `status` all mean `status`."""
-    return _PREFIX.sub("", line, count=1)
+    """`/mentor status`, `mentor status` and `status` all mean `status`; so does
+    `/mentor /mentor status` (the prefix typed after Slack's own)."""
+    stripped = _PREFIX.sub("", line, count=1)
+    while stripped.startswith("/") and (again := _PREFIX.sub("", stripped, count=1)) != stripped:
+        stripped = again
+    return stripped
 
 
 def tokenize(text: str) -> list[str]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from conversations.digest.policy import DigestSchedule, ObjectiveTarget
 from conversations.followthrough.policy import FollowThrough
+from conversations.guides import Guides
 from conversations.matching.settings import MatchingPolicy
 
 
@@ -23,6 +24,7 @@ class Policy:
     digest: DigestSchedule = field(default_factory=DigestSchedule)
     objective_target: ObjectiveTarget | None = None
     matching: MatchingPolicy = field(default_factory=MatchingPolicy)
+    guides: Guides | None = None  # the program's own role guides; None: the built-in ones
 
     def is_admin(self, platform: str, user_id: str, email: str | None) -> bool:
         """Admins are `platform:user_id` entries or e-mail addresses (case-insensitive)."""

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from conversations.events import Action, Command
-from conversations.grammar import ParsedLine, parse_line
+from conversations.grammar import ParsedLine, parse_line, strip_prefix
 from conversations.messages import Block, Button, Buttons, Context, Fields, Header, Message, Text
+from conversations.small_talk import Kind, small_talk
 from conversations.turn import Refusal, Turn
 from storage.states import ProfileStatus
 
@@ -74,9 +75,12 @@ class Router:
         parsed = parse_line(line)
         if not parsed.verb:
             return [self.overview(turn)]
+        spec = self.by_word.get(parsed.verb)
+        talk = small_talk(strip_prefix(line)) if spec is None else None
+        if talk is not None:
+            return [self.small_talk(turn, talk)]
         if parsed.verb == "help":
             return [self.help(turn, parsed.args[0].lower() if parsed.args else "")]
-        spec = self.by_word.get(parsed.verb)
         if spec is None:
             return [self.unknown(parsed.verb, line)]
         return await spec.handler(turn, parsed)
@@ -119,6 +123,30 @@ class Router:
             buttons = Buttons((Button("All commands", value="help", style="primary"),))
         return Message.of(Text(text), buttons)
 
+    def small_talk(self, turn: Turn, kind: Kind) -> Message:
+        """A friendly answer to "hi", "thanks!" or "what can you do?"."""
+        if kind == "greeting":
+            return self.overview(turn)
+        joined = turn.profile is not None and turn.profile.status != ProfileStatus.DRAFT
+        if kind == "thanks":
+            text = "You're welcome! I'm here whenever you need me."
+            buttons = Buttons((Button("My status", value="status"), Button("Help", value="help")))
+            return Message.of(Text(text), buttons)
+        text = (
+            "I help you learn from each other: I match mentees with mentors, help each pair "
+            "agree how they'll work together, schedule meetings, prompt the mentee for an "
+            "agenda before each one, check in afterwards and nudge when a pair stops meeting."
+        )
+        first = (
+            Button("My status", value="status", style="primary")
+            if joined
+            else Button("Join as mentee", value="join mentee", style="primary")
+        )
+        buttons = Buttons(
+            (first, Button("How it works", value="guide"), Button("All commands", value="help"))
+        )
+        return Message.of(Text(text), Text("Type `/mentor help` for every command."), buttons)
+
     def overview(self, turn: Turn) -> Message:
         joined = turn.profile is not None and turn.profile.status != ProfileStatus.DRAFT
         text = (
@@ -126,7 +154,8 @@ class Router:
             + (
                 "Type `/mentor status` to see where you are."
                 if joined
-                else "Join with `/mentor join mentee`, `/mentor join mentor` or `join both`."
+                else "Join with `/mentor join mentee`, `/mentor join mentor` or "
+                "`/mentor join both`."
             )
             + " Type `/mentor help` for every command."
         )

@@ -208,12 +208,12 @@ def test_match_dry_run_prints_proposals_and_changes_nothing(
         assert mentorbot("chat", "--as", user, line, env=env, cwd=tmp_path).returncode == 0
     dry = mentorbot("match", "--dry-run", env=env, cwd=tmp_path)
     assert dry.returncode == 0, dry.stderr
-    assert "Dry run (nothing changed): 1 proposal(s) from 1 mentee(s) and 1 mentor(s)" in dry.stdout
+    assert "Dry run (nothing changed): 1 proposal from 1 mentee and 1 mentor" in dry.stdout
     assert "alice <- bob  score" in dry.stdout and "public speaking" in dry.stdout
     assert "Coverage 100.0%" in dry.stdout and "proven optimal" in dry.stdout
     again = mentorbot("match", "--dry-run", env=env, cwd=tmp_path)
-    assert "1 proposal(s)" in again.stdout  # the dry run stored nothing
+    assert "1 proposal " in again.stdout  # the dry run stored nothing
     real = mentorbot("match", env=env, cwd=tmp_path)
-    assert real.returncode == 0 and "Matching round: 1 proposal(s)" in real.stdout
+    assert real.returncode == 0 and "Matching round: 1 proposal " in real.stdout
     status = mentorbot("chat", "--as", "alice", "status", env=env, cwd=tmp_path)
-    assert "proposed, answer with `accept @bob`" in status.stdout
+    assert "proposed, answer with accept @bob" in status.stdout

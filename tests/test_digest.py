@@ -159,7 +159,7 @@ async def test_aggregate_privacy_shows_counts_and_no_names(chat: Chat, policy: P
     data = to_json(digest)
     assert data["at_risk_pairs"] is None and data["recognition"] is None
     assert data["figures"]["lapses.at_risk"] == 1
-    assert "1 pair(s) at risk" in message.text
+    assert "1 pair at risk" in message.text
     for name in ("alice", "bob", "carol", "dan"):
         assert name not in message.text
         assert name not in str(data)

@@ -290,7 +290,7 @@ async def test_the_message_shows_the_week_over_week_change(db: Database) -> None
         "follow-through 50% (+17 pts)"
     )
     assert lines[5] == "Since last meeting: median 7 days (−7)"
-    assert lines[6] == "Time to first meeting: median 7 days (±0); 1 pair(s) not met yet (+1)"
+    assert lines[6] == "Time to first meeting: median 7 days (±0); 1 pair not met yet (+1)"
     assert lines[7] == (
         "Lapsed pairs: 2 (±0) (step 2: 1, step 4: 1); 1 at risk (+1); 1 recovered this week (±0)"
     )
@@ -301,7 +301,7 @@ async def test_the_message_shows_the_week_over_week_change(db: Database) -> None
             figures={**digest.figures, "ratings.average": 4.2, "ratings.count": 3},
             previous={**digest.previous, "ratings.average": before},
         )
-        assert f"4.2 / 5 from 3 rating(s) {shown}" in digest_message(rated).text
+        assert f"4.2 / 5 from 3 ratings {shown}" in digest_message(rated).text
 
 
 async def test_a_program_alone_in_the_database_gets_the_same_figures(db: Database) -> None:

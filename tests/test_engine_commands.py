@@ -49,7 +49,7 @@ async def test_prefix_is_optional_and_case_insensitive(chat: Chat) -> None:
 async def test_join_then_status_shows_the_role(chat: Chat) -> None:
     reply = await chat.say("alice", "/mentor join mentee")
     assert "You've joined as a mentee" in reply[0].text
-    assert [b.label for b in reply[0].buttons()] == ["Fill in my profile", "My status"]
+    assert [b.label for b in reply[0].buttons()] == ["Fill in my profile", "My status", "More"]
     status = await chat.text("alice", "/mentor status")
     assert "Mentee — Active" in status
     assert "pool for the next matching round" in status

@@ -57,7 +57,7 @@ async def test_status_answers_exactly_what_a_transactional_turn_answers(
         fast = (await chat.say(user, "status"))[0]
         assert fast == await transactional_status(db, policy, chat, user)
     alice = (await chat.say("alice", "status"))[0].text
-    assert "mentored by bob" in alice and "agenda: 1 point(s)" in alice
+    assert "mentored by bob" in alice and "agenda: 1 point" in alice
     assert "Draft the talk outline" in alice and "Manager: hana" in alice
 
 

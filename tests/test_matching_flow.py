@@ -71,7 +71,7 @@ async def org(chat: Chat) -> None:
 async def test_round_proposes_with_reasons_and_accepts_make_an_active_pair(chat: Chat) -> None:
     await org(chat)
     reply = await chat.text("hana", "admin match")
-    assert "proposed 2 pair(s)" in reply, reply
+    assert "proposed 2 pairs" in reply, reply
     alice, bob, carol, dan = [await person_id(chat, u) for u in ("alice", "bob", "carol", "dan")]
     stored = await pairs(chat)
     assert {(p.mentee_id, p.mentor_id) for p in stored} == {(dan, bob), (alice, carol)}

@@ -27,6 +27,7 @@ async def test_a_teams_partner_confirms_a_meeting_logged_from_slack(world: World
 
 async def test_a_slack_partner_disputes_a_meeting_logged_from_teams(world: World) -> None:
     await pair_up(world)
+    await world.deliver()  # the agreement first, so the next Teams answer is met's alone
     logged = await world.teams_says(theo, "met", "America/New_York")
     assert "is logged; Mia Park can confirm it" in logged
     await world.deliver()

@@ -17,6 +17,7 @@ from adapters.local.attachments import save_attachment
 from adapters.local.translate import to_actor
 from conversations.engine import Engine
 from conversations.events import Action, Command, InboundEvent
+from conversations.markup import plain_text
 from conversations.messages import (
     Button,
     Buttons,
@@ -30,26 +31,32 @@ from conversations.messages import (
     Text,
 )
 
+# Typed alone in the interactive console, these end the chat (as Ctrl-D does).
+QUIT_WORDS = frozenset({"quit", "exit", ":q", "/quit", "/exit"})
+
 
 def to_text(message: Message, first_number: int = 1) -> tuple[str, list[Button]]:
     """The message as terminal text, plus its buttons in the order they were numbered."""
     if not message.blocks:
-        return message.text, []
+        return plain_text(message.text), []
     lines: list[str] = []
     buttons: list[Button] = []
     for block in message.blocks:
         match block:
             case Header():
-                lines.append(block.text.upper())
+                lines.append(plain_text(block.text).upper())
             case Text():
-                lines.append(block.text)
+                lines.append(plain_text(block.text))
             case Context():
-                lines.append(f"  ({block.text})")
+                lines.append(f"  ({plain_text(block.text)})")
             case Divider():
                 lines.append("-" * 40)
             case Fields():
                 width = max((len(label) for label, _ in block.items), default=0)
-                lines.extend(f"  {label.ljust(width)}  {value}" for label, value in block.items)
+                lines.extend(
+                    f"  {plain_text(label).ljust(width)}  {plain_text(value)}"
+                    for label, value in block.items
+                )
             case Buttons():
                 labels = []
                 for button in block.buttons:
@@ -84,18 +91,34 @@ class Console:
         self.clock = clock
         self.folder = folder
         self.buttons: list[Button] = []
+        self.notice: Message | None = None  # the last "no such button" answer
 
     async def say(self, line: str) -> list[Message]:
         stripped = line.strip()
         if stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons):
             button = self.buttons[int(stripped) - 1]
             payload: Command | Action = Action(button.action_id, button.value)
+        elif stripped.isdigit() and len(stripped) <= 3:
+            self.notice = Message(self.no_such_button(int(stripped)))
+            return [self.notice]
         else:
             payload = Command(line)
         reference = {"user": self.actor.user_id}
         return await self.engine.handle(InboundEvent(self.actor, payload, reference), self.clock())
 
+    def no_such_button(self, number: int) -> str:
+        """A number typed for a button that is not on screen: say which ones are."""
+        if not self.buttons:
+            return (
+                f"There is no button {number} to click: the last reply had none. "
+                "Type a command, e.g. help."
+            )
+        choices = ", ".join(f"{i} ({b.label})" for i, b in enumerate(self.buttons, 1))
+        return f"There is no button {number}. The buttons are {choices}."
+
     def show(self, messages: list[Message]) -> str:
+        if self.notice is not None and messages == [self.notice]:  # ours: the buttons stay
+            return self.notice.text
         self.buttons = []
         parts = []
         for message in messages:
@@ -121,7 +144,7 @@ class Console:
     async def interactive(self) -> None:
         print(
             f"mentorbot chat as @{self.actor.user_id}. Type commands (e.g. help); "
-            "a number clicks a button; Ctrl-D quits."
+            "a number clicks a button; quit, exit or Ctrl-D ends the chat."
         )
         loop = asyncio.get_running_loop()
         while True:
@@ -129,6 +152,8 @@ class Console:
                 line = await loop.run_in_executor(None, input, f"@{self.actor.user_id}> ")
             except EOFError:
                 print()
+                return
+            if line.strip().lower() in QUIT_WORDS:
                 return
             if line.strip():
                 print(self.show(await self.say(line)), flush=True)

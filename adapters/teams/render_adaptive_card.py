@@ -21,6 +21,7 @@ import re
 from typing import Any, assert_never
 
 from adapters.teams.files import consent_attachment, describe
+from conversations.markup import plain_text, without_code
 from conversations.messages import (
     Block,
     Button,
@@ -50,10 +51,11 @@ _STYLES = {"primary": "positive", "danger": "destructive"}
 def to_card_markdown(text: str) -> str:
     """Our markdown subset → Adaptive Card markdown.
 
-    *bold* → **bold**; _italic_ stays; <url|label> → [label](url); `• ` items
-    become `- ` list items; a mention <@id|Name> reads as @Name; a line break
-    becomes the blank line Teams needs (single inside a list).
+    *bold* → **bold**; _italic_ stays; `code` loses its backticks (cards show them raw);
+    <url|label> → [label](url); `• ` items become `- ` list items; a mention <@id|Name>
+    reads as @Name; a line break becomes the blank line Teams needs (single inside a list).
     """
+    text = without_code(text)  # cards have no inline code: `/mentor status` would show raw
     text = _LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
     text = _MENTION.sub(lambda m: f"@{m.group(1)}", text)
     text = _BOLD.sub(lambda m: f"**{m.group(1)}**", text)
@@ -214,7 +216,7 @@ def to_adaptive_card(
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
-        "fallbackText": message.text,
+        "fallbackText": plain_text(message.text),  # shown as is where cards are not
         "body": body,
     }
 
@@ -236,7 +238,7 @@ def to_activity(
     consents = [consent_attachment(f) for f in message.files()] if files else []
     activity: dict[str, Any] = {
         "type": "message",
-        "summary": message.text.split("\n", 1)[0][:200],
+        "summary": plain_text(message.text).split("\n", 1)[0][:200],
         "attachments": [card, *consents],
     }
     if consents:

@@ -23,6 +23,7 @@ from conversations.messages import Context, Fields, File, Header, Message, Text
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
+from conversations.wording import plural
 from storage import people, reports
 from storage.models import Pair, Program
 from storage.pairs import create_active_pair, pairs_of
@@ -76,8 +77,8 @@ async def _stats(turn: Turn) -> list[Message]:
     rows = (
         (
             "Participants",
-            f"{sum(who.by_role.values())}: {who.by_role.get('mentor', 0)} mentors, "
-            f"{who.by_role.get('mentee', 0)} mentees, {who.by_role.get('both', 0)} both; "
+            f"{sum(who.by_role.values())}: {plural(who.by_role.get('mentor', 0), 'mentor')}, "
+            f"{plural(who.by_role.get('mentee', 0), 'mentee')}, {who.by_role.get('both', 0)} both; "
             f"{who.waiting} waiting for a match",
         ),
         (
@@ -223,7 +224,7 @@ async def _export(turn: Turn) -> list[Message]:
         )
     await turn.audit("admin.export", pairs=len(rows))
     text = (
-        f"Export of {len(rows)} pair(s): states, meeting counts and dates (UTC). "
+        f"Export of {plural(len(rows), 'pair')}: states, meeting counts and dates (UTC). "
         "No notes and no individual ratings are included."
     )
     filename = f"{turn.program.slug}-pairs-{turn.now:%Y%m%d}.csv"

@@ -6,6 +6,7 @@ from conversations.grammar import ParsedLine
 from conversations.matching.rounds import RoundResult, run_recorded_round, run_round
 from conversations.messages import Context, Fields, Header, Message, Text
 from conversations.turn import Refusal, Turn
+from conversations.wording import plural
 
 SHOWN = 15
 
@@ -13,8 +14,9 @@ SHOWN = 15
 def summary_lines(result: RoundResult, dry_run: bool) -> list[str]:
     verb = "would propose" if dry_run else "proposed"
     lines = [
-        f"{verb} {len(result.proposals)} pair(s) from {result.mentees_in_pool} mentee(s) and "
-        f"{result.mentors_in_pool} mentor(s): coverage {result.coverage:.0%}, "
+        f"{verb} {plural(len(result.proposals), 'pair')} from "
+        f"{plural(result.mentees_in_pool, 'mentee')} and "
+        f"{plural(result.mentors_in_pool, 'mentor')}: coverage {result.coverage:.0%}, "
         f"mean score {result.mean_score:.2f}, "
         f"{'proven optimal' if result.solution.certified else 'NOT proven optimal'}; "
         f"{len(result.unmatched)} left unmatched (told why, priority next round)."

@@ -14,6 +14,7 @@ from conversations.messages import Button, Buttons, Form, Input, Message, Text
 from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
+from conversations.wording import plural
 from storage.meetings import agenda_items, clear_agenda, scheduled_meeting
 from storage.models import AgendaItem, Pair
 
@@ -100,7 +101,7 @@ async def agenda(turn: Turn, line: ParsedLine) -> list[Message]:
         return [Message.of(Text(text), agenda_form(pair, partner, items))]
     if word == "clear":
         count = await clear_agenda(turn.session, pair.id, turn.now)
-        return await _show(turn, pair, f"Cleared {count} point(s). ")
+        return await _show(turn, pair, f"Cleared {plural(count, 'point')}. ")
     if word == "add":
         text = " ".join(rest[1:]).strip()
         if not text:

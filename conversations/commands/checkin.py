@@ -36,6 +36,7 @@ from conversations.messages import (
 from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
+from conversations.wording import plural
 from storage import meeting_ledger
 from storage.commitments import open_commitments
 from storage.lapses import close_lapse
@@ -364,6 +365,21 @@ async def submit(turn: Turn, fields: dict[str, str]) -> list[Message]:
     return [Message.of(Text(summary)), *scheduled]
 
 
+def _which_commitment(typed: str, texts: list[str]) -> str:
+    """`commit done N` with a number that is not one: say which numbers exist."""
+    asked = f"There is no commitment {typed[:10]}: y" if typed.isdigit() else "Y"
+    listed = "\n".join(f"{i}. {t}" for i, t in enumerate(texts, 1))
+    if len(texts) == 1:
+        return (
+            f"{asked}ou have 1 open commitment:\n{listed}\n"
+            "Tick it off with `/mentor commit done 1`."
+        )
+    return (
+        f"{asked}ou have {plural(len(texts), 'open commitment')}, numbered 1 to {len(texts)}:\n"
+        f"{listed}\nTick one off with `/mentor commit done NUMBER`."
+    )
+
+
 async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
     pair, rest = await choose_pair(turn, line.args, verb="commit")
     mine = [
@@ -374,7 +390,7 @@ async def commit(turn: Turn, line: ParsedLine) -> list[Message]:
     if rest and rest[0].lower() == "done":
         if len(rest) != 2 or not rest[1].isdigit() or not 1 <= int(rest[1]) <= len(mine):
             raise Refusal(
-                f"Which one? `/mentor commit done NUMBER`, NUMBER from 1 to {len(mine)}"
+                _which_commitment(rest[1] if len(rest) == 2 else "", [c.text for c in mine])
                 if mine
                 else "You have no open commitments to tick off."
             )

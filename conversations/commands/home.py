@@ -62,6 +62,8 @@ async def home(turn: Turn, line: ParsedLine) -> list[Message]:
     section = "*Your pairs*\n" + (
         "\n".join(pair_lines)
         if pair_lines
+        else "None yet: you're paused, so you're not in the matching pool until you resume."
+        if profile.status == ProfileStatus.PAUSED
         else "None yet: you're in the pool for the next matching round."
     )
     lines.append(section.replace("*", ""))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from conversations.commands.guide import guide_blocks, guide_text, guides_of, roles_of
 from conversations.grammar import ParsedLine
-from conversations.messages import Button, Buttons, Context, Message, Text
+from conversations.messages import Button, Buttons, Context, Divider, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
+from conversations.wording import program_phrase
 from storage.states import ProfileStatus
 
 ROLE_WORDS = {
@@ -66,19 +68,38 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
     profile.updated_at = turn.now
     await turn.audit("join", role=role, was=before_role)
     if before_role and before_role != role and before_status != ProfileStatus.LEFT:
-        headline = f"Done: you're now {ROLE_PHRASE[role]} in {turn.program.name}."
+        headline = f"Done: you're now {ROLE_PHRASE[role]} in {program_phrase(turn.program.name)}."
     elif before_status == ProfileStatus.LEFT:
-        headline = f"Welcome back to {turn.program.name}, as {ROLE_PHRASE[role]}."
+        headline = f"Welcome back to {program_phrase(turn.program.name)}, as {ROLE_PHRASE[role]}."
     else:
-        headline = f"Welcome to {turn.program.name}! You've joined as {ROLE_PHRASE[role]}."
-    wants = "what you want to learn" if role != "mentor" else "what you can offer"
+        headline = (
+            f"Welcome to {program_phrase(turn.program.name)}! You've joined as {ROLE_PHRASE[role]}."
+        )
+    wants = {
+        "mentee": "what you want to learn",
+        "mentor": "what you can offer",
+        "both": "what you want to learn and what you can offer",
+    }[role]
+    fields = {
+        "mentee": 'wants="…" goals="…"',
+        "mentor": 'offers="…"',
+        "both": 'offers="…" wants="…" goals="…"',
+    }[role]
     next_step = (
         f"Next, tell me {wants} so I can find you a good match: open your profile, or type "
-        '`/mentor profile set offers="…" wants="…" goals="…"`.'
+        f"`/mentor profile set {fields}`."
+    )
+    guides = guides_of(turn)
+    roles = roles_of(role)
+    # One "More" per guide; with both guides shown, each button says which one it opens.
+    more = (
+        {"mentee": "More for mentees", "mentor": "More for mentors"}
+        if len(roles) > 1
+        else dict.fromkeys(roles, "More")
     )
     return [
         Message(
-            f"{headline}\n{next_step}",
+            "\n".join((headline, next_step, *(guide_text(guides, r) for r in roles))),
             (
                 Text(f"*{headline}*"),
                 Text(next_step),
@@ -89,8 +110,9 @@ async def join(turn: Turn, line: ParsedLine) -> list[Message]:
                     )
                 ),
                 Context("You can pause or leave at any time: `/mentor pause`, `/mentor leave`."),
+                *(b for r in roles for b in (Divider(), *guide_blocks(guides, r, more=more[r]))),
             ),
-        )
+        ),
     ]
 
 

@@ -6,6 +6,7 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Turn
+from conversations.wording import program_phrase
 from storage.states import ProfileStatus
 
 
@@ -20,7 +21,7 @@ async def leave(turn: Turn, line: ParsedLine) -> list[Message]:
     profile.updated_at = turn.now
     await turn.audit("leave")
     text = (
-        f"You've left {turn.program.name}: no more matching and no reminders. "
+        f"You've left {program_phrase(turn.program.name)}: no more matching and no reminders. "
         "Your profile is kept, so `/mentor join` brings you back as you were. "
         "`/mentor privacy` explains what is stored."
     )

@@ -21,6 +21,7 @@ from conversations.pair_context import choose_pair, pair_input, take_target
 from conversations.partners import partner_of
 from conversations.router import CommandSpec
 from conversations.turn import Turn, enqueue_for_person
+from conversations.wording import sentence
 from storage.lapses import close_lapse
 from storage.meetings import scheduled_meeting
 from storage.models import Pair
@@ -61,7 +62,7 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
     try:
         day = parse_date(phrase, turn.now, turn.timezone)
     except DateError as err:
-        text = f"I couldn't read the date: {err}. Use e.g. {DATE_FORMS}."
+        text = f"{sentence(err)} Use e.g. {DATE_FORMS}."
         return [Message.of(Text(text), _pause_form(pair, partner, text))]
     today = today_in(turn.now, turn.timezone)
     if not today < day <= today + timedelta(days=MAX_PAUSE_DAYS):
@@ -86,7 +87,8 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
     )
     text = (
         f"Paused your meetings with {partner} until {day:%a %d %b %Y}: no reminders until then. "
-        "`/mentor resume with @…` ends it earlier."
+        f"`/mentor resume with {await turn.mention_of(partner_of(pair, turn.person.id))}` "
+        "ends it earlier."
     )
     return [
         Message.of(Text(text), Buttons((Button("Resume now", value=f"resume pair:{pair.id}"),)))

@@ -14,6 +14,7 @@ from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, File, Message, Text
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
+from conversations.wording import plural
 from storage import personal_data
 
 CONFIRM_WORDS = ("confirm", "yes")
@@ -24,8 +25,8 @@ async def export_data(turn: Turn, line: ParsedLine) -> list[Message]:
     await turn.audit("privacy.export")
     content = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
     counts = (
-        f"{len(data['pairs'])} pairing(s), {len(data['meetings'])} meeting(s), "
-        f"{len(data['my_private_notes'])} private note(s)"
+        f"{plural(len(data['pairs']), 'pairing')}, {plural(len(data['meetings']), 'meeting')}, "
+        f"{plural(len(data['my_private_notes']), 'private note')}"
     )
     text = (
         f"Here is everything I store about you ({counts}), as JSON. Your private notes are "
@@ -45,7 +46,8 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
     pairs = await personal_data.open_pairs_of(turn.session, turn.person.id)
     if word not in CONFIRM_WORDS:
         ending = (
-            f" Your {len(pairs)} current pairing(s) will end, and your partner(s) will be told "
+            f" Your current {'pairing' if len(pairs) == 1 else 'pairings'} will end, and "
+            f"{'your partner' if len(pairs) == 1 else 'your partners'} will be told "
             "you have left the program (nothing more)."
             if pairs
             else ""
@@ -84,7 +86,12 @@ async def forget_me(turn: Turn, line: ParsedLine) -> list[Message]:
     await personal_data.erase(turn.session, turn.person.id, turn.now)
     text = (
         "Done: I have erased your personal data and notes"
-        + (f" and ended {len(pairs)} pairing(s); your partners were told" if pairs else "")
+        + (
+            f" and ended {plural(len(pairs), 'pairing')}; "
+            f"{'your partner was' if len(pairs) == 1 else 'your partners were'} told"
+            if pairs
+            else ""
+        )
         + ". Only anonymous counts remain. If you write to me again, you start afresh."
     )
     return [Message.of(Text(text), Context("Thank you for taking part."))]

@@ -13,6 +13,7 @@ from conversations.pair_context import choose_pair
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
+from conversations.wording import program_phrase, sentence
 from storage import people
 from storage.models import Pair
 from storage.states import PairState, ProfileStatus
@@ -85,7 +86,7 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
             day = parse_date(phrase, turn.now, turn.timezone)
         except DateError as err:
             raise Refusal(
-                f"I understood `pause` but not the date: {err}. "
+                f"I understood `pause` but not the date. {sentence(err)} "
                 f"Use `/mentor pause until DATE`, e.g. {DATE_FORMS}; or `/mentor pause` to pause "
                 "until you resume."
             ) from None
@@ -187,7 +188,7 @@ async def sweep_pauses(ctx: SweepContext) -> list[DueItem]:
         profile.updated_at = ctx.now
         text = (
             "Your pause is over: you're active again in "
-            f"{ctx.program.name}, back in the pool for matching."
+            f"{program_phrase(ctx.program.name)}, back in the pool for matching."
         )
         message = Message.of(Text(text), Buttons((Button("My status", value="status"),)))
         queued = await enqueue_for_person(

@@ -47,12 +47,23 @@ async def current_value(
     return "" if value is None else str(value)
 
 
+# Fields only a mentor's profile asks for.
+MENTOR_ONLY = ("offers", "capacity")
+
+
 async def profile_form(
     turn: Turn, typed: dict[str, str] | None = None, errors: dict[str, str] | None = None
 ) -> Form:
     profile = await turn.ensure_profile()
     inputs = []
     for key, spec in FIELDS.items():
+        if (
+            profile.role == "mentee"
+            and key in MENTOR_ONLY
+            and not (typed and key in typed)
+            and not getattr(profile, key)
+        ):
+            continue  # a mentee is not asked what they offer or how many mentees they take
         value = (
             typed[key]
             if typed is not None and key in typed

@@ -15,6 +15,7 @@ from conversations.matching.pool import reporting_lines
 from conversations.messages import Button, Message
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
+from conversations.wording import plural
 from storage import people
 from storage.models import Pair
 from storage.pairs import OPEN_STATES, pair_between
@@ -58,7 +59,9 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
         )
     limit = turn.policy.matching.mentee_max_mentors
     if rows.open_as_mentee.get(turn.person.id, 0) >= limit:
-        raise Refusal(f"You already have {limit} mentor(s) or open proposals, the program's limit.")
+        raise Refusal(
+            f"You already have {plural(limit, 'mentor')} or open proposals, the program's limit."
+        )
     capacity = (
         mentor.capacity if mentor.capacity is not None else turn.policy.mentor_capacity_default
     )
@@ -91,7 +94,7 @@ async def request(turn: Turn, line: ParsedLine) -> list[Message]:
             pair_id=pair.id,
             other_name=me,
             as_mentee=False,
-            reasons=[f"they want to learn {wants}" if wants else "they asked for you by name"],
+            reasons=[f"{me} wants to learn {wants}" if wants else f"{me} asked for you by name"],
             expires=expiry_text(expires, turn.policy.default_timezone),
             requested=True,
         ),

@@ -9,6 +9,7 @@ from conversations.dates import format_moment
 from conversations.digest.chart import WeekBar, trend_png
 from conversations.digest.figures import WEEK, Digest, Figure
 from conversations.messages import Block, Context, Fields, File, Header, Message, Text
+from conversations.wording import plural
 
 
 def _num(value: Figure, pct: bool = False) -> str:
@@ -38,6 +39,19 @@ def _delta(digest: Digest, key: str, pct: bool = False) -> str:
     return f" ({shown.replace('-', '−')})"
 
 
+def _count(value: Figure, word: str) -> str:
+    """A count figure with its noun: "1 pair", "3 ratings"."""
+    return plural(round(value or 0), word)
+
+
+def _median(digest: Digest, key: str, none: str) -> str:
+    """ "median 4.5 days (−1)", or what an empty median means ("no pair has met yet")."""
+    value = digest.figures[key]
+    if value is None:
+        return none
+    return f"median {_num(value)} {'day' if value == 1 else 'days'}{_delta(digest, key)}"
+
+
 def _deltas(digest: Digest, *keys: tuple[str, str]) -> str:
     """Several figures' changes in one bracket, each named: " (+3 held, −1 due)"."""
     parts = [
@@ -55,7 +69,8 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Participants",
             f"{f['participants.total']}{_delta(d, 'participants.total')}: "
-            f"{f['participants.mentors']} mentors, {f['participants.mentees']} mentees, "
+            f"{_count(f['participants.mentors'], 'mentor')}, "
+            f"{_count(f['participants.mentees'], 'mentee')}, "
             f"{f['participants.both']} both; {f['participants.waiting']} waiting for a match"
             f"{_delta(d, 'participants.waiting')}; "
             f"{f['participants.new']} new this week{_delta(d, 'participants.new')}",
@@ -71,20 +86,22 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
             "Meetings (last 7 days)",
             f"{f['meetings.held']} held of {f['meetings.due']} due"
             f"{_deltas(d, ('meetings.held', 'held'), ('meetings.due', 'due'))}, "
-            f"{f['meetings.confirmed']} confirmed by both; follow-through "
-            f"{_num(f['meetings.follow_through_rate'], pct=True)}"
-            f"{_delta(d, 'meetings.follow_through_rate', pct=True)}",
+            f"{f['meetings.confirmed']} confirmed by both; "
+            + (
+                f"follow-through {_num(f['meetings.follow_through_rate'], pct=True)}"
+                f"{_delta(d, 'meetings.follow_through_rate', pct=True)}"
+                if f["meetings.follow_through_rate"] is not None
+                else "no follow-through to measure (none due)"
+            ),
         ),
         (
             "Since last meeting",
-            f"median {_num(f['meetings.median_days_since_last'])} days"
-            f"{_delta(d, 'meetings.median_days_since_last')}",
+            _median(d, "meetings.median_days_since_last", "no meeting logged yet"),
         ),
         (
             "Time to first meeting",
-            f"median {_num(f['meetings.median_days_to_first'])} days"
-            f"{_delta(d, 'meetings.median_days_to_first')}; "
-            f"{f['meetings.pairs_not_met_yet']} pair(s) not met yet"
+            _median(d, "meetings.median_days_to_first", "no pair has met yet") + "; "
+            f"{_count(f['meetings.pairs_not_met_yet'], 'pair')} not met yet"
             f"{_delta(d, 'meetings.pairs_not_met_yet')}",
         ),
         (
@@ -98,9 +115,11 @@ def _fields(d: Digest) -> list[tuple[str, str]]:
         (
             "Average rating",
             (
-                f"{_num(f['ratings.average'])} / 5 from {f['ratings.count']} rating(s)"
+                f"{_num(f['ratings.average'])} / 5 from {_count(f['ratings.count'], 'rating')}"
                 if f["ratings.average"] is not None
-                else f"{f['ratings.count']} rating(s): too few to show an average"
+                else f"{_count(f['ratings.count'], 'rating')}: too few to show an average"
+                if f["ratings.count"]
+                else "no ratings this week"
             )
             + _delta(d, "ratings.average"),
         ),
@@ -122,8 +141,8 @@ def _people_lines(d: Digest) -> list[str]:
     lines: list[str] = []
     if d.privacy == "aggregate":
         lines.append(
-            f"{d.figures['lapses.at_risk']} pair(s) at risk (names are not shown: the program's "
-            "privacy setting is aggregate)."
+            f"{_count(d.figures['lapses.at_risk'], 'pair')} at risk (names are not shown: "
+            "the program's privacy setting is aggregate)."
         )
         return lines
     if d.recognition:

@@ -32,6 +32,7 @@ from conversations.partners import partner_of
 from conversations.policy import Policy
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn, enqueue_for_person
+from conversations.wording import program_phrase
 from storage import people
 from storage.meetings import scheduled_meeting
 from storage.models import Pair, Program
@@ -67,8 +68,8 @@ async def begin_agreement(
         me = found.get(person)
         role = "mentee" if person == pair.mentee_id else "mentor"
         intro = (
-            f"You're now paired with {partner} in {program.name}! First, agree on how you'll "
-            "work together:"
+            f"You're now paired with {partner} in {program_phrase(program.name)}! "
+            "First, agree on how you'll work together:"
         )
         await enqueue_for_person(
             session,

@@ -28,6 +28,7 @@ from conversations.messages import Button, Buttons, Form, Input, Message, Text
 from conversations.pair_context import pair_input
 from conversations.partners import partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
+from conversations.wording import sentence
 from storage import outbox, people
 from storage.meetings import scheduled_meeting
 from storage.models import Meeting, Pair
@@ -49,7 +50,7 @@ def parse_when(turn: Turn, phrase: str) -> datetime:
         moment = parse_datetime(phrase, turn.now, turn.timezone)
     except DateError as err:
         raise Refusal(
-            f"I couldn't use that time: {err}. Write it like {DATETIME_FORMS} "
+            f"{sentence(err)} Write it like {DATETIME_FORMS} "
             f"(read in your time zone, {turn.timezone})."
         ) from None
     if moment <= turn.now:

@@ -82,7 +82,12 @@ def agenda_prompt(
     mine = [c.text for c in commitments if c.person_id == pair.mentee_id]
     lines = [f"Your meeting with {partner} is on {when}. You run it: what do you want to cover?"]
     blocks: list[Block] = [Header(f"Meeting with {partner}"), Text(lines[0])]
-    if pair.goals:
+    first = pair.last_meeting_at is None
+    if first:  # the kit takes the place of the goals and the questions below
+        kit = first_meeting_kit(pair, partner)
+        lines.append("First meeting kit:\n" + "\n".join(f"- {item}" for item in kit))
+        blocks.append(Text("*First meeting kit*\n" + "\n".join(f"• {item}" for item in kit)))
+    elif pair.goals:
         lines.append(f"Your goals together: {pair.goals}")
         blocks.append(Text(f"*Your goals together*\n{pair.goals}"))
     if mine:
@@ -94,8 +99,9 @@ def agenda_prompt(
     if own_note:
         lines.append(f"Your private note from last time (only you see it): {own_note}")
         blocks.append(Context(f"Your private note from last time (only you see it): {own_note}"))
-    lines.append("Questions to think about:\n" + "\n".join(f"- {q}" for q in questions))
-    blocks.append(Text("*Questions to think about*\n" + "\n".join(f"• {q}" for q in questions)))
+    if not first:
+        lines.append("Questions to think about:\n" + "\n".join(f"- {q}" for q in questions))
+        blocks.append(Text("*Questions to think about*\n" + "\n".join(f"• {q}" for q in questions)))
     lines.append("Add a point with `/mentor agenda add TEXT`.")
     blocks.append(
         Buttons(
@@ -107,6 +113,31 @@ def agenda_prompt(
     )
     blocks.append(Context("Your mentor sees the agenda once you set it."))
     return Message("\n".join(lines), tuple(blocks))
+
+
+def first_meeting_kit(pair: PairView, partner: str) -> tuple[str, ...]:
+    """What a pair's first meeting should cover, with the agreement's goals and cadence."""
+    goals = (
+        f"Your goals: {pair.goals}. Check each is one you can measure."
+        if pair.goals
+        else "Your goals: agree on two or three you can measure (`/mentor agreement edit`)."
+    )
+    cadence = CADENCE_WORDS.get(pair.cadence or "", "")
+    next_time = (
+        f"When to meet next: your agreement says {cadence}; "
+        "pick the date before you leave (`/mentor schedule WHEN`)."
+        if cadence
+        else "When to meet next: pick the date before you leave (`/mentor schedule WHEN`)."
+    )
+    return (
+        f"Introductions: your path so far, your work today, and what you hope to learn "
+        f"from {partner}.",
+        "Expectations: what each of you expects, how to reach each other between "
+        "meetings, and that what you say stays between you.",
+        goals,
+        "Measuring progress: how you will both know a goal is reached.",
+        next_time,
+    )
 
 
 def questions_for(meeting: MeetingView) -> tuple[str, ...]:

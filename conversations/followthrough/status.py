@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conversations.dates import format_moment
 from conversations.turn import Turn
+from conversations.wording import plural
 from storage.commitments import open_commitments
 from storage.meetings import agenda_items
 from storage.models import Pair
@@ -16,7 +17,10 @@ async def follow_up(turn: Turn, pair: Pair) -> str:
         until = (
             f" until {format_moment(pair.paused_until, turn.timezone)}" if pair.paused_until else ""
         )
-        return f"meetings paused{until}: `/mentor resume with @…` to restart"
+        other = await turn.mention_of(
+            pair.mentee_id if pair.mentor_id == turn.person.id else pair.mentor_id
+        )
+        return f"meetings paused{until}: `/mentor resume with {other}` to restart"
     parts: list[str] = []
     if pair.agreement_confirmed_at is None:
         parts.append("agreement to confirm: `/mentor agreement`")
@@ -31,7 +35,7 @@ async def follow_up(turn: Turn, pair: Pair) -> str:
         parts.append(f"next meeting {format_moment(pair.next_meeting_at, turn.timezone)}")
     agenda = (await agenda_items(turn.session, [pair.id])).get(pair.id, [])
     if pair.next_meeting_at is not None:
-        parts.append(f"agenda: {len(agenda)} point(s)" if agenda else "no agenda yet")
+        parts.append(f"agenda: {plural(len(agenda), 'point')}" if agenda else "no agenda yet")
     mine = [
         c
         for c in (await open_commitments(turn.session, [pair.id])).get(pair.id, [])

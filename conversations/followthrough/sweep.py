@@ -28,6 +28,7 @@ from conversations.followthrough.plan import Step, lapse_start, meeting_key, nex
 from conversations.messages import Message, to_dict
 from conversations.partners import partner_of
 from conversations.sweeps import DueItem, SweepContext
+from conversations.wording import plural
 from storage.commitments import open_commitments
 from storage.lapses import OpenLapse, due_lapses
 from storage.meetings import DueMeeting, agenda_items, due_meetings, mentee_notes
@@ -264,7 +265,7 @@ class _Sweep:
             meeting_key("mentor-agenda", meeting.id, meeting.sequence),
             "mentor-agenda",
             msg,
-            f"agenda ({len(agenda)} point(s)) to mentor {self.name(mentor)}",
+            f"agenda ({plural(len(agenda), 'point')}) to mentor {self.name(mentor)}",
         )
 
     def lapse(self, pair: DuePair, due: list[Step]) -> None:

@@ -27,7 +27,7 @@ def proposal_message(
     elif as_mentee:
         intro = f"I'd like to introduce you to {other_name} as your mentor."
     else:
-        intro = f"I'd like to introduce you to {other_name}, who would like you as their mentor."
+        intro = f"I'd like to introduce you to {other_name} as your mentee."
     why = "; ".join(reasons)
     text = (
         f"{intro}\nWhy: {why}.\nAccept or decline by {expires} "

@@ -42,6 +42,9 @@ class Proposal:
     score: float
     reasons: list[str]
     pair_id: int | None = None
+    # The reasons as each of the two reads them (about the other person); empty: `reasons`.
+    for_mentee: tuple[str, ...] = ()
+    for_mentor: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,26 @@ async def run_round(
             pool.mentors[j].person_id,
             q / SCALE,
             pair_reasons(pool.mentees[i], pool.mentors[j], now, policy.default_timezone),
+            for_mentee=tuple(
+                pair_reasons(
+                    pool.mentees[i],
+                    pool.mentors[j],
+                    now,
+                    policy.default_timezone,
+                    reader="mentee",
+                    other=known.get(pool.mentors[j].person_id, ""),
+                )
+            ),
+            for_mentor=tuple(
+                pair_reasons(
+                    pool.mentees[i],
+                    pool.mentors[j],
+                    now,
+                    policy.default_timezone,
+                    reader="mentor",
+                    other=known.get(pool.mentees[i].person_id, ""),
+                )
+            ),
         )
         for i, j, q in zip(
             solution.mentees.tolist(),
@@ -264,7 +287,7 @@ async def _store(
     )
     progress("storing", 1, 4)
     stored = [
-        Proposal(p.mentee_id, p.mentor_id, p.score, p.reasons, pair_id)
+        Proposal(p.mentee_id, p.mentor_id, p.score, p.reasons, pair_id, p.for_mentee, p.for_mentor)
         for p, pair_id in zip(proposals, ids, strict=True)
     ]
     matched = [p.mentee_id for p in stored] + [p.mentor_id for p in stored]
@@ -299,7 +322,7 @@ async def _store(
                 pair_id=p.pair_id or 0,
                 other_name=names.get(other, "someone"),
                 as_mentee=as_mentee,
-                reasons=p.reasons,
+                reasons=list((p.for_mentee if as_mentee else p.for_mentor) or p.reasons),
                 expires=due,
             )
             queue(person, f"proposal:{p.pair_id}:{person}", "proposal", to_dict(message))

@@ -89,7 +89,7 @@ function renderBlock(block) {
     case "divider": return el("hr");
     case "fields": {
       const dl = el("dl");
-      for (const [label, value] of block.items) dl.append(el("dt", { textContent: label }), el("dd", { textContent: value }));
+      for (const [label, value] of block.items) dl.append(el("dt", {}, inline(label)), el("dd", {}, inline(value)));
       return dl;
     }
     case "buttons": {
