@@ -270,7 +270,7 @@ class Engine:
                 await people.refresh_identity(
                     session,
                     speaker.identity,
-                    display_name=actor.display_name,
+                    display_name=actor.name_update,
                     email=actor.email,
                     timezone=actor.timezone,
                     now=now,
@@ -326,7 +326,7 @@ class Engine:
             or (event.reference is not None and event.reference != speaker.reference)
             or people.identity_updates(
                 speaker.identity,
-                display_name=actor.display_name,
+                display_name=actor.name_update,
                 email=actor.email,
                 timezone=actor.timezone,
                 now=now,

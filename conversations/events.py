@@ -16,6 +16,15 @@ class Actor:
     tenant: str = ""
     timezone: str | None = None
     email: str | None = None
+    # True when `display_name` comes from the platform's directory (Slack, Teams), so it
+    # may refresh a stored name; False for a login name (the local chat), which names a
+    # person only when they are first recorded (issue 13: `chat --as tom` renamed Tom).
+    directory_name: bool = True
+
+    @property
+    def name_update(self) -> str:
+        """The name to refresh the stored one with; empty: keep the stored one."""
+        return self.display_name if self.directory_name else ""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ passed in, never read from the database clock).
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -187,6 +188,12 @@ class Pair(Base):
     at_risk_since: Mapped[datetime | None]
     renewal_asked_at: Mapped[datetime | None]
     agreement_reminded_at: Mapped[datetime | None]  # the one reminder to confirm went out
+    # Renewal (issue 13): each side's yes in the renewal window; the term is extended
+    # when both have said yes. A no from either lets the pair complete at the term's end.
+    mentee_renews_at: Mapped[datetime | None]
+    mentor_renews_at: Mapped[datetime | None]
+    renewal_declined_at: Mapped[datetime | None]
+    renewal_declined_by_id: Mapped[int | None]  # a person id; no foreign key (see 0009)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     # When the open lapse episode was detected (its first rung): the ladder climbs from
     # here, however late that was; None while the pair is not lapsed.
@@ -227,6 +234,9 @@ class Meeting(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     held_at: Mapped[datetime | None]
+    # The .ics UID: a random UUID, so an invite's UID is unique across installs and
+    # databases (a row id repeats after a move from SQLite to PostgreSQL).
+    uid: Mapped[str] = mapped_column(String(36), default=lambda: str(uuid.uuid4()))
     # Follow-through markers: what the sweep already did for this meeting; `sequence`
     # is the .ics SEQUENCE, bumped on every reschedule.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
@@ -242,6 +252,7 @@ class Meeting(Base):
 
 
 Index("ix_meetings_status_scheduled", Meeting.status, Meeting.scheduled_at)
+Index("ix_meetings_uid", Meeting.uid, unique=True)
 # A pair's meetings in time order, status included so the digest reads lapsed pairs'
 # weeks from the index alone; it also serves every lookup by pair_id.
 Index("ix_meetings_pair_scheduled", Meeting.pair_id, Meeting.scheduled_at, Meeting.status)
@@ -316,7 +327,7 @@ class Lapse(Base):
     """One stretch of silence of a pair: how far up the ladder it went and how it ended.
 
     The digest counts lapses and recoveries from here (began_at, recovered_at,
-    at_risk_at, outcome: recovered, ended, rematch, or None while open).
+    at_risk_at, outcome: recovered, ended, rematch, paused, or None while open).
     """
 
     __tablename__ = "lapses"

@@ -79,7 +79,10 @@ async def upsert_identity(
     timezone: str | None = None,
     seen: bool = True,
 ) -> Identity:
-    """Find or create the identity (and its person), refreshing what the platform told us."""
+    """Find or create the identity (and its person), refreshing what the platform told us.
+
+    `seen` False is a mention typed by someone else: its name only names an identity
+    recorded now, never renames a known one (only the directory or the person does)."""
     identity = await find_identity(session, key)
     email = email.strip().lower() if email else None
     if identity is None:
@@ -107,7 +110,7 @@ async def upsert_identity(
     await refresh_identity(
         session,
         identity,
-        display_name=display_name,
+        display_name=display_name if seen else "",
         email=email,
         timezone=timezone,
         now=now if seen else None,
@@ -240,6 +243,14 @@ _PROFILE = select(Profile).where(
 )
 
 
+async def emails(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
+    """The e-mail each person's platform directory gave, for those who have one."""
+    rows = await session.execute(
+        select(Person.id, Person.email).where(Person.id.in_(person_ids), Person.email.is_not(None))
+    )
+    return {person_id: email for person_id, email in rows.all() if email}
+
+
 async def display_names(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
     rows = await session.execute(_DISPLAY_NAMES, {"ids": list(person_ids)})
     return {person_id: name for person_id, name in rows.all()}
@@ -304,7 +315,9 @@ class Recipient:
     name: str
     timezone: str | None
     platform: str | None
-    away: bool = False  # paused or left the program: no reminders for now
+    # Left the program: no reminders. A person's pause only stops matching; their pairs
+    # go on (or are paused themselves) and they hear about them (issue 13).
+    away: bool = False
 
 
 async def recipients(
@@ -333,7 +346,7 @@ async def recipients(
             name,
             profile_tz or identity_tz,
             found_platform,
-            status in (ProfileStatus.PAUSED, ProfileStatus.LEFT),
+            status == ProfileStatus.LEFT,
         )
     return result
 

@@ -59,6 +59,8 @@ class LapseOutcome(StrEnum):
     RECOVERED = "recovered"
     ENDED = "ended"
     REMATCH = "rematch"
+    # The pair was paused: it leaves the ladder; after the pause silence counts afresh.
+    PAUSED = "paused"
 
 
 class LapseAction(StrEnum):

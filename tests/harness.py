@@ -25,7 +25,14 @@ class Chat:
     now: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
 
     def actor(self, user: str, timezone: str | None = None) -> Actor:
-        return Actor(self.platform, user.lower(), user, timezone=timezone)
+        # Like the local adapter, a local login name is not a directory name.
+        return Actor(
+            self.platform,
+            user.lower(),
+            user,
+            timezone=timezone,
+            directory_name=self.platform != "local",
+        )
 
     async def say(self, user: str, line: str, *, timezone: str | None = None) -> list[Message]:
         event = InboundEvent(self.actor(user, timezone), Command(line), {"user": user.lower()})

@@ -153,8 +153,12 @@ async def test_a_meeting_after_the_term_ends_is_refused_with_renew_offered(chat:
     await chat.say("alice", "schedule 2027-05-20 10:00")  # before the end: fine
     [moved] = await chat.say("alice", "schedule 2027-05-23 09:00")  # on the last day: no
     assert "ends on Sun 23 May 2027" in moved.text
-    renewed = await chat.click("alice", refusal, "Renew")
-    assert "Renewed your mentoring with bob until Tue 23 Nov 2027" in renewed[0].text
+    early = await chat.click("alice", refusal, "Renew")  # months before the renewal window
+    assert "Renewal opens on Sun 09 May 2027" in early[0].text
+    assert (await get_pair(chat, pair_id)).term_end.isoformat() == "2027-05-23"  # type: ignore[union-attr]
+    chat.now = datetime(2027, 5, 10, 9, 0, tzinfo=UTC)
+    await chat.say("alice", "renew")
+    await chat.say("bob", "renew")
     [done] = await chat.say("alice", "schedule 2027-06-01 10:00")
     assert "You moved the meeting with bob to Tue 01 Jun 2027, 10:00" in done.text
 
@@ -490,9 +494,11 @@ async def test_renewal_near_the_term_end_and_completion_invites_the_mentee_to_me
     assert (await get_pair(chat, pair_id)).state == "completed"
 
 
-async def test_renew_extends_the_term(chat: Chat) -> None:
+async def test_renew_extends_the_term_when_both_say_yes_in_the_window(chat: Chat) -> None:
     pair_id = await make_pair(chat)
-    reply = await chat.text("bob", "renew")
+    chat.now = datetime(2027, 5, 9, 0, 0, tzinfo=UTC)  # the window opens (14 days before)
+    assert "I've asked them" in await chat.text("bob", "renew")
+    reply = await chat.text("alice", "renew")
     assert "until Tue 23 Nov 2027" in reply
     assert (await get_pair(chat, pair_id)).term_end.isoformat() == "2027-11-23"  # type: ignore[union-attr]
 
@@ -507,16 +513,18 @@ async def test_dry_run_sweep_changes_nothing(chat: Chat) -> None:
     assert await sweep_kinds(chat) == ["lapse-nudge-mentee"]
 
 
-async def test_a_paused_person_gets_no_nudges_and_the_silence_clock_waits(chat: Chat) -> None:
+async def test_a_paused_person_keeps_their_pairs_ladder_unless_the_pair_pauses(
+    chat: Chat,
+) -> None:
+    """Issue 13: a person's pause stops matching only; it never freezes a pair silently."""
     pair_id = await make_pair(chat)
     await chat.say("bob", "pause until 2026-12-20")
     chat.now = START + timedelta(days=17)
-    assert await sweep_kinds(chat) == []
-    assert (await get_pair(chat, pair_id)).silent_since == chat.now
+    assert await sweep_kinds(chat) == ["lapse-nudge-mentee"]
+    assert (await get_pair(chat, pair_id)).state == "active"
     await chat.say("alice", "schedule 2026-12-15 10:00")
     chat.now = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
-    assert await sweep_kinds(chat) == ["agenda-prompt"]  # Alice is not paused
-    assert await inbox(chat, "bob", "mentor-agenda") == []
+    assert await sweep_kinds(chat) == ["agenda-prompt"]
 
 
 async def test_an_agenda_set_before_the_meeting_was_scheduled_reaches_the_mentor(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy import Insert, MetaData, Table, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import FromClause
 
@@ -49,9 +49,17 @@ async def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await execute_autocommit(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Columns later migrations add whose Python-side default an insert would otherwise name.
+LATER = {"meetings": {"uid"}}
+
+
 def _row(table: FromClause, **values: object) -> Insert:
     """An insert naming only the columns the old schema has."""
     assert isinstance(table, Table)
+    later = LATER.get(table.name, set())
+    if later:
+        kept = (c._copy() for c in table.columns if c.name not in later)
+        table = Table(table.name, MetaData(), *kept)
     return insert(table).values(**values)
 
 

@@ -22,7 +22,14 @@ def to_actor(name: Any, timezone: Any = None) -> Actor:
             "(up to 40, starting with a letter or digit), e.g. alice."
         )
     tz = timezone if isinstance(timezone, str) and 0 < len(timezone) <= 64 else None
-    return Actor(platform="local", user_id=name.lower(), display_name=name, timezone=tz)
+    # A login name, not a directory entry: it names a person only when first recorded.
+    return Actor(
+        platform="local",
+        user_id=name.lower(),
+        display_name=name,
+        timezone=tz,
+        directory_name=False,
+    )
 
 
 def to_event(body: Any) -> InboundEvent:

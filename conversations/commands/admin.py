@@ -18,6 +18,7 @@ from conversations.digest.figures import compute_digest
 from conversations.digest.messages import digest_message
 from conversations.grammar import ParsedLine, parse_mention
 from conversations.matching.activation import activate_pair
+from conversations.matching.hard_rules import breaches
 from conversations.messages import Context, Fields, File, Header, Message, Text, literal
 from conversations.policy import Policy
 from conversations.router import CommandSpec
@@ -26,10 +27,12 @@ from conversations.wording import plural
 from storage import people, reports
 from storage.models import Pair, Program
 from storage.pairs import create_active_pair, pairs_of
+from storage.proposals import load_pool
 from storage.states import PairState, ProfileStatus
 
 USAGE = (
-    "admin match [--dry-run] | admin stats | admin pair @mentee @mentor | admin export | "
+    "admin match [--dry-run] | admin stats | admin pair @mentee @mentor [force] | "
+    "admin export | "
     "admin digest"
 )
 MENTEE_ROLES = ("mentee", "both")
@@ -117,9 +120,11 @@ async def _resolve(turn: Turn, token: str) -> int:
 
 
 async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
-    if len(args) != 2:
+    force = len(args) == 3 and args[2].lower() in ("force", "--force")
+    if len(args) != 2 and not force:
         raise Refusal(
-            "To pair two people: `/mentor admin pair @mentee @mentor` (the mentee first)."
+            "To pair two people: `/mentor admin pair @mentee @mentor` (the mentee first; "
+            "add `force` to override matching's rules)."
         )
     mentee_id, mentor_id = await _resolve(turn, args[0]), await _resolve(turn, args[1])
     if mentee_id == mentor_id:
@@ -127,6 +132,7 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
     names = await people.display_names(turn.session, [mentee_id, mentor_id])
     mentee = literal(names.get(mentee_id, args[0]))
     mentor = literal(names.get(mentor_id, args[1]))
+    capacity = turn.policy.mentor_capacity_default
     for person_id, name, roles, word in (
         (mentee_id, mentee, MENTEE_ROLES, "mentee"),
         (mentor_id, mentor, MENTOR_ROLES, "mentor"),
@@ -142,17 +148,39 @@ async def _pair(turn: Turn, args: tuple[str, ...]) -> list[Message]:
                 f"{name} joined as {profile.role}, not as a {word}. The form is "
                 "`/mentor admin pair @mentee @mentor`."
             )
+        if word == "mentor" and profile.capacity is not None:
+            capacity = profile.capacity
     for pair in await pairs_of(turn.session, mentee_id, turn.program.id):
         if pair.mentor_id == mentor_id:
             raise Refusal(f"{mentee} and {mentor} are already paired.")
+    broken = breaches(
+        await load_pool(turn.session, turn.program.id),
+        mentee_id,
+        mentor_id,
+        (mentee, mentor),
+        mentor_capacity=capacity,
+        mentee_limit=turn.policy.matching.mentee_max_mentors,
+    )
+    if broken and not force:
+        reasons = "\n".join(f"• {b.why}" for b in broken)
+        raise Refusal(
+            f"I haven't paired {mentee} with {mentor}; matching's rules rule it out:\n"
+            f"{reasons}\nTo pair them anyway, say so explicitly (it is audited): "
+            f"`/mentor admin pair {literal(args[0])} {literal(args[1])} force`."
+        )
     pair = await pair_people(
         turn.session, turn.policy, turn.program, mentee_id, mentor_id, turn.now
     )
-    await turn.audit("admin.pair", pair=pair.id, mentee=mentee_id, mentor=mentor_id)
+    overridden = [b.rule for b in broken]
+    await turn.audit(
+        "admin.pair", pair=pair.id, mentee=mentee_id, mentor=mentor_id, overridden=overridden
+    )
     text = (
         f"Paired {mentee} (mentee) with {mentor} (mentor). Both have been sent the mentoring "
         "agreement to confirm."
     )
+    if overridden:
+        text += f" Rules overridden (recorded in the audit log): {', '.join(overridden)}."
     return [Message.of(Text(text))]
 
 
@@ -262,13 +290,15 @@ async def _run(turn: Turn, word: str, line: ParsedLine) -> list[Message]:
 
 COMMAND = CommandSpec(
     name="admin",
-    usage="admin match [--dry-run]|stats|pair @mentee @mentor|export|digest",
+    usage="admin match [--dry-run]|stats|pair @mentee @mentor [force]|export|digest",
     summary=(
         "For the program team: a matching round, stats, pair two people, export pairs (CSV), "
         "digest preview."
     ),
     details=(
         "Only admins listed in the bot's configuration can use these; every use is audited. "
+        "`admin pair` keeps matching's rules (reporting line, no repeat, capacity) and says "
+        "which one refuses; `force` overrides them and the audit log records which. "
         "Exports and digests never contain private notes or individual ratings."
     ),
     examples=(

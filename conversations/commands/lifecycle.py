@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from conversations.commands.renewal import renew
 from conversations.dates import (
     DATE_FORMS,
     DateError,
-    add_months,
     parse_date,
     start_of_day,
     today_in,
@@ -74,6 +74,7 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
     if meeting is not None and meeting.scheduled_at < until:
         meeting.status = MeetingStatus.CANCELLED
         pair.next_meeting_at = None
+    await leave_ladder(turn, pair)
     refresh_due(pair, None, turn.policy)
     await turn.audit("pair.pause", pair=pair.id, until=until.isoformat())
     me = await turn.display_name(turn.person.id)
@@ -92,6 +93,15 @@ async def _pause_until(turn: Turn, pair: Pair, phrase: str) -> list[Message]:
     return [
         Message.of(Text(text), Buttons((Button("Resume now", value=f"resume pair:{pair.id}"),)))
     ]
+
+
+async def leave_ladder(turn: Turn, pair: Pair) -> None:
+    """A paused pair leaves the lapse ladder: its open lapse episode is closed as
+    `paused` (not lapsed now, not recovered), and after the pause silence counts afresh
+    from the day it ends (a new episode starts at the first rung)."""
+    if await close_lapse(turn.session, pair.id, LapseOutcome.PAUSED, turn.now):
+        pair.lapse_cycle += 1
+    pair.lapse_step, pair.at_risk_since, pair.lapse_since = 0, None, None
 
 
 async def pause_pair(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -236,27 +246,6 @@ async def submit_end(turn: Turn, fields: dict[str, str]) -> list[Message]:
     return [Message.of(Text(text))]
 
 
-async def renew(turn: Turn, line: ParsedLine) -> list[Message]:
-    pair, _ = await choose_pair(turn, line.args, verb="renew", states=OPEN)
-    partner = await turn.partner_name(pair)
-    base = pair.term_end or today_in(turn.now, turn.timezone)
-    pair.term_end = add_months(base, turn.policy.follow.term_months)
-    pair.renewal_asked_at = None
-    refresh_due(pair, await scheduled_meeting(turn.session, pair.id), turn.policy)
-    await turn.audit("pair.renew", pair=pair.id, term_end=pair.term_end.isoformat())
-    me = await turn.display_name(turn.person.id)
-    until = f"{pair.term_end:%a %d %b %Y}"
-    await _notify(
-        turn,
-        pair,
-        f"pair-renewed:{pair.id}:{pair.term_end.isoformat()}",
-        "pair-renewed",
-        f"{me} renewed your mentoring for another term, until {until}.",
-    )
-    text = f"Renewed your mentoring with {partner} until {until}."
-    return [Message.of(Text(text))]
-
-
 END = CommandSpec(
     name="end",
     usage="end [with @person]",
@@ -269,8 +258,13 @@ END = CommandSpec(
 )
 RENEW = CommandSpec(
     name="renew",
-    usage="renew [with @person]",
-    summary="Renew your mentoring for another term.",
+    usage="renew [with @person] [no]",
+    summary="Renew your mentoring for another term (both must say yes), or decline.",
+    details=(
+        "Open in the renewal window before the term ends; `renew no` declines, and the "
+        "pairing then completes at the term's end with a short review."
+    ),
+    examples=("renew", "renew no"),
     handler=renew,
     group="Meeting",
 )

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from conversations.commands import lifecycle
 from conversations.commands.status import when
 from conversations.dates import DATE_FORMS, DateError, parse_date, start_of_day, today_in
 from conversations.grammar import ParsedLine
 from conversations.messages import Button, Buttons, Context, Message, Text
+from conversations.pair_context import choose_pair
 from conversations.router import CommandSpec
 from conversations.sweeps import DueItem, SweepContext
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from conversations.wording import program_phrase, sentence
 from storage import people
-from storage.states import ProfileStatus
+from storage.models import Pair
+from storage.states import PairState, ProfileStatus
 
 MAX_PAUSE_DAYS = 366
 
@@ -28,7 +30,43 @@ def _require_member(turn: Turn, verb: str) -> None:
         )
 
 
+async def _keep_meeting(turn: Turn, line: ParsedLine) -> list[Message]:
+    """`pause keep pair:N`: the answer "keep meeting" to the per-pair question."""
+    pair, _ = await choose_pair(
+        turn, line.args[1:], verb="keep meeting", states=(PairState.ACTIVE,)
+    )
+    partner = await turn.partner_name(pair)
+    await turn.audit("pause.keep_pair", pair=pair.id)
+    text = (
+        f"Your meetings with {partner} go on as planned, with their reminders. "
+        f"`/mentor pause with @{partner}` pauses them later if you need to."
+    )
+    return [Message.of(Text(text))]
+
+
+def _pair_question(pair: Pair, partner: str, day: date | None) -> Message:
+    """Whether one active pair pauses too: the person's pause never decides it silently."""
+    until = f" until {day:%a %d %b %Y}" if day else ""
+    value = f"pause pair:{pair.id}" + (f" until {day.isoformat()}" if day else "")
+    text = (
+        f"Your pairing with {partner} is still active: shall it pause too{until}? "
+        "If it pauses, they are told and meetings and reminders stop until then; "
+        "otherwise you keep meeting as planned."
+    )
+    return Message.of(
+        Text(text),
+        Buttons(
+            (
+                Button("Pause this pairing too", value=value, style="primary"),
+                Button("Keep meeting", value=f"pause keep pair:{pair.id}"),
+            )
+        ),
+    )
+
+
 async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
+    if line.args and line.args[0].lower() == "keep":
+        return await _keep_meeting(turn, line)
     if lifecycle.names_a_pair(line.args):  # `pause with @sam until …`: one pairing only
         return await lifecycle.pause_pair(turn, line)
     _require_member(turn, "pause")
@@ -41,7 +79,7 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
         words = ["in", *words[1:]]
     profile = turn.profile
     assert profile is not None
-    until = None
+    until, day = None, None
     if words:
         phrase = " ".join(words)
         try:
@@ -67,18 +105,26 @@ async def pause(turn: Turn, line: ParsedLine) -> list[Message]:
     await turn.audit("pause", until=until.isoformat() if until else None)
     if until:
         text = (
-            f"Paused until {when(turn, until)}. No matching and no reminders until then; "
+            f"Paused until {when(turn, until)}: no new matches until then; "
             "I'll tell you when you're back."
         )
     else:
-        text = "Paused. No matching and no reminders until you type `/mentor resume`."
-    return [
+        text = "Paused: no new matches until you type `/mentor resume`."
+    active = [p for p in await turn.open_pairs() if p.state == PairState.ACTIVE]
+    replies = [
         Message.of(
             Text(text),
             Buttons((Button("Resume now", value="resume"),)),
-            Context("Your profile and pairs are kept while you're paused."),
+            Context(
+                "Your profile is kept. Your pairings go on unless you pause them too"
+                + (": I ask about each below." if active else ".")
+            ),
         )
     ]
+    for pair in active:
+        partner = await turn.partner_name(pair)
+        replies.append(_pair_question(pair, partner, day))
+    return replies
 
 
 async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
@@ -97,17 +143,21 @@ async def resume(turn: Turn, line: ParsedLine) -> list[Message]:
     profile.paused_until = None
     profile.updated_at = turn.now
     await turn.audit("resume")
-    text = "Welcome back! You're active again: in the pool for matching, with reminders on."
+    text = "Welcome back! You're active again: in the pool for matching."
+    if any(p.state == PairState.PAUSED for p in await turn.open_pairs()):
+        text += " Paused pairings stay paused until their date; `/mentor resume with @…` now."
     return [Message.of(Text(text), Buttons((Button("My status", value="status"),)))]
 
 
 PAUSE = CommandSpec(
     name="pause",
     usage="pause [until DATE]",
-    summary="Step out of matching and reminders for a while (or pause one pairing).",
+    summary="Step out of matching for a while, or pause one pairing.",
     details=(
         f"DATE can be written {DATE_FORMS}. Without a date you stay paused until `resume`. "
-        "With `with @person`, only the meetings with that person are paused."
+        "Your own pause stops new matches; for each active pairing I ask whether it pauses "
+        "too. With `with @person`, only that pairing pauses: your partner is told, and "
+        "meetings, reminders and lapse tracking stop until its date."
     ),
     examples=(
         "pause",
@@ -138,7 +188,7 @@ async def sweep_pauses(ctx: SweepContext) -> list[DueItem]:
         profile.updated_at = ctx.now
         text = (
             "Your pause is over: you're active again in "
-            f"{program_phrase(ctx.program.name)}, back in the pool for matching with reminders on."
+            f"{program_phrase(ctx.program.name)}, back in the pool for matching."
         )
         message = Message.of(Text(text), Buttons((Button("My status", value="status"),)))
         queued = await enqueue_for_person(

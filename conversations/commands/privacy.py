@@ -32,7 +32,9 @@ def privacy_sections(policy: Policy) -> list[tuple[str, str]]:
     sections = [
         (
             "What I store",
-            "Your name and chat account, the profile you give me (role, offers, wants, goals, "
+            "Your name and chat account (your name comes from your platform's directory or "
+            "from you, never from how someone else typed it; your e-mail only if the "
+            "directory gives one), the profile you give me (role, offers, wants, goals, "
             "department, manager, level, time zone, languages, capacity), your pairings, "
             "meeting dates, agenda items, commitments, the ratings you give, and private notes "
             "you write; in the local web chat, also your last 50 messages with me.",
@@ -40,15 +42,18 @@ def privacy_sections(policy: Policy) -> list[tuple[str, str]]:
         (
             "What your mentoring partner sees",
             "Your name, your profile's offers, wants and goals, the meeting dates, the agenda "
-            "and the commitments you share in the pair; when you log a meeting, that you "
-            "logged it and its day, which they can confirm or dispute with one click. Never "
+            "and the commitments you share in the pair, and when you pause your pairing; when "
+            "you log a meeting, that you logged it and its day, which they can confirm or "
+            "dispute with one click. The meeting's calendar invite names you both, with your "
+            "e-mail if I have one. Never "
             "your private notes or ratings.",
         ),
         (
             "What the program team (HR) sees",
             "A weekly digest of counts and trends: how many people take part and by role, how "
-            "many pairs are active, how many meetings were held (logged and not disputed by "
-            "either of you) against how many were due and how many both of you confirmed, the "
+            "many pairs are active and how many paused, how many meetings were held (logged "
+            "and not disputed by either of you) against how many were due and how many both of "
+            "you confirmed, the "
             "days since pairs last met, the time to a first meeting, how many pairs stopped "
             "meeting and how many started again, and the average rating across the program "
             "(only when at least three ratings were given that week, so no one's rating shows); "

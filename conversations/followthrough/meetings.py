@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from conversations.dates import DATETIME_FORMS, DateError, format_moment, parse_datetime
+from conversations.followthrough.ics import Party
 from conversations.followthrough.messages import (
     invite_file,
     meeting_confirmation,
@@ -28,10 +29,9 @@ from conversations.pair_context import pair_input
 from conversations.partners import partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
 from conversations.wording import sentence
-from storage import outbox
+from storage import outbox, people
 from storage.meetings import scheduled_meeting
 from storage.models import Meeting, Pair
-from storage.people import recipients
 from storage.states import MeetingStatus
 
 MAX_AHEAD = timedelta(days=366)
@@ -39,7 +39,7 @@ MAX_AHEAD = timedelta(days=366)
 
 async def zone_of(turn: Turn, person_id: int) -> str:
     """A person's time zone: their profile's, else their platform's, else the program's."""
-    found = await recipients(turn.session, [person_id], turn.program.id)
+    found = await people.recipients(turn.session, [person_id], turn.program.id)
     recipient = found.get(person_id)
     return (recipient.timezone if recipient else None) or turn.policy.default_timezone
 
@@ -169,16 +169,17 @@ async def _confirm(
 ) -> list[Message]:
     me, other = turn.person.id, partner_of(pair, turn.person.id)
     # One read gives the partner's name, zone and platform (for the queued confirmation).
-    partner = (await recipients(turn.session, [other], turn.program.id)).get(other)
+    partner = (await people.recipients(turn.session, [other], turn.program.id)).get(other)
     names = {me: turn.person.display_name}
     if partner is not None:
         names[other] = partner.name
     other_tz = (partner.timezone if partner else None) or turn.policy.default_timezone
+    emails = await people.emails(turn.session, [pair.mentee_id, pair.mentor_id])
     invite = invite_file(
         meeting,
-        names.get(pair.mentee_id, "mentee"),
-        names.get(pair.mentor_id, "mentor"),
-        turn.program.name,
+        Party(names.get(pair.mentee_id, "mentee"), emails.get(pair.mentee_id)),
+        Party(names.get(pair.mentor_id, "mentor"), emails.get(pair.mentor_id)),
+        turn.program,
         turn.now,
         cancelled=cancelled,
     )

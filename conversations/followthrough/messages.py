@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from conversations.dates import format_moment
-from conversations.followthrough.ics import Invite, to_ics
+from conversations.followthrough.ics import Invite, Party, bot_organizer, to_ics
 from conversations.followthrough.plan import MeetingView, PairView
 from conversations.followthrough.policy import CADENCE_WORDS
 from conversations.messages import (
@@ -27,7 +27,7 @@ from conversations.messages import (
     Text,
     literal,
 )
-from storage.models import Commitment, Meeting, Pair
+from storage.models import Commitment, Meeting, Pair, Program
 
 COACHING_QUESTIONS = (
     "What went well since we last met, and what got in the way?",
@@ -41,16 +41,25 @@ COACHING_QUESTIONS = (
 
 
 def invite_file(
-    meeting: Meeting, mentee: str, mentor: str, program: str, now: datetime, *, cancelled: bool
+    meeting: Meeting,
+    mentee: Party,
+    mentor: Party,
+    program: Program,
+    now: datetime,
+    *,
+    cancelled: bool,
 ) -> File:
+    """The meeting's .ics: organised by the bot, both people invited (see ics.py)."""
     invite = Invite(
-        uid=f"meeting-{meeting.id}@mentorbot",
+        uid=meeting.uid,
         start=meeting.scheduled_at,
         duration=timedelta(minutes=meeting.duration_minutes),
-        summary=f"Mentoring: {mentee} and {mentor}",
-        description=f"{program}. {mentee} runs the meeting with their agenda.",
+        summary=f"Mentoring: {mentee.name} and {mentor.name}",
+        description=f"{program.name}. {mentee.name} runs the meeting with their agenda.",
         sequence=meeting.sequence,
         cancelled=cancelled,
+        organizer=bot_organizer(program.slug, program.name),
+        attendees=(mentee, mentor),
     )
     return File("mentoring.ics", "text/calendar", to_ics(invite, now))
 
@@ -234,9 +243,15 @@ def renewal_message(pair_id: int, partner: str, term_end: date) -> Message:
     return Message.of(
         Text(
             f"Your mentoring term with {partner} ends on {term_end:%a %d %b %Y}. "
-            "Renew for another term? If not, nothing to do: it ends on that day."
+            "Renew for another term? It is renewed when you both say yes; if either of you "
+            "says no, it completes on that day with a short review."
         ),
-        Buttons((Button("Renew", value=f"renew pair:{pair_id}", style="primary"),)),
+        Buttons(
+            (
+                Button("Renew", value=f"renew pair:{pair_id}", style="primary"),
+                Button("Don't renew", value=f"renew no pair:{pair_id}"),
+            )
+        ),
     )
 
 

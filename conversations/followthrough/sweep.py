@@ -63,10 +63,6 @@ class _Sweep:
     def partner_name(self, pair: DuePair, person_id: int) -> str:
         return self.name(partner_of(pair, person_id))
 
-    def away(self, person_id: int) -> bool:
-        found = self.people.get(person_id)
-        return found is not None and found.away
-
     def send(self, person_id: int, key: str, kind: str, msg: Message, summary: str) -> None:
         found = self.people.get(person_id)
         if found is None or found.platform is None or found.away:
@@ -113,11 +109,8 @@ class _Sweep:
         now = self.ctx.now
         due = [s for s in plan(pair, meeting, self.ctx.policy) if s.at <= now]
         lapses = [s for s in due if s.kind == "lapse"]
-        if lapses and any(self.away(p) for p in (pair.mentee_id, pair.mentor_id)):
-            # Someone is paused or left: no nudges, and silence is not counted against the
-            # pair; the clock restarts from now (meeting messages to the other still go).
-            pair.silent_since = now
-            due, lapses = [s for s in due if s.kind != "lapse"], []
+        # A person's own pause never freezes a pair's ladder (issue 13): only a paused
+        # pair leaves it, and then `plan` has no lapse steps for it.
         for step in due:
             if step.kind == "lapse":
                 if step is lapses[-1]:
