@@ -72,7 +72,7 @@ PHASES = [p for p in Phase if p != Phase.shrink or os.environ.get("LEDGER_SHRINK
 # "pause-lapsed" (pausing a lapsed pair takes it off the ladder) and "person-pause" (a
 # person's own pause changes no pair and freezes no ladder): branch p-13b implements them;
 # drop them from the set when it is merged.
-RESTRICTED = {"pause-lapsed", "person-pause"}
+RESTRICTED: set[str] = set()
 LADDER = (
     LapseStep(timedelta(0), LapseAction.NUDGE_MENTEE),
     LapseStep(2 * DAY, LapseAction.NUDGE_BOTH),
