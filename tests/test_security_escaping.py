@@ -143,8 +143,9 @@ def card_active(text: str) -> list[str]:
     """Markdown Teams would act on: links (also image links), autolinked addresses,
     mentions, HTML tags."""
     found = re.findall(_UNESCAPED + r"\[[^\]]*" + _UNESCAPED + r"\]\(", text)
-    found += re.findall(r"https?:(?!\u2060)|www\.(?!\u2060)", text)
-    found += re.findall(r"evil\.(?!\u2060)", text)  # the hostile strings' domain
+    # An address autolinks only with a name after the dot: "www." ending a sentence does not.
+    found += re.findall(r"https?:(?!\u2060)|www\.(?!\u2060)(?=\w)", text)
+    found += re.findall(r"evil\.(?!\u2060)(?=\w)", text)  # the hostile strings' domain
     found += re.findall(r"<at>|" + _UNESCAPED + r"<[a-z/!]", text)
     return found
 
@@ -266,6 +267,7 @@ def assert_inert(messages: list[Message], typed: list[str]) -> None:
     phases=(Phase.explicit, Phase.generate),
 )
 @example(name="<!channel> *boss*", item="<https://evil.example|click> [x](https://evil.example)")
+@example(name="www.evil.example <!here>", item="# heading >[|# \\*not escaped\\* &/ <#C0HR|hr>")
 @given(name=HOSTILE_TEXT.filter(lambda s: s.strip()), item=HOSTILE_TEXT)
 async def test_hostile_text_through_the_engine_never_acts(
     engine: Engine, name: str, item: str
