@@ -273,8 +273,12 @@ def from_dict(data: dict[str, Any]) -> Message:
     text alone, which every surface shows."""
     try:
         current = upgrade(data) if isinstance(data, dict) else {}
-    except Exception:  # an upgrade step that met a shape it did not expect
-        log.exception("could not upgrade a stored message; sending what it says as text")
+    except Exception as err:  # an upgrade step that met a shape it did not expect
+        # The exception's own text may quote the payload (what a person wrote): name its type.
+        log.error(
+            "could not upgrade a stored message (%s); sending what it says as text",
+            type(err).__name__,
+        )
         current = {"text": data.get("text")}
     text = current.get("text")
     text = text if isinstance(text, str) else "" if text is None else str(text)
