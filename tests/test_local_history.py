@@ -6,47 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp import web
 
-from bot.app import ENGINE_KEY, WORKER_KEY, build_app
-from bot.config import load_settings
-from storage.database import Database
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def served(
-    db: Database, db_url: str, clock: Clock
-) -> AsyncIterator[tuple[str, web.Application]]:
-    settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url})
-    app = build_app(settings, clock=clock, scheduler_enabled=False)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}", app
-    await runner.cleanup()
+from bot.app import ENGINE_KEY, WORKER_KEY
+from tests.test_local_web import Clock
+from tests.test_local_web import clock as clock  # the fixtures, shared
+from tests.test_local_web import served as served
 
 
 async def say(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> dict[str, Any]:
