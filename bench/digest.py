@@ -16,7 +16,7 @@ VACUUM ANALYZE, as autovacuum would have done on a live database. It is dropped 
 
     .venv/bin/python bench/digest.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
-`--chart FILE` writes the sample digest's chart (bench/digest-sample.png is one, from
+`--chart FILE` writes the sample digest's chart (docs/digest-chart.png is one, from
 this seed); `--keep` / `--reuse NAME` time again without seeding; `--profile` shows the
 time spent in each storage.reports query. `--sqlite FILE` runs the same on SQLite, for
 comparison (the goal is PostgreSQL's; SQLite is the pilot's database).
