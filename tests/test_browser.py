@@ -394,3 +394,30 @@ async def test_message_sent_after_the_tab_closed_is_not_lost(server: Server, pag
     await expect(page.locator(".msg.proactive")).to_contain_text(
         "Your pause is over", timeout=3_000
     )
+
+
+HOSTILE = (
+    "*loud* _slanted_ `code` <https://evil.example/login|Reset your password> "
+    "https://evil.example/x <img src=x onerror=alert(1)> <!here> &amp;"
+)
+
+
+async def test_what_a_person_types_shows_as_typed_in_the_browser(
+    server: Server, page: Page
+) -> None:
+    """Issue 14, item 6, in the real page (the unit tests check a copy of chat.js's
+    tokenizer): markup in a profile field comes back as the characters typed, with no
+    link, image, emphasis or code made from it."""
+    await open_chat(page, server, "mallory")
+    await say(page, "/mentor join mentee")
+    await say(page, "/mentor profile")
+    form = page.locator("form.card").last
+    await form.locator("[name=goals]").fill(HOSTILE)
+    await form.get_by_role("button", name="Save").click()
+    saved = page.locator(".msg.bot").filter(has_text="Saved to your profile")
+    await expect(saved).to_have_count(1)
+    goals = saved.locator("dt", has_text="My goals").locator("xpath=following-sibling::dd[1]")
+    await expect(goals).to_have_text(HOSTILE)
+    made = await goals.evaluate("dd => [...dd.querySelectorAll('*')].map(e => e.tagName)")
+    assert made == [], f"elements made from typed text: {made}"
+    assert await page.locator("a[href*='evil.example'], img").count() == 0
