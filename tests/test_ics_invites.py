@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from conversations.policy import Policy
 from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 from tests.conftest import PG_ENV
-from tests.followthrough_kit import make_pair
+from tests.followthrough_kit import inbox, make_pair
 from tests.harness import Chat
 
 
@@ -74,6 +75,41 @@ async def test_request_and_cancel_carry_organizer_attendees_uid_and_sequence(cha
     [again] = await chat.say("alice", "schedule 2026-12-04 15:00")
     _, event = _event(again)
     assert str(event["UID"]) != uid  # a new meeting is a new event
+
+
+async def test_a_meeting_held_early_moves_both_invites_to_when_it_took_place(
+    chat: Chat,
+) -> None:
+    """Both calendars hold Friday's meeting; it took place on Thursday: the invite is
+    updated (same UID, SEQUENCE up, DTSTART when they met), so Friday is free again.
+    Held at its planned time, nothing is re-sent."""
+    await make_pair(chat)
+    [scheduled] = await chat.say("alice", "schedule 2026-11-27 10:00")  # Fri, Berlin
+    _, planned = _event(scheduled)
+    thursday = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    chat.now = thursday
+    [ask] = await chat.say("alice", "met with @bob")
+    [logged] = await chat.click("alice", ask, "Yes, today")
+    assert "the planned time is free again" in logged.text
+    method, event = _event(logged)
+    assert method == "REQUEST" and str(event["UID"]) == str(planned["UID"])
+    assert event["SEQUENCE"] == planned["SEQUENCE"] + 1
+    assert event["DTSTART"].dt == thursday
+    [notice] = await inbox(chat, "bob", "meeting-logged")
+    assert "the planned time is free again" in notice.text
+    _, told = _event(notice)
+    assert (str(told["UID"]), told["SEQUENCE"], told["DTSTART"].dt) == (
+        str(planned["UID"]),
+        event["SEQUENCE"],
+        thursday,
+    )
+
+    # The next meeting, held as planned: the calendar was right, no invite comes again.
+    [nxt] = await chat.say("alice", "schedule 2026-12-04 10:00")
+    chat.now = datetime(2026, 12, 4, 9, 30, tzinfo=UTC) + timedelta(minutes=5)
+    [logged] = await chat.say("alice", "met with @bob")
+    assert logged.files() == [] and "free again" not in logged.text
+    assert _event(nxt)[1]["SEQUENCE"] == 0
 
 
 async def _first_uid(url: str, policy: Policy) -> str:

@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from conversations.dates import format_moment, start_of_day, today_in
-from conversations.followthrough.logged import tell_partner
+from conversations.followthrough.logged import MOVED_INVITE, tell_partner
 from conversations.followthrough.meetings import (
     ask_for_date,
+    pair_invite,
     parse_when,
     set_meeting,
     withdraw_reminders,
@@ -27,6 +28,7 @@ from conversations.messages import (
     Button,
     Buttons,
     Context,
+    File,
     Form,
     Input,
     Message,
@@ -38,7 +40,7 @@ from conversations.pair_context import choose_pair, pair_input
 from conversations.router import CommandSpec
 from conversations.turn import Refusal, Turn
 from conversations.wording import plural
-from storage import meeting_ledger
+from storage import meeting_ledger, people
 from storage.commitments import open_commitments
 from storage.lapses import close_lapse
 from storage.meetings import (
@@ -226,7 +228,16 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
         at = meeting.held_at or meeting.scheduled_at
         if day is not None and today_in(at, turn.timezone) != day:
             at = _moment_on(turn, day, meeting)
+    # A scheduled meeting held away from its planned time: both calendars hold the plan,
+    # so the invite is updated (same UID, SEQUENCE up) to when it took place.
+    moves_invite = (
+        first
+        and scheduled is not None
+        and meeting.id == scheduled.id
+        and abs(at - meeting.scheduled_at) >= timedelta(minutes=meeting.duration_minutes)
+    )
     recovered = await mark_held(turn, pair, meeting, at, scheduled)
+    invite = await _held_invite(turn, pair, meeting) if moves_invite else None
     await _feedback(turn, meeting, True)
     if notes:
         turn.session.add(
@@ -240,7 +251,7 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
         )
     await turn.audit("meeting.met", pair=pair.id, meeting=meeting.id, first=first)
     if first:
-        await tell_partner(turn, pair, meeting)
+        await tell_partner(turn, pair, meeting, invite)
     suggestion = suggestion_phrase(
         suggest_next(pair, turn.policy, turn.now, turn.timezone), turn.timezone
     )
@@ -258,8 +269,19 @@ async def met(turn: Turn, line: ParsedLine) -> list[Message]:
         text += " Good to see you two meeting again!"
     if notes:
         text += " Your note is saved privately: only you can read it."
+    if invite is not None:
+        text += f" {MOVED_INVITE}"
     text += " A few quick questions, and the next date:"
-    return [Message.of(Text(text), checkin_form(pair, partner, suggestion, {}))]
+    form = checkin_form(pair, partner, suggestion, {})
+    return [Message.of(Text(text), *((invite,) if invite is not None else ()), form)]
+
+
+async def _held_invite(turn: Turn, pair: Pair, meeting: Meeting) -> File:
+    """The updated invite of a meeting just held away from its planned time."""
+    meeting.sequence += 1
+    found = await people.recipients(turn.session, [pair.mentee_id, pair.mentor_id], turn.program.id)
+    names = {pid: r.name for pid, r in found.items()}
+    return await pair_invite(turn, pair, meeting, names)
 
 
 async def _ask_if_early(

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from conversations.messages import Button, Buttons, Message, Text, literal
+from conversations.messages import Button, Buttons, File, Message, Text, literal
 from conversations.partners import partner_of
 from conversations.turn import Turn, enqueue_for_person
 from storage.models import Meeting, Pair
 from storage.people import recipients
+
+# Said with the updated .ics of a scheduled meeting held away from its planned time.
+MOVED_INVITE = "The calendar invite now shows when you met, so the planned time is free again."
 
 
 def day_of(meeting: Meeting, tz: str) -> str:
@@ -25,14 +28,18 @@ def day_of(meeting: Meeting, tz: str) -> str:
     return f"{at.astimezone(ZoneInfo(tz)):%a %d %b %Y}"
 
 
-def logged_notice(meeting: Meeting, who: str, tz: str) -> Message:
-    """To the partner: who logged which meeting, and the two answers."""
+def logged_notice(meeting: Meeting, who: str, tz: str, invite: File | None = None) -> Message:
+    """To the partner: who logged which meeting, and the two answers; with the updated
+    calendar invite when the meeting took place away from its planned time."""
     text = (
         f"{who} logged your meeting on {day_of(meeting, tz)}. Did it take place? One click: "
         "it counts for your program either way unless you say it didn't."
     )
+    if invite is not None:
+        text += f" {MOVED_INVITE}"
     return Message.of(
         Text(text),
+        *((invite,) if invite is not None else ()),
         Buttons(
             (
                 Button("Yes, we met", value=f"meeting confirm {meeting.id}", style="primary"),
@@ -59,7 +66,9 @@ async def send(
     )
 
 
-async def tell_partner(turn: Turn, pair: Pair, meeting: Meeting) -> None:
+async def tell_partner(
+    turn: Turn, pair: Pair, meeting: Meeting, invite: File | None = None
+) -> None:
     """Queue the partner's notice of a meeting just logged (once per meeting)."""
     other = partner_of(pair, turn.person.id)
     me = literal(turn.person.display_name)
@@ -68,5 +77,5 @@ async def tell_partner(turn: Turn, pair: Pair, meeting: Meeting) -> None:
         other,
         f"meeting-logged:{meeting.id}:{other}",
         "meeting-logged",
-        lambda tz: logged_notice(meeting, me, tz),
+        lambda tz: logged_notice(meeting, me, tz, invite),
     )

@@ -24,7 +24,7 @@ from conversations.followthrough.plan import (
     suggestion_phrase,
     term_ends_at,
 )
-from conversations.messages import Button, Buttons, Form, Input, Message, Text, literal
+from conversations.messages import Button, Buttons, File, Form, Input, Message, Text, literal
 from conversations.pair_context import pair_input
 from conversations.partners import partner_of
 from conversations.turn import Refusal, Turn, enqueue_for_person
@@ -164,6 +164,21 @@ async def cancel_meeting(turn: Turn, pair: Pair) -> list[Message]:
     return await _confirm(turn, pair, meeting, None, cancelled=True)
 
 
+async def pair_invite(
+    turn: Turn, pair: Pair, meeting: Meeting, names: dict[int, str], *, cancelled: bool = False
+) -> File:
+    """The meeting's .ics for both people (`names`: person id → name, as far as known)."""
+    emails = await people.emails(turn.session, [pair.mentee_id, pair.mentor_id])
+    return invite_file(
+        meeting,
+        Party(names.get(pair.mentee_id, "mentee"), emails.get(pair.mentee_id)),
+        Party(names.get(pair.mentor_id, "mentor"), emails.get(pair.mentor_id)),
+        turn.program,
+        turn.now,
+        cancelled=cancelled,
+    )
+
+
 async def _confirm(
     turn: Turn, pair: Pair, meeting: Meeting, previous: datetime | None, *, cancelled: bool
 ) -> list[Message]:
@@ -174,15 +189,7 @@ async def _confirm(
     if partner is not None:
         names[other] = partner.name
     other_tz = (partner.timezone if partner else None) or turn.policy.default_timezone
-    emails = await people.emails(turn.session, [pair.mentee_id, pair.mentor_id])
-    invite = invite_file(
-        meeting,
-        Party(names.get(pair.mentee_id, "mentee"), emails.get(pair.mentee_id)),
-        Party(names.get(pair.mentor_id, "mentor"), emails.get(pair.mentor_id)),
-        turn.program,
-        turn.now,
-        cancelled=cancelled,
-    )
+    invite = await pair_invite(turn, pair, meeting, names, cancelled=cancelled)
     my_name = literal(names[me]) if me in names else "your partner"
     their_name = literal(names[other]) if other in names else "your partner"
     moved = previous is not None

@@ -28,6 +28,7 @@ from conversations.messages import (
     literal,
 )
 from storage.models import Commitment, Meeting, Pair, Program
+from storage.states import MeetingStatus
 
 COACHING_QUESTIONS = (
     "What went well since we last met, and what got in the way?",
@@ -49,10 +50,13 @@ def invite_file(
     *,
     cancelled: bool,
 ) -> File:
-    """The meeting's .ics: organised by the bot, both people invited (see ics.py)."""
+    """The meeting's .ics: organised by the bot, both people invited (see ics.py). Once
+    held, it shows when the meeting took place (a meeting held early frees its slot)."""
     invite = Invite(
         uid=meeting.uid,
-        start=meeting.scheduled_at,
+        start=meeting.held_at
+        if meeting.status == MeetingStatus.HELD and meeting.held_at
+        else meeting.scheduled_at,
         duration=timedelta(minutes=meeting.duration_minutes),
         summary=f"Mentoring: {mentee.name} and {mentor.name}",
         description=f"{program.name}. {mentee.name} runs the meeting with their agenda.",
