@@ -200,6 +200,11 @@ class AppConfig(Section):
         description="How long a sent or undeliverable message keeps its text in the database; "
         "then only the fact that it was sent remains (1d to 52w).",
     )
+    offered_file_retention: Annotated[timedelta, Duration("1h", "30d")] = written(
+        "7d",
+        description="How long a file offered in Teams (an export, a calendar invite) waits "
+        "for the person to save it; then it is deleted (1h to 30d).",
+    )
     teams: TeamsSection = written({}, TeamsSection.__doc__)
     guides: Annotated[str, Text("a file path, e.g. guides: guides.md")] | None = Field(
         None,
@@ -233,6 +238,7 @@ class AppConfig(Section):
             objective_target=self.objective_target.build() if self.objective_target else None,
             matching=self.matching.build(),
             outbox_retention=self.outbox_retention,
+            offered_file_retention=self.offered_file_retention,
         )
 
 

@@ -20,7 +20,7 @@ from bot.clock import utcnow
 from bot.delivery import DeliveryWorker
 from conversations.engine import Engine
 from conversations.timings import timed
-from storage import coordination, inbound, outbox
+from storage import coordination, inbound, offered_files, outbox
 
 # Slack retries an event for minutes and Teams not at all; a day of ids is plenty.
 EVENT_ID_RETENTION = timedelta(days=1)
@@ -103,13 +103,16 @@ class Jobs:
         """Housekeeping, once an hour across all replicas (the hour's slot is claimed)."""
         now = self.clock()
         async with self.engine.db.transaction() as session:
-            emptied = 0
+            emptied = expired = 0
             if await coordination.claim_slot(session, "prune", f"{now:%Y-%m-%dT%H}", now):
                 await inbound.forget_before(session, now - EVENT_ID_RETENTION)
                 retention = self.engine.policy.outbox_retention
                 emptied = await outbox.forget_payloads(session, now - retention)
+                expired = await offered_files.forget_expired(session, now)
         if emptied:
             log.info("emptied %d delivered or failed messages past retention", emptied)
+        if expired:
+            log.info("deleted %d offered files nobody saved in time", expired)
 
     def start(self) -> None:
         self.scheduler.start()

@@ -28,6 +28,8 @@ class Policy:
     guides: Guides | None = None  # the program's own role guides; None: the built-in ones
     # How long a sent or failed proactive message keeps its text (storage/outbox.py).
     outbox_retention: timedelta = timedelta(days=30)
+    # How long a file offered through a Teams consent card waits (storage/offered_files.py).
+    offered_file_retention: timedelta = timedelta(days=7)
 
     def is_admin(self, platform: str, user_id: str, email: str | None) -> bool:
         """Admins are `platform:user_id` entries or e-mail addresses (case-insensitive)."""

@@ -5,7 +5,8 @@ Erasing keeps the person row (renamed, no e-mail) and the facts the program's
 aggregates are built from: that a profile of some role joined and left, that pairs
 existed and when they met. Everything that says who they are or what they said goes:
 identities and conversation references, profile details, private notes, agenda items,
-commitments, meeting feedback and ratings, end-of-pair reviews, queued messages.
+commitments, meeting feedback and ratings, end-of-pair reviews, queued messages, files
+offered to them and not yet saved.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from storage.models import (
     Lapse,
     Meeting,
     MeetingFeedback,
+    OfferedFile,
     OutboxMessage,
     Pair,
     PairReview,
@@ -329,6 +331,7 @@ async def erase(
         (MeetingFeedback, MeetingFeedback.person_id),
         (PairReview, PairReview.person_id),
         (OutboxMessage, OutboxMessage.person_id),
+        (OfferedFile, OfferedFile.person_id),
         (ChatHistoryEntry, ChatHistoryEntry.person_id),
         (Identity, Identity.person_id),
     ):

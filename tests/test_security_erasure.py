@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 
 from bot.delivery import DeliveryWorker
 from bot.scheduler import Jobs
-from conversations.messages import Message, Text, from_dict, to_dict
+from conversations import reach
+from conversations.messages import File, Message, Text, from_dict, to_dict
 from storage import outbox
 from storage.database import Database
 from storage.models import Base, OutboxMessage, Person
@@ -132,6 +133,26 @@ async def test_forget_me_leaves_nothing_of_them_in_any_table(chat: Chat, db: Dat
     assert told
 
 
+async def test_forget_me_deletes_the_files_waiting_for_them(chat: Chat, db: Database) -> None:
+    """A file offered through a Teams consent card (an export) waits in `offered_files`
+    until saved, declined or expired; forget-me deletes it too."""
+    await chat.say("alice", "join mentee")
+    await chat.say("bob", "join mentor")
+    for user in ("alice", "bob"):
+        export = File("my-data.json", "application/json", f'{{"note": "CANARY-OFFER-{user}"}}')
+        tokens = await reach.offer_files(
+            db, "local", "", user, [export], chat.now, timedelta(days=7)
+        )
+        assert tokens is not None and len(tokens) == 1
+    assert ("offered_files", "CANARY-OFFER-alice") in found_in(
+        await table_dump(db), ["CANARY-OFFER-alice"]
+    )
+    await chat.say("alice", "forget-me confirm")
+    dump = await table_dump(db)
+    assert found_in(dump, ["CANARY-OFFER-alice"]) == []
+    assert found_in(dump, ["CANARY-OFFER-bob"]) == [("offered_files", "CANARY-OFFER-bob")]
+
+
 async def test_sent_and_dead_messages_lose_their_text_after_the_retention(
     chat: Chat, db: Database
 ) -> None:
@@ -176,3 +197,4 @@ async def test_sent_and_dead_messages_lose_their_text_after_the_retention(
 async def test_privacy_command_states_the_retention(chat: Chat) -> None:
     text = await chat.text("alice", "privacy")
     assert "30 days" in text and "forget-me" in text
+    assert "offer you in Teams" in text and "for 7 days" in text

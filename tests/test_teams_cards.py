@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from adapters.teams.files import NotAConsent, read_consent
 from adapters.teams.render_adaptive_card import to_activity, to_adaptive_card, to_card_markdown
 from conversations.messages import (
     Button,
@@ -189,14 +190,31 @@ def test_an_unknown_block_falls_back_to_the_text() -> None:
     assert to_adaptive_card(Message("Only text."))["body"][0]["text"] == "Only text."
 
 
-def test_a_file_rides_beside_the_card_as_a_consent_card_in_a_personal_chat() -> None:
-    activity = to_activity(MEETING)
+def test_a_file_rides_beside_the_card_as_a_consent_card_naming_only_its_token() -> None:
+    activity = to_activity(MEETING, offers=["tok-1"])
     card, consent = activity["attachments"]
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert consent["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
-    carried = consent["content"]["acceptContext"]["mentorbot_file"]
-    assert carried["content"] == MEETING.files()[0].content
-    assert consent["content"]["sizeInBytes"] == len(carried["content"].encode())
-    elsewhere = to_activity(MEETING, files=False)
+    [invite] = MEETING.files()
+    carried = {"mentorbot_file": {"filename": invite.filename, "token": "tok-1"}}
+    assert consent["content"]["acceptContext"] == carried
+    assert consent["content"]["declineContext"] == carried
+    assert consent["content"]["sizeInBytes"] == len(invite.data())
+    assert "BEGIN:VCALENDAR" not in json.dumps(activity)
+    elsewhere = to_activity(MEETING)  # not offered: not a personal chat
     assert len(elsewhere["attachments"]) == 1
     assert "personal chat" in json.dumps(elsewhere["attachments"][0]["content"])
+
+
+def test_a_consent_answer_names_an_offered_file_by_token_and_a_filename_we_could_make() -> None:
+    def invoke(context: dict[str, Any]) -> dict[str, Any]:
+        value = {"type": "fileUpload", "action": "decline", "context": {"mentorbot_file": context}}
+        return {"type": "invoke", "name": "fileConsent/invoke", "value": value}
+
+    consent = read_consent(invoke({"filename": "mentoring.ics", "token": "tok-1"}))
+    assert (consent.accepted, consent.filename, consent.token) == (False, "mentoring.ics", "tok-1")
+    forged = read_consent(invoke({"filename": "<at>Everyone</at> [x](http://e.vil)", "token": "t"}))
+    assert forged.filename == "the file"
+    for context in ({"filename": "a.ics"}, {"filename": "a.ics", "token": "t" * 101}):
+        with pytest.raises(NotAConsent):
+            read_consent(invoke(context))

@@ -473,7 +473,10 @@ async def test_scheduling_offers_the_ics_invite_to_both_and_uploads_it_on_allow(
         theirs = connector.sent_to(ben.personal_chat)[-1]
         assert "Ana Lopez scheduled a meeting with you" in theirs.text
         [their_consent] = theirs.of_type(CONSENT_CARD)
-        assert their_consent["content"] == consent["content"]  # the same event for both
+        # The same event for both, each offered under their own token.
+        for same in ("description", "sizeInBytes"):
+            assert their_consent["content"][same] == consent["content"][same]
+        assert their_consent["content"]["acceptContext"] != consent["content"]["acceptContext"]
 
         invoke = file_consent(
             connector.url, ben, their_consent, upload_url=connector.upload_url("mentoring.ics")
@@ -498,14 +501,16 @@ async def test_a_declined_or_failed_upload_is_answered_and_a_channel_reply_has_n
         await _pair_ana_with_ben(app)
         await post(session, url, message(connector.url, ana, "schedule 2026-12-03 15:00"))
         [consent] = connector.sent_to(ana.personal_chat)[-1].of_type(CONSENT_CARD)
-        declined = file_consent(connector.url, ana, consent, accept=False)
-        assert await post(session, url, declined) == 200
-        assert "was not saved" in connector.sent_to(ana.personal_chat)[-1].text
         nowhere = file_consent(
             connector.url, ana, consent, upload_url="http://127.0.0.1:9/onedrive/x"
         )
         assert await post(session, url, nowhere) == 200
         assert "could not save mentoring.ics" in connector.sent_to(ana.personal_chat)[-1].text
+        declined = file_consent(connector.url, ana, consent, accept=False)
+        assert await post(session, url, declined) == 200
+        assert "was not saved" in connector.sent_to(ana.personal_chat)[-1].text
+        assert await post(session, url, nowhere) == 200  # declined: the file is gone
+        assert "no longer available" in connector.sent_to(ana.personal_chat)[-1].text
         assert connector.uploaded == {}
 
         await post(

@@ -95,7 +95,7 @@ def channel_activity(
     Images are shown in the card (file consent cards only work in personal chats); if
     that makes the message larger than `limit`, the images are dropped and the card says so.
     """
-    activity = to_activity(message, files=False, inline_images=True)
+    activity = to_activity(message, inline_images=True)
     if size_of(activity) <= limit or not any(f.mime.startswith("image/") for f in message.files()):
         return activity, ""
     return without_images(message), LEFT_OUT
@@ -106,4 +106,4 @@ LEFT_OUT = "without its chart (too large for a Teams message)"
 
 def without_images(message: Message) -> dict[str, Any]:
     """The channel post with its images replaced by a line that says they were left out."""
-    return to_activity(_without_images(message), files=False)
+    return to_activity(_without_images(message))

@@ -7,9 +7,10 @@ its sender's e-mail and mentioned people's ids come from the roster, and the
 engine's replies go back as text or Adaptive Cards (a reply the connector will
 not take, even after brief retries, waits in the outbox). Installing the bot
 (`installationUpdate`, `conversationUpdate`) records where the person can be
-reached, so messages queued for them go out. A reply's files go beside its card as
-file consent cards in a personal chat (files.py); the `fileConsent/invoke` that
-answers one uploads the file and shows it. Nothing here answers 500.
+reached, so messages queued for them go out. A reply's files are offered (stored for
+the person) and go beside its card as file consent cards in a personal chat (files.py);
+the `fileConsent/invoke` that answers one uploads the file, if it was offered to the
+person answering, and shows it. Nothing here answers 500.
 """
 
 from __future__ import annotations
@@ -31,10 +32,15 @@ from adapters.teams.auth import AuthError
 from adapters.teams.connector import BotAuthentication
 from adapters.teams.files import (
     CONSENT_INVOKE,
+    Account,
     NotAConsent,
+    declined_text,
     file_info_activity,
+    gone_text,
+    not_yours_text,
     read_consent,
     upload,
+    upload_failed_text,
 )
 from adapters.teams.gate import Refused, admit, well_formed
 from adapters.teams.render_adaptive_card import to_activity
@@ -131,30 +137,55 @@ class TeamsEndpoint:
             await self._file_consent(context, body)
 
     async def _file_consent(self, context: TurnContext, body: dict[str, Any]) -> None:
-        """The person answered a file consent card: on Allow, upload the file to the URL
-        Teams opened in their OneDrive and show it in the chat; else say it was left out."""
+        """The person answered a file consent card. On Allow, the file offered under the
+        card's token, if it was offered to them, is uploaded to the URL Teams opened in
+        their OneDrive, shown in the chat and deleted here; on Decline it is deleted."""
         try:
             consent = read_consent(body)
-        except NotAConsent as err:
+            actor = to_actor(await self._with_aad(context, body))
+        except (NotAConsent, NotForUs) as err:
             log.info("ignoring a file consent invoke: %s", err)
             return
-        if not consent.accepted or consent.file is None:
-            reply = f"No problem: {consent.filename} was not saved. The message above has the time."
-            await context.send_activity(Activity(type="message", text=reply))
+        offers = self.sender.offers
+        if offers is None:
+            return
+        account: Account = (actor.platform, actor.tenant, actor.user_id)
+        if not consent.accepted:
+            await offers.discard([consent.token], account)
+            await self._say(context, declined_text(consent.filename))
+            return
+        offered = await offers.claim(account, consent.token, self.clock())
+        if offered.file is None:
+            if offered.status == "not-yours":
+                log.warning("a file consent answer came from someone the file was not for")
+                await self._say(context, not_yours_text(consent.filename))
+            else:
+                await self._say(context, gone_text(consent.filename))
             return
         try:
             if not self.auth.settings.authenticated and not is_loopback_url(consent.upload_url):
                 raise ValueError("without an app id files go only to a loopback upload URL")
-            await upload(consent.upload_url, consent.file)
+            await upload(consent.upload_url, offered.file)
         except Exception as err:  # OneDrive refused or was unreachable: say so, keep going
             log.warning("uploading %s to OneDrive failed: %s", consent.filename, err)
-            reply = (
-                f"I could not save {consent.filename} to your OneDrive just now. "
-                "The message above has the time."
-            )
-            await context.send_activity(Activity(type="message", text=reply))
+            await self._say(context, upload_failed_text(consent.filename))
             return
+        await offers.discard([consent.token], account)
         await context.send_activity(Activity().deserialize(file_info_activity(consent)))
+
+    async def _say(self, context: TurnContext, text: str) -> None:
+        await context.send_activity(Activity(type="message", text=text))
+
+    async def _with_aad(self, context: TurnContext, body: dict[str, Any]) -> dict[str, Any]:
+        """The activity with its sender's Azure AD object id (the id we know people by),
+        from the roster when Teams left it out."""
+        sender = body.get("from") or {}
+        if sender.get("aadObjectId"):
+            return body
+        member = await self.roster.member(context, str(sender.get("id") or ""))
+        if not member.aad_object_id:
+            return body
+        return {**body, "from": {**sender, "aadObjectId": member.aad_object_id}}
 
     async def _message(self, context: TurnContext, body: dict[str, Any]) -> None:
         sender = body.get("from") or {}
@@ -190,7 +221,7 @@ class TeamsEndpoint:
         sent = 0
         try:
             for reply in replies:
-                await self._reply(context, reply)
+                await self._reply(context, reply, event.actor)
                 sent += 1
         except Exception as err:
             log.warning("Teams refused a reply (%s); queuing it for the delivery worker", err)
@@ -203,21 +234,28 @@ class TeamsEndpoint:
         turn = event.event_id or uuid.uuid4().hex
         await reach.queue_replies(self.engine.db, event.actor, turn, replies, self.clock())
 
-    async def _reply(self, context: TurnContext, message: Message) -> None:
+    async def _reply(self, context: TurnContext, message: Message, actor: Actor) -> None:
         """Send one reply, paced and retried like proactive messages, but briefly: Teams
-        gives up on the request after 15 seconds."""
+        gives up on the request after 15 seconds. Its files are offered to the speaker
+        once; if the reply does not go out, the offers are withdrawn (the queued reply
+        offers them again when the delivery worker sends it)."""
         conversation = str(context.activity.conversation.id)
+        offered: list[str] = []
+        offers = self.sender.offers
+        if message.files() and offers is not None and is_personal(context.activity.serialize()):
+            account = (actor.platform, actor.tenant, actor.user_id)
+            offered = await offers.offer(account, message.files(), self.clock())
+        activity = to_activity(message, offers=offered)
         for attempt in range(self.sender.attempts):
             try:
                 await self.sender.pacer.wait(conversation)
-                personal = is_personal(context.activity.serialize())
-                activity = to_activity(message, files=personal)
                 await context.send_activity(Activity().deserialize(activity))
                 return
             except Exception as err:
                 result = classify(err)
                 wait = self.sender.backoff(attempt, result.retry_after)
                 if result.outcome != "retry" or attempt + 1 == self.sender.attempts or wait > 5:
+                    await self.sender.withdraw(offered)
                     raise
                 await asyncio.sleep(wait)
 

@@ -9,8 +9,9 @@ one is a type error until it does); a block that fails to render becomes the
 message's plain text, so nothing here raises.
 
 A File block is a line on the card; the file itself rides beside the card as a
-FileConsentCard (files.py says why), in personal chats only; with `inline_images`
-(a channel post) an image file is shown in the card as an Image with a data: URI.
+FileConsentCard naming it by the token it was offered under (files.py says why), in
+personal chats only; with `inline_images` (a channel post) an image file is shown in
+the card as an Image with a data: URI.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import itertools
 import re
+from collections.abc import Sequence
 from typing import Any, assert_never
 
 from adapters.teams.files import consent_attachment, describe
@@ -249,21 +251,26 @@ def to_adaptive_card(
 
 
 def to_activity(
-    message: Message, *, files: bool = True, inline_images: bool = False
+    message: Message, *, offers: Sequence[str] = (), inline_images: bool = False
 ) -> dict[str, Any]:
     """The Bot Framework message activity for a neutral message (JSON form).
 
     A message without blocks is plain text; with blocks it is one Adaptive Card
     (no text beside it, or Teams would show the words twice) and a summary for
-    notifications. With `files` (a personal chat), each File block adds a
-    FileConsentCard after the card.
+    notifications. `offers` are the tokens the message's files were offered under
+    (a personal chat), one per file in order: each adds a FileConsentCard after the
+    card. Without them the card's file lines say the files come in a personal chat.
     """
     if not message.blocks:
         text = render(message.text, str, card_literal)
         return {"type": "message", "text": text, "textFormat": "markdown"}
-    content = to_adaptive_card(message, files=files, inline_images=inline_images)
+    files = message.files()
+    offered = len(offers) == len(files) > 0
+    content = to_adaptive_card(message, files=offered, inline_images=inline_images)
     card = {"contentType": CARD_CONTENT_TYPE, "content": content}
-    consents = [consent_attachment(f) for f in message.files()] if files else []
+    consents = (
+        [consent_attachment(f, t) for f, t in zip(files, offers, strict=True)] if offered else []
+    )
     activity: dict[str, Any] = {
         "type": "message",
         "summary": render(message.text, plain_text, str).split("\n", 1)[0][:200],

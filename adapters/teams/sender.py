@@ -8,10 +8,13 @@ conversation are paced, and 429, 412, 502 and 504 (and other 5xx) are retried a
 few times in place with exponential backoff and jitter (while the waits are
 short), then handed back to the delivery worker as `retry` with a wait that is
 at least the Retry-After the connector asked for. Nobody to send to yet is `unreachable`,
-which keeps the message queued until the person talks to the bot. A message whose
-file consent cards the connector refuses (400) is sent again without them, so the
-card with the words still arrives. A channel post (the HR digest) opens a new thread
-in the channel, from a stored reference of that team or tenant (channel.py).
+which keeps the message queued until the person talks to the bot. A message's files
+are offered (stored for the person, files.py) once per send and go as file consent
+cards carrying their tokens; if the connector refuses those cards (400, or 413 for a
+message still too large) the message is sent again without them, so the card with the
+words still arrives, and the offers that did not go out are withdrawn. A channel post
+(the HR digest) opens a new thread in the channel, from a stored reference of that team
+or tenant (channel.py).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from adapters.clock import Clock, SystemClock
 from adapters.delivery import Recipient, SendResult
 from adapters.teams.channel import LEFT_OUT, channel_activity, without_images
 from adapters.teams.connector import TokenUnavailable
-from adapters.teams.files import TOO_LARGE, too_large_note
+from adapters.teams.files import TOO_LARGE, OfferedFiles, too_large_note
 from adapters.teams.render_adaptive_card import to_activity
 from conversations.messages import Context, Message
 
@@ -112,10 +115,12 @@ class TeamsSender:
         base_delay: float = 1.0,
         pace_seconds: float = 1 / 7,
         channel_reference: ChannelReferenceLookup | None = None,
+        offers: OfferedFiles | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.adapter = adapter
         self.channel_reference = channel_reference
+        self.offers = offers
         self.app_id = app_id
         self.attempts = attempts
         self.base_delay = base_delay
@@ -137,9 +142,15 @@ class TeamsSender:
             return SendResult("unreachable", "the person has not talked to the bot in Teams yet")
         files = bool(message.files())
         shown = message
+        offered: list[str] | None = None
+        account = (recipient.platform, recipient.tenant, recipient.user_id)
 
         async def send() -> str:
-            await self.send_activity(reference, to_activity(shown, files=files))
+            nonlocal offered
+            if files and offered is None and self.offers is not None:
+                offered = await self.offers.offer(account, message.files(), self.clock.now())
+            tokens = offered if files and offered else ()
+            await self.send_activity(reference, to_activity(shown, offers=tokens))
             return "" if files == bool(message.files()) else "without its file consent card"
 
         def lighten(err: Exception) -> bool:
@@ -159,7 +170,20 @@ class TeamsSender:
                 return True
             return False
 
-        return await self._with_retries("Teams send", send, lighten)
+        result = await self._with_retries("Teams send", send, lighten)
+        if offered and (result.outcome != "delivered" or not files):
+            await self.withdraw(offered)
+        return result
+
+    async def withdraw(self, tokens: list[str]) -> None:
+        """Delete offers whose consent cards did not go out (a retry offers them anew);
+        one left behind by a failure here expires with the rest."""
+        if self.offers is None:
+            return
+        try:
+            await self.offers.discard(tokens)
+        except Exception as err:
+            log.warning("could not withdraw %d offered file(s): %s", len(tokens), err)
 
     async def _with_retries(
         self,

@@ -12,6 +12,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from adapters.teams.channel import ChannelReferences
 from adapters.teams.connector import BotAuthentication
 from adapters.teams.endpoint import Reachable, TeamsEndpoint
+from adapters.teams.files import OfferedFiles
 from adapters.teams.sender import TeamsSender
 from adapters.teams.settings import TeamsSettings
 from conversations.engine import Engine
@@ -24,12 +25,14 @@ class TeamsService:
         self.settings = settings
         self.auth = BotAuthentication(settings)
         self.adapter = CloudAdapter(self.auth)
+        self.offers = OfferedFiles(engine)
         self.sender = TeamsSender(
             self.adapter,
             settings.app_id,
             base_delay=settings.retry_base_seconds,
             pace_seconds=settings.pace_seconds,
             channel_reference=ChannelReferences(engine, settings.tenant_id),
+            offers=self.offers,
         )
         self.endpoint = TeamsEndpoint(engine, self.adapter, self.auth, self.sender, clock)
 

@@ -78,8 +78,11 @@ def privacy_sections(policy: Policy) -> list[tuple[str, str]]:
             "How long messages are kept",
             f"Messages I send you are kept with their text for {_days(retention)} after they "
             "go out (so a failed one can be retried and reported); then only the fact that "
-            "one was sent remains. `forget-me` also withdraws or empties messages to others "
-            "that quote you or what you wrote. What you type is never written to my logs.",
+            "one was sent remains. A file I offer you in Teams (your export, a calendar "
+            f"invite) waits for you to save it for {_days(policy.offered_file_retention)}, "
+            "then it is deleted; saving or declining it deletes it at once. `forget-me` also "
+            "withdraws or empties messages to others that quote you or what you wrote, and "
+            "deletes files waiting for you. What you type is never written to my logs.",
         ),
     ]
     return sections
