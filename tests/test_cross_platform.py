@@ -129,7 +129,7 @@ class World:
             return identity.person_id
 
     async def deliver(self) -> None:
-        """Delivery passes until the outbox is drained (the app's worker runs only here)."""
+        """Delivery passes until the outbox is drained."""
         for _ in range(200):
             await self.app[WORKER_KEY].run_once()
             async with self.engine.db.transaction() as session:

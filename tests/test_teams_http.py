@@ -119,7 +119,7 @@ async def outbox_rows(app: web.Application) -> list[OutboxMessage]:
 
 
 async def deliver_until(app: web.Application, done: Callable[[], Awaitable[bool]]) -> None:
-    """Run delivery passes until `done()` (a pass can queue more: a resend, a notice)."""
+    """Run delivery passes until `done()`."""
     for _ in range(100):
         await app[WORKER_KEY].run_once()
         if await done():
