@@ -180,6 +180,7 @@ async def world(db: Database, db_url: str) -> AsyncIterator[World]:
             scheduler_enabled=False,
             deliver_in_background=False,
         )
+        app[SLACK_KEY].bot.answer_budget = 60.0  # the answer rides in the ack, under any load
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
