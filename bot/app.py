@@ -74,8 +74,14 @@ def build_app(
     *,
     clock: Callable[[], datetime] = utcnow,
     scheduler_enabled: bool = True,
+    deliver_in_background: bool = True,
 ) -> web.Application:
-    """The whole bot as one aiohttp application (one process, one port)."""
+    """The whole bot as one aiohttp application (one process, one port).
+
+    `deliver_in_background=False` leaves the delivery worker's loop unstarted, for a
+    caller that drives `app[WORKER_KEY]` itself (`run_once`, on a clock it moves): with
+    the loop running too, both would claim and settle the same rows, and which attempts
+    and states the caller saw would depend on scheduling."""
     dev_mode = settings.local_chat
     middlewares = [dev_guard(allow_remote=settings.allow_remote_dev)] if dev_mode else []
     # Counted first, so a request the dev guard refuses is counted too.
@@ -144,13 +150,14 @@ def build_app(
         jobs = Jobs(engine, worker, clock, sweep_every=every) if scheduler_enabled else None
         if jobs is not None:
             jobs.start()
-        task = asyncio.create_task(worker.run(), name="delivery")
+        task = asyncio.create_task(worker.run(), name="delivery") if deliver_in_background else None
         yield
         if jobs is not None:
             await jobs.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await db.dispose()
         log.info("mentorbot stopped cleanly")
 

@@ -99,11 +99,12 @@ class Server:
         pytest.fail(f"{user}'s page did not open its event stream")
 
     async def end_pause(self) -> None:
-        """Three days on: the sweep queues "Your pause is over", the worker delivers it."""
+        """Three days on: the sweep queues "Your pause is over"; the app's own worker
+        delivers it (woken as the scheduler would: the page sees what production does)."""
         self.clock.now += timedelta(days=3)
         items = await self.app[ENGINE_KEY].sweep(self.clock.now)
         assert [(item.kind, item.queued) for item in items] == [("pause-ended", True)]
-        await self.app[WORKER_KEY].run_once()  # the background worker may beat us to it
+        self.app[WORKER_KEY].poke()
 
 
 @pytest_asyncio.fixture(loop_scope="module")

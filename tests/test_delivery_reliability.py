@@ -127,7 +127,9 @@ async def test_a_replica_killed_mid_send_loses_nothing_and_duplicates_nothing(
 ) -> None:
     await pauses_that_have_ended(engine, PEOPLE)
     platform.hang_after = PEOPLE // 3  # then accept and never answer: sends caught in flight
-    process = await start(db_url, platform.url, "--lease", "2", "--concurrency", "4")
+    # A long lease: the held sends stay held (a send outliving a short lease is given up,
+    # which frees its slot for a fifth). The restart below comes "after" it by clock.
+    process = await start(db_url, platform.url, "--lease", "60", "--concurrency", "4")
     for _ in range(1200):
         if platform.hanging >= 4 or process.returncode is not None:
             break
@@ -142,7 +144,7 @@ async def test_a_replica_killed_mid_send_loses_nothing_and_duplicates_nothing(
     rows = {r.idempotency_key: r for r in await outbox_rows(engine)}
     assert all(rows[key].status == "sending" for key in in_flight)
     platform.release()
-    await finish(await start(db_url, platform.url, "--lease", "2"))
+    await finish(await start(db_url, platform.url, "--ahead", "120"))
 
     rows = {r.idempotency_key: r for r in await outbox_rows(engine)}
     assert len(rows) == PEOPLE and {r.status for r in rows.values()} == {"sent"}

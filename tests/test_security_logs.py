@@ -96,8 +96,11 @@ async def test_local_turns_log_no_canary(chat: Chat, logs: Everything) -> None:
 
 async def serve(db_url: str, env: dict[str, str]) -> tuple[web.AppRunner, str]:
     settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url, **env})
-    app = build_app(
-        settings, clock=lambda: datetime(2026, 11, 23, 9, tzinfo=UTC), scheduler_enabled=False
+    app = build_app(  # the tests run the delivery passes themselves
+        settings,
+        clock=lambda: datetime(2026, 11, 23, 9, tzinfo=UTC),
+        scheduler_enabled=False,
+        deliver_in_background=False,
     )
     runner = web.AppRunner(app)
     await runner.setup()

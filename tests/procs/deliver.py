@@ -1,13 +1,16 @@
 """One mentorbot replica as a real OS process: sweeps and delivers until nothing is left.
 
     python -m tests.procs.deliver --db URL --target URL [--lease S] [--concurrency N]
-        [--batch N] [--in-flight N] [--wait-for-go]
+        [--batch N] [--in-flight N] [--wait-for-go] [--ahead S]
 
 It runs the engine's sweep every few tenths of a second (as the scheduler does every
 minute) and the delivery worker, sending through `HttpSender` to the recording
 platform double; it exits 0 once a sweep has run and no row is pending or being
 sent, and prints a JSON summary. With `--wait-for-go` it prints `ready` and waits for a
 line on stdin, so a test can release several at the same moment; or SIGKILL one.
+`--ahead S` runs its clock S seconds ahead: a replica started later than it is, past a
+killed one's leases without waiting them out (a short lease would instead time out a
+send the test holds on purpose).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 import logging
 import os
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 
@@ -66,12 +69,17 @@ class HttpSender:
 async def main(args: argparse.Namespace) -> int:
     db = Database(args.db, pool_size=5)
     engine = Engine(db, Policy(program_name="Acme mentoring"))
+    ahead = timedelta(seconds=args.ahead)
+
+    def now() -> datetime:
+        return utcnow() + ahead
+
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         worker = DeliveryWorker(
             db,
             {PLATFORM: HttpSender(session, args.target, args.concurrency)},
-            utcnow,
+            now,
             idle_seconds=0.2,
             lease=timedelta(seconds=args.lease),
             send_budget=timedelta(seconds=1),
@@ -90,7 +98,7 @@ async def main(args: argparse.Namespace) -> int:
         try:
             while loop.time() < deadline:
                 try:
-                    items = await engine.sweep(utcnow())
+                    items = await engine.sweep(now())
                     swept += 1
                     queued += sum(item.queued for item in items)
                     worker.poke()
@@ -120,6 +128,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--in-flight", type=int, default=200)
     p.add_argument("--wait-for-go", action="store_true")
+    p.add_argument("--ahead", type=float, default=0.0)
     return p.parse_args(argv)
 
 
