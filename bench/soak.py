@@ -5,7 +5,7 @@ What runs, all on loopback:
 * a throwaway PostgreSQL database (created and dropped here);
 * a Slack Web API double in its own process (tests/doubles/slack_api.py for auth.test,
   users.info and response_urls; chat.postMessage limited to one post a second per
-  channel as in tests/doubles/rate_limited_slack.py: 429 + Retry-After beyond);
+  channel by tests/doubles/rate_limited_slack.py's ChannelLimit: 429 + Retry-After beyond);
 * N replicas (default 3) of `mentorbot run` in Slack HTTP mode, started together on the
   empty database (they migrate one at a time under the migration lock), each sweeping
   every MENTORBOT_SWEEP_SECONDS (5 here, so a slot is seen within seconds);
@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
 import shutil
@@ -64,6 +63,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.doubles.rate_limited_slack import ChannelLimit  # noqa: E402
 from tests.doubles.slack_api import SlackApi, slash_command  # noqa: E402
 
 SECRET = "soak-signing-secret"
@@ -83,10 +83,7 @@ TOPICS = ("python", "public speaking", "leadership", "design", "negotiation", "s
 class SoakSlack(SlackApi):
     """SlackApi with chat.postMessage limited per channel and counted by (channel, text)."""
 
-    per_channel_seconds: float = 1.0
-    posted: Counter[tuple[str, str]] = field(default_factory=Counter)
-    rate_limited: int = 0
-    _last_post: dict[str, float] = field(default_factory=dict)
+    limit: ChannelLimit = field(default_factory=ChannelLimit)
 
     async def api(self, request: web.Request) -> web.Response:
         if request.match_info["method"] != "chat.postMessage":
@@ -95,29 +92,13 @@ class SoakSlack(SlackApi):
         channel, text = str(params.get("channel", "")), str(params.get("text", ""))
         if not channel or not text:
             return web.json_response({"ok": False, "error": "no_text"})
-        now = time.monotonic()
-        last = self._last_post.get(channel)
-        if last is not None and now - last < self.per_channel_seconds:
-            self.rate_limited += 1
-            wait = max(1, math.ceil(self.per_channel_seconds - (now - last)))
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"},
-                status=429,
-                headers={"Retry-After": str(wait)},
-            )
-        self._last_post[channel] = now
-        self.posted[(channel, text)] += 1
-        return web.json_response(
-            {"ok": True, "channel": channel, "ts": f"{time.time():.6f}", "message": {"text": text}}
-        )
+        return self.limit.post(channel, text)
 
     def stats(self) -> dict[str, int]:
+        posted = self.limit.posted
         return {
-            "posts": sum(self.posted.values()),
-            "unique": len(self.posted),
-            "duplicated": sum(n - 1 for n in self.posted.values()),
-            "rate_limited": self.rate_limited,
-            "digest_posts": sum(n for (c, _), n in self.posted.items() if c == DIGEST_CHANNEL),
+            **self.limit.counts(),
+            "digest_posts": sum(n for (c, _), n in posted.items() if c == DIGEST_CHANNEL),
         }
 
 
