@@ -24,8 +24,10 @@ $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 run: $(STAMP)
 	$(BIN)/mentorbot run
 
+# Two workers (pytest-xdist; this suite's CI has two cores); the browser tests share one
+# worker and its Chromium (xdist_group), and the soak starts first (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
