@@ -24,8 +24,9 @@ At the end the load stops, the outbox drains (a killed replica's claimed rows co
 after their lease, 2 minutes) and it prints requests per second, p50/p99 latency,
 messages delivered, lost (must be 0), duplicated (must be 0), digests posted (must be 1
 for the one slot) and matching rounds run (1 for the one slot); exit status 1 if any
-of those is off. `--short` is the CI version (tests/test_soak.py): about two minutes,
-one SIGKILL, before the slots so that the drain does not wait for a lease.
+of those is off. `--short` is the CI version (tests/test_soak.py): one to two minutes
+(the slots fall on a minute), 4 clients, one SIGKILL, before the slots so that the
+drain does not wait for a lease.
 
     .venv/bin/python bench/soak.py                      # 5 minutes
     .venv/bin/python bench/soak.py --minutes 10 --users 500 --clients 24
@@ -482,8 +483,10 @@ async def run(args: argparse.Namespace) -> int:
         note(f"{args.users} users joined with profiles (half mentees, half mentors)")
         note(f"digest slot {digest_at:%H:%M:%S}, matching round slot {round_at:%H:%M:%S} UTC")
 
-        # The load runs --minutes, and at least until both slots are 40 s past.
-        ends = max(datetime.now(UTC) + timedelta(minutes=minutes), round_at + timedelta(seconds=40))
+        # The load runs --minutes, and at least until both slots are --after seconds past.
+        ends = max(
+            datetime.now(UTC) + timedelta(minutes=minutes), round_at + timedelta(seconds=args.after)
+        )
         stop = asyncio.Event()
         load_task = asyncio.create_task(load(url, respond, args.users, args.clients, stop))
 
@@ -652,7 +655,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--lead", type=float, default=150.0, help="seconds from the start to the first slot"
     )
-    p.add_argument("--short", action="store_true", help="the CI version (about two minutes)")
+    p.add_argument("--after", type=float, default=40.0, help="seconds of load after the last slot")
+    p.add_argument("--short", action="store_true", help="the CI version (one to two minutes)")
     p.add_argument("--postgres", help="PostgreSQL server URL; a throwaway database is used")
     p.add_argument("--keep-logs", action="store_true", help="keep the replicas' logs")
     p.add_argument("--serve-slack", action="store_true", help=argparse.SUPPRESS)
@@ -660,8 +664,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.short:
         args.minutes = min(args.minutes, 0.5)
         args.users = min(args.users, 60)
-        args.clients = min(args.clients, 8)
-        args.lead = min(args.lead, 35.0)
+        args.clients = min(args.clients, 4)
+        # Start-up and preparation take ~10 s; the slots fall within the rolling restart
+        # or soon after it, and sweeps (every 5 s) see them well within --after.
+        args.lead = min(args.lead, 20.0)
+        args.after = min(args.after, 15.0)
     return args
 
 
