@@ -560,7 +560,7 @@ async def run(args: argparse.Namespace) -> int:
         double.wait()
         await drop_database(maintenance, database)
 
-    errors = count_errors(folder)
+    errors = len(logged := error_lines(folder))
     sent = counts.get("sent", 0)
     not_sent = sum(n for status, n in counts.items() if status not in ("sent", "superseded"))
     lost = not_sent + max(0, sent - slack["unique"])
@@ -617,6 +617,8 @@ async def run(args: argparse.Namespace) -> int:
     print(f"  digests posted {slack['digest_posts']} for 1 slot; rounds run {rounds} for 1 slot")
     if bad_exits or errors:
         print(f"  unclean SIGTERM exits {bad_exits}; ERROR log lines {errors} (logs: {folder})")
+        for entry in logged[:5]:
+            print(f"    {entry[:400]}")
     print("SOAK " + json.dumps(summary), flush=True)
     ok = (
         lost == 0
@@ -626,23 +628,26 @@ async def run(args: argparse.Namespace) -> int:
         and not bad_exits
         and scraped == 200
     )
-    if ok and not args.keep_logs:
+    if ok and not errors and not args.keep_logs:
         shutil.rmtree(folder, ignore_errors=True)
     return 0 if ok else 1
 
 
-def count_errors(folder: Path) -> int:
-    """ERROR lines in the replicas' JSON logs (a SIGKILL leaves none; a bug would)."""
-    count = 0
-    for path in folder.glob("replica*.log"):
+def error_lines(folder: Path) -> list[str]:
+    """ERROR lines in the replicas' JSON logs (a SIGKILL leaves none; a bug would), each
+    as its logger, message and the exception it ended in."""
+    found = []
+    for path in sorted(folder.glob("replica*.log")):
         for line in path.read_text(errors="replace").splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
             if entry.get("level") in ("ERROR", "CRITICAL"):
-                count += 1
-    return count
+                trace = (entry.get("exception") or "").splitlines()
+                cause = [ln for ln in trace if ln and not ln.startswith((" ", "(", "["))][-1:]
+                found.append(f"{path.name} {entry.get('logger')}: {entry.get('message')} {cause}")
+    return found
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
