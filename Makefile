@@ -24,10 +24,11 @@ $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 run: $(STAMP)
 	$(BIN)/mentorbot run
 
-# Two workers (pytest-xdist; this suite's CI has two cores); the browser tests share one
-# worker and its Chromium (xdist_group), and the soak starts first (tests/conftest.py).
+# A pytest-xdist worker per core, at most two (CI has two; the soak's replicas and the
+# pacing tests want the rest of the machine); the browser tests share one worker and its
+# Chromium (xdist_group), and the soak starts first (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
