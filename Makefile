@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 run: $(STAMP)
 	$(BIN)/mentorbot run
 
+# A pytest-xdist worker per core, at most two (CI has two; the soak's replicas and the
+# pacing tests want the rest of the machine); the browser tests share one worker and its
+# Chromium (xdist_group), and the soak starts first (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,7 +5,7 @@ What runs, all on loopback:
 * a throwaway PostgreSQL database (created and dropped here);
 * a Slack Web API double in its own process (tests/doubles/slack_api.py for auth.test,
   users.info and response_urls; chat.postMessage limited to one post a second per
-  channel as in tests/doubles/rate_limited_slack.py: 429 + Retry-After beyond);
+  channel by tests/doubles/rate_limited_slack.py's ChannelLimit: 429 + Retry-After beyond);
 * N replicas (default 3) of `mentorbot run` in Slack HTTP mode, started together on the
   empty database (they migrate one at a time under the migration lock), each sweeping
   every MENTORBOT_SWEEP_SECONDS (5 here, so a slot is seen within seconds);
@@ -24,8 +24,9 @@ At the end the load stops, the outbox drains (a killed replica's claimed rows co
 after their lease, 2 minutes) and it prints requests per second, p50/p99 latency,
 messages delivered, lost (must be 0), duplicated (must be 0), digests posted (must be 1
 for the one slot) and matching rounds run (1 for the one slot); exit status 1 if any
-of those is off. `--short` is the CI version (tests/test_soak.py): about two minutes,
-one SIGKILL, before the slots so that the drain does not wait for a lease.
+of those is off. `--short` is the CI version (tests/test_soak.py): one to two minutes
+(the slots fall on a minute), 4 clients, one SIGKILL, before the slots so that the
+drain does not wait for a lease.
 
     .venv/bin/python bench/soak.py                      # 5 minutes
     .venv/bin/python bench/soak.py --minutes 10 --users 500 --clients 24
@@ -41,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
 import shutil
@@ -64,6 +64,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.doubles.rate_limited_slack import ChannelLimit  # noqa: E402
 from tests.doubles.slack_api import SlackApi, slash_command  # noqa: E402
 
 SECRET = "soak-signing-secret"
@@ -83,10 +84,7 @@ TOPICS = ("python", "public speaking", "leadership", "design", "negotiation", "s
 class SoakSlack(SlackApi):
     """SlackApi with chat.postMessage limited per channel and counted by (channel, text)."""
 
-    per_channel_seconds: float = 1.0
-    posted: Counter[tuple[str, str]] = field(default_factory=Counter)
-    rate_limited: int = 0
-    _last_post: dict[str, float] = field(default_factory=dict)
+    limit: ChannelLimit = field(default_factory=ChannelLimit)
 
     async def api(self, request: web.Request) -> web.Response:
         if request.match_info["method"] != "chat.postMessage":
@@ -95,29 +93,13 @@ class SoakSlack(SlackApi):
         channel, text = str(params.get("channel", "")), str(params.get("text", ""))
         if not channel or not text:
             return web.json_response({"ok": False, "error": "no_text"})
-        now = time.monotonic()
-        last = self._last_post.get(channel)
-        if last is not None and now - last < self.per_channel_seconds:
-            self.rate_limited += 1
-            wait = max(1, math.ceil(self.per_channel_seconds - (now - last)))
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"},
-                status=429,
-                headers={"Retry-After": str(wait)},
-            )
-        self._last_post[channel] = now
-        self.posted[(channel, text)] += 1
-        return web.json_response(
-            {"ok": True, "channel": channel, "ts": f"{time.time():.6f}", "message": {"text": text}}
-        )
+        return self.limit.post(channel, text)
 
     def stats(self) -> dict[str, int]:
+        posted = self.limit.posted
         return {
-            "posts": sum(self.posted.values()),
-            "unique": len(self.posted),
-            "duplicated": sum(n - 1 for n in self.posted.values()),
-            "rate_limited": self.rate_limited,
-            "digest_posts": sum(n for (c, _), n in self.posted.items() if c == DIGEST_CHANNEL),
+            **self.limit.counts(),
+            "digest_posts": sum(n for (c, _), n in posted.items() if c == DIGEST_CHANNEL),
         }
 
 
@@ -501,8 +483,10 @@ async def run(args: argparse.Namespace) -> int:
         note(f"{args.users} users joined with profiles (half mentees, half mentors)")
         note(f"digest slot {digest_at:%H:%M:%S}, matching round slot {round_at:%H:%M:%S} UTC")
 
-        # The load runs --minutes, and at least until both slots are 40 s past.
-        ends = max(datetime.now(UTC) + timedelta(minutes=minutes), round_at + timedelta(seconds=40))
+        # The load runs --minutes, and at least until both slots are --after seconds past.
+        ends = max(
+            datetime.now(UTC) + timedelta(minutes=minutes), round_at + timedelta(seconds=args.after)
+        )
         stop = asyncio.Event()
         load_task = asyncio.create_task(load(url, respond, args.users, args.clients, stop))
 
@@ -576,7 +560,7 @@ async def run(args: argparse.Namespace) -> int:
         double.wait()
         await drop_database(maintenance, database)
 
-    errors = count_errors(folder)
+    errors = len(logged := error_lines(folder))
     sent = counts.get("sent", 0)
     not_sent = sum(n for status, n in counts.items() if status not in ("sent", "superseded"))
     lost = not_sent + max(0, sent - slack["unique"])
@@ -633,6 +617,8 @@ async def run(args: argparse.Namespace) -> int:
     print(f"  digests posted {slack['digest_posts']} for 1 slot; rounds run {rounds} for 1 slot")
     if bad_exits or errors:
         print(f"  unclean SIGTERM exits {bad_exits}; ERROR log lines {errors} (logs: {folder})")
+        for entry in logged[:5]:
+            print(f"    {entry[:400]}")
     print("SOAK " + json.dumps(summary), flush=True)
     ok = (
         lost == 0
@@ -642,23 +628,26 @@ async def run(args: argparse.Namespace) -> int:
         and not bad_exits
         and scraped == 200
     )
-    if ok and not args.keep_logs:
+    if ok and not errors and not args.keep_logs:
         shutil.rmtree(folder, ignore_errors=True)
     return 0 if ok else 1
 
 
-def count_errors(folder: Path) -> int:
-    """ERROR lines in the replicas' JSON logs (a SIGKILL leaves none; a bug would)."""
-    count = 0
-    for path in folder.glob("replica*.log"):
+def error_lines(folder: Path) -> list[str]:
+    """ERROR lines in the replicas' JSON logs (a SIGKILL leaves none; a bug would), each
+    as its logger, message and the exception it ended in."""
+    found = []
+    for path in sorted(folder.glob("replica*.log")):
         for line in path.read_text(errors="replace").splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
             if entry.get("level") in ("ERROR", "CRITICAL"):
-                count += 1
-    return count
+                trace = (entry.get("exception") or "").splitlines()
+                cause = [ln for ln in trace if ln and not ln.startswith((" ", "(", "["))][-1:]
+                found.append(f"{path.name} {entry.get('logger')}: {entry.get('message')} {cause}")
+    return found
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -671,7 +660,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--lead", type=float, default=150.0, help="seconds from the start to the first slot"
     )
-    p.add_argument("--short", action="store_true", help="the CI version (about two minutes)")
+    p.add_argument("--after", type=float, default=40.0, help="seconds of load after the last slot")
+    p.add_argument("--short", action="store_true", help="the CI version (one to two minutes)")
     p.add_argument("--postgres", help="PostgreSQL server URL; a throwaway database is used")
     p.add_argument("--keep-logs", action="store_true", help="keep the replicas' logs")
     p.add_argument("--serve-slack", action="store_true", help=argparse.SUPPRESS)
@@ -679,8 +669,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.short:
         args.minutes = min(args.minutes, 0.5)
         args.users = min(args.users, 60)
-        args.clients = min(args.clients, 8)
-        args.lead = min(args.lead, 35.0)
+        args.clients = min(args.clients, 4)
+        # Start-up and preparation take ~10 s; the slots fall within the rolling restart
+        # or soon after it, and sweeps (every 5 s) see them well within --after.
+        args.lead = min(args.lead, 20.0)
+        args.after = min(args.after, 15.0)
     return args
 
 

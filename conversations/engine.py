@@ -62,9 +62,6 @@ from storage.speaker_reads import SpeakerBatches
 
 log = logging.getLogger(__name__)
 
-# Every command answers within Slack's and Teams' patience even when the database hangs
-# (storage/timeouts.py bounds each statement; this bounds a turn of several).
-TURN_DEADLINE_SECONDS = 10.0
 APOLOGY = (
     "Sorry, something went wrong on my side and nothing was changed. Please try again in a "
     "moment; if it keeps happening, tell your program team."
@@ -181,11 +178,13 @@ class Engine:
         """Answer one inbound event. Always returns at least one message, except for
         a platform retry of an event already handled (then nothing).
 
-        A turn stuck on a hung database is apologised for after TURN_DEADLINE_SECONDS
-        and cancelled without waiting: its transaction rolls back on its own, bounded
-        by the database timeouts (cancelling and waiting would wait on those too)."""
+        A turn stuck on a hung database is apologised for after the database's turn
+        timeout (storage/timeouts.py; well within Slack's and Teams' patience) and
+        cancelled without waiting: its transaction rolls back on its own, bounded by the
+        database timeouts (cancelling and waiting would wait on those too)."""
         work = asyncio.ensure_future(self._answer(event, now))
-        done, _ = await asyncio.wait((work,), timeout=TURN_DEADLINE_SECONDS)
+        deadline = self.db.timeouts.turn
+        done, _ = await asyncio.wait((work,), timeout=deadline)
         if done:
             return work.result()
         work.cancel()
@@ -194,7 +193,7 @@ class Engine:
         log.error(
             "an event from %s was not answered within %.0f s (database hanging?); apologising",
             event.actor.platform,
-            TURN_DEADLINE_SECONDS,
+            deadline,
         )
         return [Message(APOLOGY, (Text(APOLOGY),))]
 

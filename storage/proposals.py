@@ -19,12 +19,14 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bulk import insert_many
+from storage.coordination import lock_key
 from storage.models import Identity, MatchRound, Pair, Profile
 from storage.pairs import OPEN_STATES, PAST_STATES
 from storage.states import PairState, ProfileStatus
@@ -189,8 +191,18 @@ async def insert_proposals(session: AsyncSession, rows: Sequence[dict[str, Any]]
 async def claim_round(
     session: AsyncSession, program_id: int, slot: str, now: datetime, by: int | None
 ) -> int | None:
-    """Record a round for `slot`; its id, or None if that slot already has one."""
+    """Record a round for `slot`; its id, or None if that slot already has one.
+
+    On PostgreSQL also None while another transaction is recording that slot (another
+    replica's sweep, still matching): its uncommitted row would otherwise hold this
+    insert until it ends, past the statement timeout on a busy machine. Should that
+    transaction roll back, a later sweep runs the slot."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        key = lock_key(f"round:{program_id}:{slot}")
+        claim = await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+        if not claim.scalar():
+            return None
     stmt = (
         (postgresql.insert if dialect == "postgresql" else sqlite.insert)(MatchRound)
         .values(

@@ -18,19 +18,23 @@ class Timeouts:
     """Seconds. `statement` bounds each statement on the client (asyncpg's command
     timeout, which also covers a silent network) and on the server (PostgreSQL's
     statement_timeout); `pool` bounds the wait for a pooled connection; SQLite waits
-    `sqlite_busy` for another process's write lock."""
+    `sqlite_busy` for another process's write lock; `turn` bounds a whole turn of
+    several statements (conversations/engine.py apologises after it, well within the
+    15 s Slack and Teams users wait)."""
 
     connect: float = 5.0
     statement: float = 5.0
     pool: float = 5.0
     sqlite_busy: float = 5.0
+    turn: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Timeouts:
-        """Defaults, or MENTORBOT_DB_CONNECT_TIMEOUT / _STATEMENT_TIMEOUT / _POOL_TIMEOUT."""
+        """Defaults, or MENTORBOT_DB_CONNECT_TIMEOUT / _STATEMENT_TIMEOUT / _POOL_TIMEOUT /
+        _SQLITE_BUSY_TIMEOUT / _TURN_TIMEOUT (the tests shorten them; production keeps these)."""
         env = dict(os.environ) if env is None else env
         found: dict[str, float] = {}
-        for name in ("connect", "statement", "pool"):
+        for name in ("connect", "statement", "pool", "sqlite_busy", "turn"):
             raw = env.get(f"MENTORBOT_DB_{name.upper()}_TIMEOUT", "")
             try:
                 value = float(raw)

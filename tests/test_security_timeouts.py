@@ -2,7 +2,10 @@
 PostgreSQL behind a TCP proxy the test can pause: /readyz says 503 within 2 s, a
 command answers with an apology within 15 s, and everything recovers when the
 database answers again. SQLite: a write lock held elsewhere ends in an apology too.
-Starting with the database unreachable prints one line and exits non-zero."""
+Starting with the database unreachable prints one line and exits non-zero.
+
+The served bot runs with short database timeouts (SHORT: the same code paths, seconds
+sooner); the production defaults' own bound on a turn is checked against the 15 s."""
 
 from __future__ import annotations
 
@@ -24,10 +27,30 @@ from sqlalchemy.engine import make_url
 from bot.config import load_settings
 from conversations.engine import APOLOGY
 from storage.database import Database
+from storage.timeouts import Timeouts
 from tests.security_kit import served
 from tests.test_teams_http import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
+PATIENCE = 15.0  # seconds a Slack or Teams user waits for an answer
+# Connecting, each statement and a pool checkout give up after 2 s, a turn after 3 s.
+SHORT = {"CONNECT": "2", "STATEMENT": "2", "POOL": "2", "SQLITE_BUSY": "1", "TURN": "3"}
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, seconds in SHORT.items():
+        monkeypatch.setenv(f"MENTORBOT_DB_{name}_TIMEOUT", seconds)
+
+
+def test_production_timeouts_apologise_within_a_users_patience() -> None:
+    defaults = Timeouts()
+    # A turn is cut off at `turn`; each of its statements gives up sooner than that.
+    assert max(defaults.connect, defaults.statement, defaults.pool) < defaults.turn
+    assert defaults.turn < PATIENCE
+    assert Timeouts.from_env({f"MENTORBOT_DB_{k}_TIMEOUT": v for k, v in SHORT.items()}) == (
+        Timeouts(connect=2, statement=2, pool=2, sqlite_busy=1, turn=3)
+    )
 
 
 class PausableProxy:
@@ -115,6 +138,7 @@ async def _ready(http: aiohttp.ClientSession, url: str) -> tuple[float, int]:
         return time.monotonic() - started, response.status
 
 
+@pytest.mark.usefixtures("short_timeouts")
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_a_hung_postgresql_gets_apologies_in_time_and_recovers(
     db: Database, postgres_url: str, proxy: PausableProxy
@@ -132,7 +156,7 @@ async def test_a_hung_postgresql_gets_apologies_in_time_and_recovers(
         assert status == 503 and took < 2.0
         for text in ("status", "pause"):  # a read (fast path) and a write
             took, answer = await _say(http, url, text)
-            assert answer == APOLOGY and took < 15.0, (text, took)
+            assert answer == APOLOGY and took < PATIENCE, (text, took)
         proxy.resume()
         deadline = time.monotonic() + 15
         while (await _ready(http, url))[1] != 200:
@@ -144,6 +168,7 @@ async def test_a_hung_postgresql_gets_apologies_in_time_and_recovers(
         assert answer != APOLOGY
 
 
+@pytest.mark.usefixtures("short_timeouts")
 async def test_a_sqlite_write_lock_held_elsewhere_ends_in_an_apology(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
     env = {"DATABASE_URL": f"sqlite:///{path}"}
@@ -154,7 +179,7 @@ async def test_a_sqlite_write_lock_held_elsewhere_ends_in_an_apology(tmp_path: P
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         try:
             took, answer = await _say(http, url, "pause")
-            assert answer == APOLOGY and took < 15.0
+            assert answer == APOLOGY and took < PATIENCE
         finally:
             other.execute("ROLLBACK")
             other.close()

@@ -31,12 +31,45 @@ TOKEN_PREFIX = "xoxb-"
 
 
 @dataclass
-class SlackDouble:
+class ChannelLimit:
+    """chat.postMessage's limit (also bench/soak.py's, in front of tests/doubles/slack_api.py):
+    `post` accepts and counts a post, or turns it away with 429 and Retry-After."""
+
     per_channel_seconds: float = 1.0
     posted: Counter[tuple[str, str]] = field(default_factory=Counter)
     rate_limited: int = 0
-    opened: int = 0
     _last_post: dict[str, float] = field(default_factory=dict)
+
+    def post(self, channel: str, text: str) -> web.Response:
+        now = time.monotonic()
+        last = self._last_post.get(channel)
+        if last is not None and now - last < self.per_channel_seconds:
+            self.rate_limited += 1
+            wait = max(1, math.ceil(self.per_channel_seconds - (now - last)))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
+        self._last_post[channel] = now
+        self.posted[(channel, text)] += 1
+        ts = f"{time.time():.6f}"
+        return web.json_response(
+            {"ok": True, "channel": channel, "ts": ts, "message": {"text": text}}
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "posted": sum(self.posted.values()),
+            "unique": len(self.posted),
+            "duplicated": sum(n - 1 for n in self.posted.values()),
+            "rate_limited": self.rate_limited,
+        }
+
+
+@dataclass
+class SlackDouble(ChannelLimit):
+    opened: int = 0
     _runner: web.AppRunner | None = None
     url: str = ""
 
@@ -60,13 +93,7 @@ class SlackDouble:
             await self._runner.cleanup()
 
     def stats(self) -> dict[str, int]:
-        return {
-            "posted": sum(self.posted.values()),
-            "unique": len(self.posted),
-            "duplicated": sum(n - 1 for n in self.posted.values()),
-            "rate_limited": self.rate_limited,
-            "conversations_opened": self.opened,
-        }
+        return {**self.counts(), "conversations_opened": self.opened}
 
     async def stats_view(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
@@ -104,22 +131,7 @@ class SlackDouble:
             return web.json_response({"ok": False, "error": "channel_not_found"})
         if not isinstance(text, str) or not text:
             return web.json_response({"ok": False, "error": "no_text"})
-        now = time.monotonic()
-        last = self._last_post.get(channel)
-        if last is not None and now - last < self.per_channel_seconds:
-            self.rate_limited += 1
-            wait = max(1, math.ceil(self.per_channel_seconds - (now - last)))
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"},
-                status=429,
-                headers={"Retry-After": str(wait)},
-            )
-        self._last_post[channel] = now
-        self.posted[(channel, text)] += 1
-        ts = f"{time.time():.6f}"
-        return web.json_response(
-            {"ok": True, "channel": channel, "ts": ts, "message": {"text": text}}
-        )
+        return self.post(channel, text)
 
 
 async def serve(port: int) -> None:
