@@ -135,8 +135,9 @@ class Database:
         own statement timeout, and until then later pings wait on it, not on a new one."""
         if self._ping is None or self._ping.done():
             self._ping = asyncio.create_task(self._select_one())
-        done, _ = await asyncio.wait({self._ping}, timeout=within)
-        return bool(done) and self._ping.result()
+        ping = self._ping  # a later ping may start the next one while this one waits
+        done, _ = await asyncio.wait({ping}, timeout=within)
+        return bool(done) and ping.result()
 
     async def _select_one(self) -> bool:
         try:
