@@ -227,6 +227,10 @@ def raw_parts(message: Message) -> dict[str, list[str]]:
     }
 
 
+# Words do not depend on the database, and every engine path the journey takes runs on
+# PostgreSQL in the other tests: the journey (half a minute, mostly the 41 weekly charts)
+# runs once, on SQLite.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_every_message_reads_well_on_every_surface(
     journey: tuple[list[tuple[str, Message]], set[str]],
 ) -> None:

@@ -34,6 +34,8 @@ from tests.harness import Chat
 
 ROOT = Path(__file__).resolve().parent.parent
 PEOPLE = 100
+# Enough rows that two replicas claiming batches of 5 overlap many times over.
+SOME = 40
 
 
 async def pauses_that_have_ended(engine: Engine, count: int) -> list[str]:
@@ -92,32 +94,32 @@ async def platform() -> AsyncIterator[RecordingPlatform]:
 async def test_two_replicas_sweeping_and_delivering_send_each_message_once(
     engine: Engine, db_url: str, platform: RecordingPlatform
 ) -> None:
-    await pauses_that_have_ended(engine, PEOPLE)
+    await pauses_that_have_ended(engine, SOME)
     platform.gather_workers = 2  # nothing is answered until both replicas are sending
     await start_together(db_url, platform.url)
     assert len({r.worker for r in platform.requests}) == 2  # both replicas did deliver
     rows = await outbox_rows(engine)
-    assert len(rows) == PEOPLE and {r.status for r in rows} == {"sent"}
+    assert len(rows) == SOME and {r.status for r in rows} == {"sent"}
     assert set(platform.posted) == {r.idempotency_key for r in rows}
     assert set(platform.posted.values()) == {1}  # posted once each, no deduplication needed
-    assert {r.user for r in platform.requests} == {f"user{i:03d}" for i in range(PEOPLE)}
+    assert {r.user for r in platform.requests} == {f"user{i:03d}" for i in range(SOME)}
 
 
 async def test_a_platform_answering_429_and_500_still_gets_each_message_once(
     engine: Engine, db_url: str, platform: RecordingPlatform
 ) -> None:
-    await pauses_that_have_ended(engine, PEOPLE)
+    await pauses_that_have_ended(engine, SOME)
     platform.script = (429, 500, 429)  # each key: rate limited, server error, limited, then ok
     platform.retry_after = 1
     platform.gather_workers = 2
     await start_together(db_url, platform.url)
     assert len({r.worker for r in platform.requests}) == 2
     rows = await outbox_rows(engine)
-    assert {r.status for r in rows} == {"sent"} and len(rows) == PEOPLE
+    assert {r.status for r in rows} == {"sent"} and len(rows) == SOME
     assert set(platform.posted) == {r.idempotency_key for r in rows}
     assert set(platform.posted.values()) == {1}
     statuses = [r.status for r in platform.requests]
-    assert statuses.count(429) == 2 * PEOPLE and statuses.count(500) == PEOPLE
+    assert statuses.count(429) == 2 * SOME and statuses.count(500) == SOME
     # Only the 500 counted as a failed attempt: Retry-After is pacing, not failure.
     assert {r.attempts for r in rows} == {2}
 
