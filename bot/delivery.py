@@ -120,6 +120,7 @@ class DeliveryWorker:
         }
         self._wake = asyncio.Event()
         self._came_online: set[tuple[str, str, str]] = set()
+        self._online_at: dict[tuple[str, str, str], float] = {}  # → monotonic time
         self._in_flight: dict[asyncio.Task[None], bool] = {}  # task → sending (not pacing)
         self._to_mark: list[tuple[OutboxMessage, asyncio.Future[None]]] = []
         self._marker: asyncio.Task[None] | None = None
@@ -131,7 +132,11 @@ class DeliveryWorker:
 
     def reachable(self, platform: str, user_id: str, tenant: str = "") -> None:
         """Someone just became reachable (opened the chat): their waiting rows go first."""
-        self._came_online.add((platform, tenant, user_id))
+        key = (platform, tenant, user_id)
+        self._came_online.add(key)
+        if len(self._online_at) > 100_000:
+            self._online_at.clear()
+        self._online_at[key] = self._monotonic()
         self._wake.set()
 
     @property
@@ -303,13 +308,14 @@ class DeliveryWorker:
             current = asyncio.current_task()
             if current is not None and current in self._in_flight:
                 self._in_flight[current] = True
+            asked = self._monotonic()
             try:
                 result = await self._send(platform.sender, recipient, row)
             finally:
                 platform.pacer.end(lane, recipient.tenant, self._monotonic())
             if result.outcome == "retry" and result.retry_after is not None:
                 platform.pacer.block(lane, recipient.tenant, self._monotonic() + result.retry_after)
-            await asyncio.shield(self._settle(row, result, recipient))
+            await asyncio.shield(self._settle(row, result, recipient, asked))
         finally:
             platform.sends.release()
 
@@ -384,16 +390,31 @@ class DeliveryWorker:
                 session, row.id, self.name, retry_at=at, error=why, count_attempt=False
             )
 
+    def _back_since(self, recipient: Recipient | None, asked: float | None) -> bool:
+        """The recipient opened the chat (`reachable`) since `asked` (monotonic)."""
+        if recipient is None or asked is None:
+            return False
+        key = (recipient.platform, recipient.tenant, recipient.user_id)
+        return self._online_at.get(key, float("-inf")) >= asked
+
     async def _settle(
-        self, row: OutboxMessage, result: SendResult, recipient: Recipient | None
+        self,
+        row: OutboxMessage,
+        result: SendResult,
+        recipient: Recipient | None,
+        asked: float | None = None,
     ) -> None:
+        """Record the send's outcome on the row. `asked`: when the send began (monotonic):
+        a person found away who opened the chat since is tried again at once, not after
+        UNREACHABLE_RETRY (their `reachable` came while the row was claimed)."""
         now = self._now()
         if result.outcome == "delivered":
             metrics.delivery(row.platform or "", "delivered", kind=row.kind)
             await self._mark_sent(row)
             return
+        back = result.outcome == "unreachable" and self._back_since(recipient, asked)
         if result.outcome == "unreachable":
-            retry_at, counted, dead = now + UNREACHABLE_RETRY, False, False
+            retry_at, counted, dead = now if back else now + UNREACHABLE_RETRY, False, False
         elif result.outcome == "retry" and result.retry_after is not None:
             retry_at, counted, dead = now + after_retry_after(result.retry_after), False, False
             log.info(
@@ -453,6 +474,8 @@ class DeliveryWorker:
                     person_id=row.person_id,
                     platform=row.platform,
                 )
+        if back:  # due now: the loop may be idle until the lease this row had
+            self._wake.set()
 
     async def _mark_sent(self, row: OutboxMessage) -> None:
         """Record the delivery. Rows delivered while a record is being written wait for it

@@ -303,6 +303,42 @@ async def test_stopping_hands_back_rows_still_waiting_for_their_slot(
     assert waiting.next_attempt_at <= utcnow() and len(platform.posted) == 1
 
 
+async def test_someone_who_opens_the_chat_while_found_away_is_tried_again_at_once(
+    engine: Engine,
+) -> None:
+    """The send finds the person away; they open the chat before its answer is recorded
+    (their `reachable` cannot hasten a row still claimed): the row is due at once, not
+    after UNREACHABLE_RETRY. Without such news an away person waits as before."""
+    await pauses_that_have_ended(engine, 2)
+    await engine.sweep(utcnow())
+    found: list[str] = []
+
+    class AwayThenBack:
+        platform = "local"
+        pacing = Pacing()
+
+        async def send(self, recipient: Recipient, message: Message) -> SendResult:
+            found.append(recipient.user_id)
+            if recipient.user_id == "user000" and found.count("user000") == 1:
+                worker.reachable("local", "user000", recipient.tenant)  # opens the chat now
+            if recipient.user_id == "user000" and found.count("user000") > 1:
+                return SendResult("delivered")
+            return SendResult("unreachable", "no open chat")
+
+    worker = DeliveryWorker(engine.db, {"local": AwayThenBack()}, utcnow)
+    assert await worker.run_once() == 2
+    by_user = {r.person_id or 0: r for r in await rows_of(engine)}  # ids follow join order
+    back, away = (by_user[pid] for pid in sorted(by_user))
+    assert (back.status, back.attempts) == ("pending", 0)
+    assert back.next_attempt_at <= utcnow()  # due now
+    assert (away.next_attempt_at - utcnow()) > timedelta(seconds=50)  # UNREACHABLE_RETRY
+    assert await worker.run_once() == 1  # only the one who came back
+    assert {r.person_id: r.status for r in await rows_of(engine)} == {
+        back.person_id: "sent",
+        away.person_id: "pending",
+    }
+
+
 async def test_batch_storage_helpers_respect_the_claimant(engine: Engine) -> None:
     users = await pauses_that_have_ended(engine, 3)
     await engine.sweep(utcnow())
