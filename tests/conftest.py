@@ -32,6 +32,7 @@ from conversations.policy import Policy
 from storage.database import Database, execute_autocommit
 from storage.migrate import upgrade
 from storage.models import Base
+from tests.doubles.bot_connector import BotConnector
 from tests.harness import Chat
 
 PG_ENV = "MENTORBOT_TEST_DATABASE_URL"
@@ -159,3 +160,12 @@ def engine(db: Database, policy: Policy) -> Engine:
 @pytest.fixture
 def chat(engine: Engine) -> Chat:
     return Chat(engine)
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[BotConnector]:
+    """The Bot Framework connector double on a loopback port (tests/doubles/bot_connector.py)."""
+    double = BotConnector()
+    await double.start()
+    yield double
+    await double.stop()

@@ -6,11 +6,9 @@ listening where it was; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import aiohttp
-import pytest
 
 from bot.app import WORKER_KEY
 from bot.delivery import MAX_ATTEMPTS
@@ -19,14 +17,6 @@ from tests.doubles.bot_connector import BotConnector, TeamsUser, message, post
 from tests.test_teams_http import Clock, outbox_rows, serve
 
 ana = TeamsUser("Ana Lopez", email="ana@example.com")
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[BotConnector]:
-    double = BotConnector()
-    await double.start()
-    yield double
-    await double.stop()
 
 
 async def test_teams_sends_failing_on_the_network_end_dead_after_max_attempts(

@@ -6,7 +6,6 @@ host; a non-loopback HOST needs an explicit flag. Real HTTP, SQLite and PostgreS
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -23,14 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ana = TeamsUser("Ana Lopez", email="ana@example.com")
 # TEST-NET-1: never routed, so a connection attempt would hang rather than fail fast.
 FOREIGN = "http://192.0.2.1"
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[BotConnector]:
-    double = BotConnector()
-    await double.start()
-    yield double
-    await double.stop()
 
 
 async def test_forged_and_rebound_requests_are_refused(

@@ -10,7 +10,6 @@ import json
 import logging
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -121,14 +120,6 @@ async def test_malformed_signed_slack_requests_get_4xx(
             ) as response:
                 assert response.status == 200
     no_tracebacks(caplog)
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[BotConnector]:
-    double = BotConnector()
-    await double.start()
-    yield double
-    await double.stop()
 
 
 async def test_teams_activities_that_are_not_objects_get_400(

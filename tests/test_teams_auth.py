@@ -24,14 +24,6 @@ ana = TeamsUser("Ana Lopez", email="ana@example.com")
 
 
 @pytest.fixture
-async def connector() -> AsyncIterator[BotConnector]:
-    double = BotConnector()
-    await double.start()
-    yield double
-    await double.stop()
-
-
-@pytest.fixture
 async def secured(
     db: Database, db_url: str, connector: BotConnector
 ) -> AsyncIterator[tuple[str, web.Application]]:

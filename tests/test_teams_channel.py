@@ -40,14 +40,6 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def connector() -> AsyncIterator[BotConnector]:
-    double = BotConnector()
-    await double.start()
-    yield double
-    await double.stop()
-
-
-@pytest.fixture
 async def bot(
     db: Database, db_url: str, clock: Clock
 ) -> AsyncIterator[tuple[str, web.Application]]:

@@ -51,14 +51,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-async def connector() -> AsyncIterator[BotConnector]:
-    double = BotConnector()
-    await double.start()
-    yield double
-    await double.stop()
-
-
 async def serve(db_url: str, env: dict[str, str], clock: Clock) -> tuple[web.AppRunner, str]:
     settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url, **env})
     assert settings.teams is not None
