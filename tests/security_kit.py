@@ -1,21 +1,37 @@
-"""Shared by the security tests: the bot served from given settings on a random port,
-activities moved to another tenant, and counts of what a request may have changed."""
+"""Shared by the security tests: settings for Slack against its double, the bot served
+from given settings on a random port, activities moved to another tenant, and counts of
+what a request may have changed."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import DB_KEY, build_app
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from storage.models import ConversationReference, Identity, OutboxMessage, Person
+from tests.doubles.slack_api import SlackApi
 
 OTHER_TENANT = "0badc0de-0000-4000-8000-0000000000ff"
+APP_YAML = str(Path(__file__).resolve().parent.parent / "app.yaml")
+
+
+def slack_settings(db_url: str, api: SlackApi, secret: str, **env: str) -> Settings:
+    """The repository's app.yaml with Slack pointed at the Web API double `api`, requests
+    signed with `secret`; `env` adds or overrides variables."""
+    base = {
+        "DATABASE_URL": db_url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_API_URL": api.url + "api/",
+    }
+    return load_settings(APP_YAML, env={**base, **env})
 
 
 @asynccontextmanager

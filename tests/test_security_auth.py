@@ -16,7 +16,7 @@ from bot.config import load_settings
 from storage.database import Database
 from tests.doubles.bot_connector import BotConnector, TeamsUser, message
 from tests.doubles.slack_api import SlackApi, slash_command
-from tests.security_kit import footprint, served
+from tests.security_kit import footprint, served, slack_settings
 from tests.test_teams_http import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,13 +89,7 @@ async def test_a_token_must_name_the_activitys_service_url(
 async def test_slack_refusals_say_only_unauthorized(db: Database, db_url: str) -> None:
     api = SlackApi()
     async with api.serve():
-        env = {
-            "DATABASE_URL": db_url,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": "right-secret",
-            "SLACK_API_URL": api.url + "api/",
-        }
-        settings = load_settings(str(ROOT / "app.yaml"), env=env)
+        settings = slack_settings(db_url, api, "right-secret")
         async with served(settings, Clock()) as (url, _), aiohttp.ClientSession() as http:
             for signed in (
                 slash_command("wrong-secret", "status"),

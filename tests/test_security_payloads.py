@@ -20,7 +20,7 @@ from bot.config import load_settings
 from storage.database import Database
 from tests.doubles.bot_connector import BotConnector, TeamsUser, message
 from tests.doubles.slack_api import SlackApi, block_actions, slash_command
-from tests.security_kit import footprint, served
+from tests.security_kit import footprint, served, slack_settings
 from tests.test_teams_http import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,13 +89,7 @@ async def test_malformed_signed_slack_requests_get_4xx(
     api = SlackApi()
     api.add_user("U1", "Alice Doe")
     async with api.serve():
-        env = {
-            "DATABASE_URL": db_url,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": api.url + "api/",
-        }
-        settings = load_settings(str(ROOT / "app.yaml"), env=env)
+        settings = slack_settings(db_url, api, SECRET)
         async with served(settings, Clock()) as (url, app), aiohttp.ClientSession() as http:
             before = await footprint(app)
             for name, (body, kind) in bodies.items():

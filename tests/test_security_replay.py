@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import aiohttp
 from sqlalchemy import func, select
 
 from bot.app import DB_KEY
-from bot.config import load_settings
 from storage.database import Database
 from storage.models import AuditEntry, Identity, Pair, ProcessedEvent, Profile
 from tests.doubles.slack_api import Signed, SlackApi, slash_command
-from tests.security_kit import served
+from tests.security_kit import served, slack_settings
 from tests.test_teams_http import Clock
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "replay-test-secret"
 
 
@@ -27,13 +24,7 @@ async def test_a_replayed_slash_command_acts_once(db: Database, db_url: str) -> 
     api = SlackApi()
     api.add_user("U1", "Alice Doe", email="alice@acme.example")
     async with api.serve():
-        env = {
-            "DATABASE_URL": db_url,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": api.url + "api/",
-        }
-        settings = load_settings(str(ROOT / "app.yaml"), env=env)
+        settings = slack_settings(db_url, api, SECRET)
         async with served(settings, Clock()) as (url, app), aiohttp.ClientSession() as http:
 
             async def send(signed: Signed) -> tuple[int, str]:

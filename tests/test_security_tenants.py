@@ -18,7 +18,7 @@ from storage.database import Database
 from storage.models import Identity
 from tests.doubles.bot_connector import TENANT, BotConnector, TeamsUser, message, post
 from tests.doubles.slack_api import SlackApi, slash_command
-from tests.security_kit import OTHER_TENANT, footprint, in_tenant, served
+from tests.security_kit import OTHER_TENANT, footprint, in_tenant, served, slack_settings
 from tests.test_teams_http import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,14 +152,7 @@ async def test_slack_email_counts_only_for_members_of_the_configured_workspace(
     api.add_user("US", "Stranger", email="alice@acme.example")
     api.users["US"]["is_stranger"] = True
     async with api.serve():
-        env = {
-            "DATABASE_URL": db_url,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": SLACK_SECRET,
-            "SLACK_API_URL": api.url + "api/",
-            "MENTORBOT_ADMINS": "hr@acme.example",
-        }
-        settings = load_settings(str(ROOT / "app.yaml"), env=env)
+        settings = slack_settings(db_url, api, SLACK_SECRET, MENTORBOT_ADMINS="hr@acme.example")
         async with served(settings, Clock()) as (url, app), aiohttp.ClientSession() as http:
 
             async def command(user_id: str, text: str) -> str:

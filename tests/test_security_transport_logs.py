@@ -10,7 +10,6 @@ import logging
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,14 +18,12 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.app import SLACK_KEY
 from bot.cli import quiet_third_party_loggers
-from bot.config import load_settings
 from storage.database import Database
 from storage.types import UTCDateTime
 from tests.doubles.slack_api import SlackApi, sign, slash_command
-from tests.security_kit import served
+from tests.security_kit import served, slack_settings
 from tests.test_teams_http import Clock
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "log-test-secret"
 CANARY = "canary-7f3a9c"
 
@@ -77,13 +74,7 @@ async def test_slack_requests_and_failing_commands_leave_no_canary_in_the_log(
     api = SlackApi()
     api.add_user("U1", "Alice Doe")
     async with api.serve():
-        env = {
-            "DATABASE_URL": db_url,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": api.url + "api/",
-        }
-        settings = load_settings(str(ROOT / "app.yaml"), env=env)
+        settings = slack_settings(db_url, api, SECRET)
         async with served(settings, Clock()) as (url, app), aiohttp.ClientSession() as http:
 
             async def send(body: str, content_type: str) -> int:
