@@ -164,15 +164,11 @@ def run_as_the_image_does(top: Path, user: pwd.struct_passwd) -> None:
         "SLACK_API_URL": "http://127.0.0.1:9/api/",
         "MENTORBOT_METRICS_TOKEN": "image-test-token",
     }
+    # The image's user with only the image's environment (`env -i`).
+    as_user = ["runuser", "-u", USER, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items())]
     where = subprocess.run(
         [
-            "runuser",
-            "-u",
-            USER,
-            "--",
-            "env",
-            "-i",
-            *(f"{k}={v}" for k, v in env.items()),
+            *as_user,
             "python",
             "-c",
             "import bot, os; print(bot.__file__, os.geteuid())",
@@ -186,13 +182,7 @@ def run_as_the_image_does(top: Path, user: pwd.struct_passwd) -> None:
 
     migrate = subprocess.run(
         [
-            "runuser",
-            "-u",
-            USER,
-            "--",
-            "env",
-            "-i",
-            *(f"{k}={v}" for k, v in env.items()),
+            *as_user,
             "mentorbot",
             "migrate",
         ],
@@ -239,13 +229,7 @@ def run_as_the_image_does(top: Path, user: pwd.struct_passwd) -> None:
         # The Dockerfile's HEALTHCHECK, exactly as written, as the image's user.
         check = subprocess.run(
             [
-                "runuser",
-                "-u",
-                USER,
-                "--",
-                "env",
-                "-i",
-                *(f"{k}={v}" for k, v in env.items()),
+                *as_user,
                 *healthcheck_command(),
             ],
             capture_output=True,
