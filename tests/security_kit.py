@@ -35,12 +35,20 @@ def slack_settings(db_url: str, api: SlackApi, secret: str, **env: str) -> Setti
 
 
 @asynccontextmanager
-async def served(settings: Settings, clock: Any) -> AsyncIterator[tuple[str, web.Application]]:
-    """The whole app on 127.0.0.1 (random port); Teams sends without pauses."""
+async def served(
+    settings: Settings, clock: Any, *, deliver_in_background: bool = True
+) -> AsyncIterator[tuple[str, web.Application]]:
+    """The whole app on 127.0.0.1 (random port); Teams sends without pauses. A test that
+    runs the delivery passes itself turns the app's own loop off."""
     if settings.teams is not None:
         teams = dataclasses.replace(settings.teams, retry_base_seconds=0.001, pace_seconds=0)
         settings = dataclasses.replace(settings, teams=teams)
-    app = build_app(settings, clock=clock, scheduler_enabled=False)
+    app = build_app(
+        settings,
+        clock=clock,
+        scheduler_enabled=False,
+        deliver_in_background=deliver_in_background,
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

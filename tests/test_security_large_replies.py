@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot.app import ENGINE_KEY, WORKER_KEY, build_app
+from bot.app import ENGINE_KEY, WORKER_KEY
 from bot.config import load_settings
 from bot.scheduler import Jobs
 from conversations.messages import File, Message, Text, from_dict, to_dict
@@ -35,6 +35,7 @@ from tests.doubles.bot_connector import (
     message,
     post,
 )
+from tests.security_kit import served as served_on_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG = "CANARY-BIG " + "x" * 150_000
@@ -69,12 +70,8 @@ async def served(db: Database, db_url: str, now: Now) -> AsyncIterator[Served]:
     """The whole bot on a loopback port, on the test's clock; the tests run the delivery
     passes themselves."""
     settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url})
-    app = build_app(settings, clock=now, scheduler_enabled=False, deliver_in_background=False)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield Served(app, f"http://127.0.0.1:{runner.addresses[0][1]}")
-    await runner.cleanup()
+    async with served_on_loopback(settings, now, deliver_in_background=False) as (url, app):
+        yield Served(app, url)
 
 
 async def rows(app: web.Application) -> list[OutboxMessage]:

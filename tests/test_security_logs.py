@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,13 +15,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.app import SLACK_KEY, WORKER_KEY, build_app
+from bot.app import SLACK_KEY, WORKER_KEY
 from bot.cli import quiet_third_party_loggers
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from storage.database import Database
 from tests.doubles.bot_connector import BotConnector, TeamsUser, message, post
 from tests.doubles.slack_api import SlackApi, slash_command
 from tests.harness import Chat
+from tests.security_kit import served, slack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -94,32 +96,18 @@ async def test_local_turns_log_no_canary(chat: Chat, logs: Everything) -> None:
     assert leaks(logs) == []
 
 
-async def serve(db_url: str, env: dict[str, str]) -> tuple[web.AppRunner, str]:
-    settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url, **env})
-    app = build_app(  # the tests run the delivery passes themselves
-        settings,
-        clock=lambda: datetime(2026, 11, 23, 9, tzinfo=UTC),
-        scheduler_enabled=False,
-        deliver_in_background=False,
+def serve(settings: Settings) -> AbstractAsyncContextManager[tuple[str, web.Application]]:
+    """The app on loopback, on a fixed clock; the tests run the delivery passes themselves."""
+    return served(
+        settings, lambda: datetime(2026, 11, 23, 9, tzinfo=UTC), deliver_in_background=False
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
 async def test_slack_turns_log_no_canary(db: Database, db_url: str, logs: Everything) -> None:
     api = SlackApi()
     api.add_user("U1", f"Alice {CANARY}-slack-name", email="alice@acme.example")
     async with api.serve():
-        env = {
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": api.url + "api/",
-        }
-        runner, url = await serve(db_url, env)
-        try:
+        async with serve(slack_settings(db_url, api, SECRET)) as (url, app):
             async with aiohttp.ClientSession() as http:
                 for line in lines("slack"):
                     signed = slash_command(SECRET, line)
@@ -127,27 +115,22 @@ async def test_slack_turns_log_no_canary(db: Database, db_url: str, logs: Everyt
                         url + "/slack/events", data=signed.body, headers=signed.headers
                     ) as response:
                         assert response.status == 200
-            await runner.app[WORKER_KEY].run_once()
-            await runner.app[SLACK_KEY].bot.settle()
-        finally:
-            await runner.cleanup()
+            await app[WORKER_KEY].run_once()
+            await app[SLACK_KEY].bot.settle()
     assert_captured(logs)
     assert leaks(logs) == []
 
 
-async def test_teams_turns_log_no_canary(db: Database, db_url: str, logs: Everything) -> None:
-    connector = BotConnector()
-    await connector.start()
+async def test_teams_turns_log_no_canary(
+    db: Database, db_url: str, logs: Everything, connector: BotConnector
+) -> None:
     user = TeamsUser(f"Ana {CANARY}-teams-name", email="ana@example.com")
-    runner, url = await serve(db_url, {})
-    try:
+    settings = load_settings(str(ROOT / "app.yaml"), env={"DATABASE_URL": db_url})
+    async with serve(settings) as (url, app):
         async with aiohttp.ClientSession() as http:
             for line in lines("teams"):
                 assert await post(http, url, message(connector.url, user, line)) == 200
-        await runner.app[WORKER_KEY].run_once()
-    finally:
-        await runner.cleanup()
-        await connector.stop()
+        await app[WORKER_KEY].run_once()
     assert len(connector.sent) >= len(lines("teams"))
     assert_captured(logs)
     assert leaks(logs) == []
