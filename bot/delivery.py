@@ -207,6 +207,9 @@ class DeliveryWorker:
                 room = self.max_in_flight - len(self._in_flight)
                 claimed = 0
                 if room > 0:
+                    # Cleared before the claim reads anything: a poke or `reachable` from
+                    # here on (during the claim too) makes the next idle wait return at once.
+                    self._wake.clear()
                     try:
                         rows = await self._claim(min(room, self.batch))
                         claimed = len([self._spawn(row, found) for row, found in rows])
@@ -229,7 +232,6 @@ class DeliveryWorker:
         for platform in self._platforms.values():
             platform.pacer.forget(self._monotonic())
         timeout = self.idle_seconds
-        self._wake.clear()  # before reading: a poke from now on is not missed
         try:
             async with self.db.transaction() as session:
                 due = await outbox.next_due(session, platforms=list(self.senders))
@@ -384,11 +386,13 @@ class DeliveryWorker:
             return SendResult("retry", f"{type(err).__name__}: {err}")
 
     async def _hand_back(self, row: OutboxMessage, at: datetime, why: str) -> None:
-        """Return a claimed row unsent, without using up an attempt."""
+        """Return a claimed row unsent, without using up an attempt. Like every row that
+        goes back, it wakes the loop, which may be idle until the lease this row had."""
         async with self.db.transaction() as session:
             await outbox.release(
                 session, row.id, self.name, retry_at=at, error=why, count_attempt=False
             )
+        self._wake.set()
 
     def _back_since(self, recipient: Recipient | None, asked: float | None) -> bool:
         """The recipient opened the chat (`reachable`) since `asked` (monotonic)."""
@@ -474,8 +478,12 @@ class DeliveryWorker:
                     person_id=row.person_id,
                     platform=row.platform,
                 )
-        if back:  # due now: the loop may be idle until the lease this row had
-            self._wake.set()
+        if not back and result.outcome == "unreachable" and self._back_since(recipient, asked):
+            # They opened the chat while this answer was being recorded: their `reachable`
+            # found the row still claimed, so the next claim hastens it again.
+            assert recipient is not None
+            self._came_online.add((recipient.platform, recipient.tenant, recipient.user_id))
+        self._wake.set()  # the loop may be idle until the lease this row had
 
     async def _mark_sent(self, row: OutboxMessage) -> None:
         """Record the delivery. Rows delivered while a record is being written wait for it

@@ -280,15 +280,23 @@ async def hasten(
 
 
 async def next_due(session: AsyncSession, *, platforms: Sequence[str]) -> datetime | None:
-    """When the earliest waiting row for these platforms becomes claimable (None: none wait)."""
+    """When the earliest waiting row for these platforms becomes claimable (None: none wait).
+
+    One statement (two subqueries, each on the due index): two statements would each see
+    the rows as committed when it runs (READ COMMITTED, and SQLite outside an explicit
+    BEGIN), and a row handed back between them would be in neither, so the worker would
+    sleep its idle tick with a row due."""
+    platform = OutboxMessage.platform.in_(list(platforms))
     pending = select(func.min(OutboxMessage.next_attempt_at)).where(
-        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.platform.in_(list(platforms))
+        OutboxMessage.status == OutboxStatus.PENDING, platform
     )
     leased = select(func.min(OutboxMessage.claimed_until)).where(
-        OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.platform.in_(list(platforms))
+        OutboxMessage.status == OutboxStatus.SENDING, platform
     )
-    times = [t for t in (await session.scalar(pending), await session.scalar(leased)) if t]
-    return min(times) if times else None
+    row = (await session.execute(select(pending.scalar_subquery(), leased.scalar_subquery()))).one()
+    times = [t for t in row if t is not None]
+    due: datetime | None = min(times) if times else None
+    return due
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

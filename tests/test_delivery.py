@@ -1,7 +1,9 @@
 """The delivery worker in one process: pacing, bounded concurrency, retries and stop.
 
 The pacer is tested with explicit times; the worker over real HTTP against the
-recording platform double, on SQLite and PostgreSQL. Nothing here waits on a timing.
+recording platform double, on SQLite and PostgreSQL. Nothing here waits on a timing;
+the tests of a missed wake-up bound a wait that should be all but instant by ten
+seconds, against the minute that such a miss costs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -28,7 +31,7 @@ from bot.clock import utcnow
 from bot.delivery import MAX_ATTEMPTS, DeliveryWorker, backoff
 from bot.pacing import Pacer
 from conversations.engine import Engine
-from conversations.messages import Message
+from conversations.messages import Message, to_dict
 from storage import outbox, references
 from storage.models import OutboxMessage
 from tests.doubles.recording_platform import RecordingPlatform
@@ -337,6 +340,109 @@ async def test_someone_who_opens_the_chat_while_found_away_is_tried_again_at_onc
         back.person_id: "sent",
         away.person_id: "pending",
     }
+
+
+async def _all_sent_within(engine: Engine, seconds: float) -> bool:
+    """Polls the rows: a bound on a wait that should be all but instant, against the idle
+    tick or retry delay (a minute) that a missed wake-up costs."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if {r.status for r in await rows_of(engine)} == {"sent"}:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def _running(worker: DeliveryWorker, engine: Engine) -> None:
+    running = asyncio.create_task(worker.run())
+    try:
+        assert await _all_sent_within(engine, 10.0), [
+            (r.status, r.attempts, r.next_attempt_at, r.last_error) for r in await rows_of(engine)
+        ]
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+class Answers:
+    """A local sender that gives these answers in turn, then delivers."""
+
+    platform = "local"
+
+    def __init__(self, *answers: SendResult, pacing: Pacing | None = None) -> None:
+        self.answers = iter(answers)
+        self.pacing = pacing or Pacing()
+
+    async def send(self, recipient: Recipient, message: Message) -> SendResult:
+        return next(self.answers, SendResult("delivered"))
+
+
+async def test_someone_who_opens_the_chat_while_away_is_recorded_is_not_kept_waiting(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The running worker records "away"; user000 opens the chat while that record is
+    being written, so the hastening their `reachable` starts finds the row still claimed.
+    The row still goes at once, not after UNREACHABLE_RETRY or the idle tick (a minute)."""
+    await pauses_that_have_ended(engine, 1)
+    await engine.sweep(utcnow())
+    worker = DeliveryWorker(
+        engine.db, {"local": Answers(SendResult("unreachable", "away"))}, utcnow, idle_seconds=60
+    )
+    hasten, release, hastened = outbox.hasten, outbox.release, asyncio.Event()
+
+    async def hasten_and_tell(*args: Any, **kwargs: Any) -> int:
+        found = await hasten(*args, **kwargs)
+        hastened.set()
+        return found
+
+    async def release_as_they_come_back(*args: Any, **kwargs: Any) -> None:
+        worker.reachable("local", "user000")
+        await hastened.wait()  # the loop has hastened their rows: this one was claimed
+        await release(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "hasten", hasten_and_tell)
+    monkeypatch.setattr(outbox, "release", release_as_they_come_back)
+    await _running(worker, engine)
+
+
+async def test_a_row_handed_back_while_the_loop_idles_is_sent_when_due(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two messages for one person, one a second apart at most: the second is handed back
+    for its slot after the loop read when the next row is due (both rows claimed then,
+    so: when their lease ends). It goes in its slot, not at the idle tick (a minute)."""
+    (user,) = await pauses_that_have_ended(engine, 1)
+    await engine.sweep(utcnow())
+    async with engine.db.transaction() as s:
+        (person,) = {r.person_id for r in await s.scalars(select(OutboxMessage))}
+        await outbox.enqueue(
+            s,
+            key="second",
+            kind="test",
+            payload=to_dict(Message(text=f"And another thing, {user}")),
+            now=utcnow(),
+            person_id=person,
+            platform="local",
+        )
+    sender = Answers(pacing=ONE_A_SECOND)
+    # No waiting in memory for a pacing slot: the second row is handed back for it.
+    worker = DeliveryWorker(
+        engine.db, {"local": sender}, utcnow, idle_seconds=60, max_pacing_wait=0.0
+    )
+    next_due, release, idle = outbox.next_due, outbox.release, asyncio.Event()
+
+    async def next_due_and_tell(*args: Any, **kwargs: Any) -> Any:
+        due = await next_due(*args, **kwargs)
+        idle.set()
+        return due
+
+    async def release_once_idle(*args: Any, **kwargs: Any) -> None:
+        await idle.wait()
+        await release(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "next_due", next_due_and_tell)
+    monkeypatch.setattr(outbox, "release", release_once_idle)
+    await _running(worker, engine)
 
 
 async def test_batch_storage_helpers_respect_the_claimant(engine: Engine) -> None:
