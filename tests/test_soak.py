@@ -1,7 +1,8 @@
 """The short soak in CI: bench/soak.py --short runs three replicas of `mentorbot run` on
-one PostgreSQL behind haproxy, with signed Slack commands, a rolling SIGTERM restart, a
-SIGKILL and a digest and a matching slot passing; nothing may be lost or duplicated, and
-each slot runs once. One to two minutes (the slots fall on a whole minute)."""
+one PostgreSQL behind haproxy, with signed Slack commands (50 a second), a rolling
+SIGTERM restart, a SIGKILL and a digest and a matching slot passing; nothing may be lost
+or duplicated, and each slot runs once. Half a minute to a minute and a half (the slots
+fall on a whole minute)."""
 
 from __future__ import annotations
 
