@@ -31,11 +31,11 @@ bytecode: $(STAMP)
 run: $(STAMP) bytecode
 	$(BIN)/mentorbot run
 
-# A pytest-xdist worker per core, at most two (CI has two; the soak's replicas and the
-# pacing tests want the rest of the machine); the browser tests share one worker and its
-# Chromium (xdist_group), and the soak starts first (tests/conftest.py).
+# pytest-xdist workers: one per core and one for the soak, which mostly waits (CI has two
+# cores, so three); the browser tests share one worker and its Chromium (xdist_group), and
+# the soak starts first (tests/conftest.py).
 test: $(STAMP) bytecode
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 3 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

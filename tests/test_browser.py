@@ -60,7 +60,7 @@ PROFILE_FIELDS = (
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.xdist_group("browser"),  # `make test` (-n 2): one worker, one Chromium
+    pytest.mark.xdist_group("browser"),  # under `make test`: one worker, one Chromium
     pytest.mark.asyncio(loop_scope="module"),  # the loop the one Chromium is driven from
     pytest.mark.skipif(
         not CHROMIUM.exists(),
