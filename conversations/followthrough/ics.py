@@ -12,6 +12,9 @@ and a calendar accepts an update only from the event's organizer. Its address is
 ever sent to it, and no person's address is shown as the sender). Attendees carry their
 e-mail when the platform's directory gave one, else only their name (CN) with the
 `invalid:nomail` address calendar clients use for a person without one.
+
+`icalendar` is imported where an invite is written, not with this module: the engine
+imports this module, and most commands (a status, say) never write an invite.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from icalendar import Calendar, Event, vCalAddress, vText
-from icalendar.parser import Contentline
+if TYPE_CHECKING:
+    from icalendar import vCalAddress
 
 PRODID = "-//mentorbot//follow-through//EN"
 NO_MAIL = "invalid:nomail"
@@ -35,6 +39,8 @@ class Party:
     email: str | None = None
 
     def address(self) -> vCalAddress:
+        from icalendar import vCalAddress
+
         value = f"mailto:{self.email}" if self.email else NO_MAIL
         address = vCalAddress(value)
         address.params["CN"] = self.name
@@ -62,17 +68,23 @@ class Invite:
 
 def escape_text(value: str) -> str:
     """TEXT value escaping (RFC 5545 §3.3.11): backslash, semicolon, comma, newline."""
+    from icalendar import vText
+
     return bytes(vText(value.replace("\r\n", "\n")).to_ical()).decode()
 
 
 def fold(line: str) -> str:
     """Fold a content line into chunks of at most 75 octets, never splitting a character."""
+    from icalendar.parser import Contentline
+
     folded: bytes = Contentline(line).to_ical()  # type: ignore[no-untyped-call]
     return folded.decode()
 
 
 def to_ics(invite: Invite, stamp: datetime) -> str:
     """The VCALENDAR text for `invite`; `stamp` (DTSTAMP) is when it was made."""
+    from icalendar import Calendar, Event
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
