@@ -12,7 +12,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -39,6 +39,7 @@ from tests.harness import VirtualClock
 from tests.procs.deliver import HttpSender
 from tests.test_delivery_reliability import pauses_that_have_ended
 
+T = TypeVar("T")
 ONE_A_SECOND = Pacing(per_conversation=(Limit(1, 1.0),))
 
 
@@ -364,6 +365,17 @@ async def _running(worker: DeliveryWorker, engine: Engine) -> None:
         await asyncio.gather(running, return_exceptions=True)
 
 
+def then_set(call: Callable[..., Awaitable[T]], done: asyncio.Event) -> Callable[..., Awaitable[T]]:
+    """`call`, which sets `done` once it has returned: a test waits for that moment."""
+
+    async def wrapped(*args: Any, **kwargs: Any) -> T:
+        result = await call(*args, **kwargs)
+        done.set()
+        return result
+
+    return wrapped
+
+
 class Answers:
     """A local sender that gives these answers in turn, then delivers."""
 
@@ -388,19 +400,14 @@ async def test_someone_who_opens_the_chat_while_away_is_recorded_is_not_kept_wai
     worker = DeliveryWorker(
         engine.db, {"local": Answers(SendResult("unreachable", "away"))}, utcnow, idle_seconds=60
     )
-    hasten, release, hastened = outbox.hasten, outbox.release, asyncio.Event()
-
-    async def hasten_and_tell(*args: Any, **kwargs: Any) -> int:
-        found = await hasten(*args, **kwargs)
-        hastened.set()
-        return found
+    release, hastened = outbox.release, asyncio.Event()
 
     async def release_as_they_come_back(*args: Any, **kwargs: Any) -> None:
         worker.reachable("local", "user000")
         await hastened.wait()  # the loop has hastened their rows: this one was claimed
         await release(*args, **kwargs)
 
-    monkeypatch.setattr(outbox, "hasten", hasten_and_tell)
+    monkeypatch.setattr(outbox, "hasten", then_set(outbox.hasten, hastened))
     monkeypatch.setattr(outbox, "release", release_as_they_come_back)
     await _running(worker, engine)
 
@@ -429,18 +436,13 @@ async def test_a_row_handed_back_while_the_loop_idles_is_sent_when_due(
     worker = DeliveryWorker(
         engine.db, {"local": sender}, utcnow, idle_seconds=60, max_pacing_wait=0.0
     )
-    next_due, release, idle = outbox.next_due, outbox.release, asyncio.Event()
-
-    async def next_due_and_tell(*args: Any, **kwargs: Any) -> Any:
-        due = await next_due(*args, **kwargs)
-        idle.set()
-        return due
+    release, idle = outbox.release, asyncio.Event()
 
     async def release_once_idle(*args: Any, **kwargs: Any) -> None:
         await idle.wait()
         await release(*args, **kwargs)
 
-    monkeypatch.setattr(outbox, "next_due", next_due_and_tell)
+    monkeypatch.setattr(outbox, "next_due", then_set(outbox.next_due, idle))
     monkeypatch.setattr(outbox, "release", release_once_idle)
     await _running(worker, engine)
 
