@@ -14,12 +14,16 @@ revisions it can read without Alembic).
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from storage.coordination import migration_lock
 from storage.database import Database
@@ -57,9 +61,32 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
-    async with db.engine.begin() as conn:
+    async with _migrating(db) as conn:
         await migration_lock(conn)  # replicas starting together upgrade one at a time
         await conn.run_sync(_upgrade)
+
+
+@asynccontextmanager
+async def _migrating(db: Database) -> AsyncIterator[AsyncConnection]:
+    """A transaction for the migration. On PostgreSQL its own connection, without the
+    per-statement bound every other query has (Timeouts: `migrating`): with it, a replica
+    waiting its turn for the lock gave up after 5 s while another migrated a loaded
+    server (seen in CI's soak, December 2026)."""
+    if db.is_sqlite:
+        async with db.engine.begin() as conn:
+            yield conn
+        return
+    engine = create_async_engine(
+        db.url,
+        poolclass=NullPool,
+        hide_parameters=True,
+        connect_args=db.timeouts.asyncpg_connect_args(migrating=True),
+    )
+    try:
+        async with engine.begin() as conn:
+            yield conn
+    finally:
+        await engine.dispose()
 
 
 async def current_revision(db: Database) -> str | None:

@@ -44,7 +44,14 @@ class Timeouts:
                 found[name] = value
         return cls(**found)
 
-    def asyncpg_connect_args(self, *, read_only: bool = False) -> dict[str, Any]:
+    def asyncpg_connect_args(
+        self, *, read_only: bool = False, migrating: bool = False
+    ) -> dict[str, Any]:
+        """`migrating`: statements unbounded, on the client and the server. A migration may
+        rebuild a large table, and a replica starting beside another waits its turn for
+        the migration lock for as long as that takes; only the connect stays bounded."""
+        if migrating:
+            return {"timeout": self.connect, "server_settings": {"statement_timeout": "0"}}
         server = {"statement_timeout": str(int(self.statement * 1000))}
         if read_only:
             server["default_transaction_read_only"] = "on"

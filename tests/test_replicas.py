@@ -5,6 +5,7 @@ matching rounds and housekeeping each run once per slot, and pacing toward Slack
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 import uuid
@@ -13,7 +14,7 @@ from datetime import timedelta
 from unittest.mock import MagicMock
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from bench.delivery import make_sender, seed
@@ -24,7 +25,7 @@ from conversations.engine import Engine
 from conversations.matching.settings import MatchingPolicy
 from conversations.policy import Policy
 from storage import outbox, programs
-from storage.coordination import SLOT_PLATFORM
+from storage.coordination import SLOT_PLATFORM, lock_key
 from storage.database import Database, execute_autocommit
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import MatchRound, OutboxMessage, ProcessedEvent
@@ -50,21 +51,57 @@ async def replicas(db: Database, db_url: str) -> AsyncIterator[list[Database]]:
         await r.dispose()
 
 
-async def test_replicas_starting_together_migrate_one_at_a_time(db: Database) -> None:
+@contextlib.asynccontextmanager
+async def empty_database(db: Database) -> AsyncIterator[str]:
+    """The URL of a new database on `db`'s server, with no schema yet; dropped after."""
     postgres_only(db)
-    base = str(db.engine.url.set(drivername="postgresql"))
-    base = make_url(base).render_as_string(hide_password=False)
+    base = make_url(str(db.engine.url.set(drivername="postgresql")))
     name = f"mentorbot_test_{uuid.uuid4().hex[:10]}"
-    await execute_autocommit(base, f'CREATE DATABASE "{name}"')
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    fresh = [Database(url) for _ in range(REPLICAS)]
+    await execute_autocommit(
+        base.render_as_string(hide_password=False), f'CREATE DATABASE "{name}"'
+    )
     try:
-        await asyncio.gather(*(upgrade(r) for r in fresh))  # none fails on CREATE TABLE
-        assert await current_revision(fresh[0]) == head_revision()
+        yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        for r in fresh:
-            await r.dispose()
-        await execute_autocommit(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await execute_autocommit(
+            base.render_as_string(hide_password=False),
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        )
+
+
+async def test_replicas_starting_together_migrate_one_at_a_time(db: Database) -> None:
+    async with empty_database(db) as url:
+        fresh = [Database(url) for _ in range(REPLICAS)]
+        try:
+            await asyncio.gather(*(upgrade(r) for r in fresh))  # none fails on CREATE TABLE
+            assert await current_revision(fresh[0]) == head_revision()
+        finally:
+            for r in fresh:
+                await r.dispose()
+
+
+async def test_a_replica_waits_its_turn_to_migrate_longer_than_a_statement_may_take(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica holds the migration lock for longer than the statement timeout
+    (2.5 s against a 1 s bound): this one waits its turn, then migrates, rather than
+    stopping with a timeout."""
+    monkeypatch.setenv("MENTORBOT_DB_STATEMENT_TIMEOUT", "1")
+    lock = {"key": lock_key("migrate")}
+    async with empty_database(db) as url:
+        other, replica = Database(url), Database(url)
+        try:
+            async with other.engine.connect() as conn:
+                await conn.execute(text("SELECT pg_advisory_lock(:key)"), lock)
+                waiting = asyncio.create_task(upgrade(replica))
+                await asyncio.sleep(2.5)
+                assert not waiting.done()  # still waiting for the lock, not failed
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), lock)
+            await waiting
+            assert await current_revision(replica) == head_revision()
+        finally:
+            await other.dispose()
+            await replica.dispose()
 
 
 async def test_replicas_sweeping_first_on_an_empty_database_create_one_program(
