@@ -166,7 +166,11 @@ class Replica:
             while time.monotonic() < deadline:
                 assert self.proc is not None
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"replica {self.index} exited with {self.proc.returncode}")
+                    log = self.logs / f"replica{self.index}.{self.starts}.log"
+                    last = log.read_text(errors="replace").strip().splitlines()[-1:]
+                    raise RuntimeError(
+                        f"replica {self.index} exited with {self.proc.returncode}: {last}"
+                    )
                 try:
                     async with http.get(f"http://127.0.0.1:{self.port}/readyz") as r:
                         if r.status == 200:

@@ -33,7 +33,9 @@ def test_the_short_soak_loses_and_duplicates_nothing() -> None:
         timeout=900,
     )
     print(proc.stdout[-3000:])
-    [line] = [ln for ln in proc.stdout.splitlines() if ln.startswith("SOAK ")]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("SOAK ")]
+    assert len(lines) == 1, f"exit {proc.returncode}, no summary: {proc.stderr[-3000:]}"
+    [line] = lines
     summary = json.loads(line.removeprefix("SOAK "))
     assert (summary["lost"], summary["duplicated"]) == (0, 0), summary
     assert summary["delivered"] > 0 and summary["requests"] > 0
