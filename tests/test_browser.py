@@ -45,7 +45,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOT = Path("/tmp/webchat.png")
-TIMEOUT_MS = 10_000
+# For every action and every expectation (Playwright's own expect default is 5 s): a wait
+# ends as soon as the page is right, so this only keeps a stalled machine from failing a
+# test. That a message goes at once, not at the worker's idle tick, is tested in
+# tests/test_delivery.py, where no browser's timing is involved.
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
 PROFILE_FIELDS = (
     "offers",
     "wants",
@@ -93,7 +98,7 @@ class Server:
 
     async def wait_connected(self, user: str) -> None:
         """Until the user's event stream is open (before that a send is 'unreachable')."""
-        for _ in range(250):
+        for _ in range(TIMEOUT_MS // 20):
             if self.hub.connected(user):
                 return
             await asyncio.sleep(0.02)
@@ -376,9 +381,7 @@ async def test_message_queued_before_the_chat_opens_arrives_when_it_does(
     await server.end_pause()  # bob has no chat open: the row waits in the outbox
 
     await open_chat(page, server, "bob")
-    await expect(page.locator(".msg.proactive")).to_contain_text(
-        "Your pause is over", timeout=3_000
-    )
+    await expect(page.locator(".msg.proactive")).to_contain_text("Your pause is over")
 
 
 async def test_message_sent_after_the_tab_closed_is_not_lost(server: Server, page: Page) -> None:
@@ -393,9 +396,7 @@ async def test_message_sent_after_the_tab_closed_is_not_lost(server: Server, pag
     # Opening the chat again is enough, wherever the first attempt is by then (writing
     # to the closed stream, or recording that bob was away): no clock moves, no poke.
     await open_chat(page, server, "bob")
-    await expect(page.locator(".msg.proactive")).to_contain_text(
-        "Your pause is over", timeout=3_000
-    )
+    await expect(page.locator(".msg.proactive")).to_contain_text("Your pause is over")
 
 
 HOSTILE = (
