@@ -294,9 +294,8 @@ async def next_due(session: AsyncSession, *, platforms: Sequence[str]) -> dateti
         OutboxMessage.status == OutboxStatus.SENDING, platform
     )
     row = (await session.execute(select(pending.scalar_subquery(), leased.scalar_subquery()))).one()
-    times = [t for t in row if t is not None]
-    due: datetime | None = min(times) if times else None
-    return due
+    times: list[datetime] = [t for t in row if t is not None]
+    return min(times, default=None)
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

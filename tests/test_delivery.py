@@ -343,23 +343,12 @@ async def test_someone_who_opens_the_chat_while_found_away_is_tried_again_at_onc
     }
 
 
-async def _all_sent_within(engine: Engine, seconds: float) -> bool:
-    """Polls the rows: a bound on a wait that should be all but instant, against the idle
-    tick or retry delay (a minute) that a missed wake-up costs."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        if {r.status for r in await rows_of(engine)} == {"sent"}:
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 async def _running(worker: DeliveryWorker, engine: Engine) -> None:
+    """Run the worker until every row is sent: ten seconds bound a wait that should be all
+    but instant, against the idle tick or retry delay (a minute) a missed wake-up costs."""
     running = asyncio.create_task(worker.run())
     try:
-        assert await _all_sent_within(engine, 10.0), [
-            (r.status, r.attempts, r.next_attempt_at, r.last_error) for r in await rows_of(engine)
-        ]
+        await until(lambda: statuses_are(engine, {"sent"}), seconds=10)
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
